@@ -1,0 +1,336 @@
+package xmlrpc
+
+import (
+	"encoding/base64"
+	"fmt"
+	"math"
+	"reflect"
+	"slices"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/hubgw/hubgw/gateway/rpc"
+)
+
+// The encoder writes what Uyuni writes: <i4> for integers (<i8> only past
+// 32 bits, which Uyuni itself never sends), <boolean>1</boolean>, typed
+// <string>, dates as yyyyMMddTHH:mm:ss with no zone, and struct members with
+// a nil value left out. kolo/xmlrpc's EncodeMethodCall is not used because it
+// does not escape member names and writes every integer as <int>.
+
+const header = `<?xml version="1.0" encoding="UTF-8"?>` + "\n"
+
+// AppendCall appends a complete methodCall document to dst.
+func AppendCall(dst []byte, method string, params ...any) ([]byte, error) {
+	dst = append(dst, header...)
+	dst = append(dst, "<methodCall><methodName>"...)
+	dst = appendEscaped(dst, method)
+	dst = append(dst, "</methodName><params>"...)
+	for _, p := range params {
+		var err error
+		dst = append(dst, "<param>"...)
+		if dst, err = AppendValue(dst, p); err != nil {
+			return dst, err
+		}
+		dst = append(dst, "</param>"...)
+	}
+	return append(dst, "</params></methodCall>"...), nil
+}
+
+// AppendResponse appends a methodResponse carrying v.
+func AppendResponse(dst []byte, v any) ([]byte, error) {
+	dst = append(dst, header...)
+	dst = append(dst, "<methodResponse><params><param>"...)
+	dst, err := AppendValue(dst, v)
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, "</param></params></methodResponse>"...), nil
+}
+
+// AppendFault appends a methodResponse carrying a fault, as Uyuni sends it.
+func AppendFault(dst []byte, f *rpc.Fault) []byte {
+	dst = append(dst, header...)
+	dst = append(dst, "<methodResponse><fault><value><struct><member><name>faultCode</name><value><int>"...)
+	dst = strconv.AppendInt(dst, int64(f.Code), 10)
+	dst = append(dst, "</int></value></member><member><name>faultString</name><value><string>"...)
+	dst = appendEscaped(dst, f.String)
+	return append(dst, "</string></value></member></struct></value></fault></methodResponse>"...)
+}
+
+// EncodeError is returned for a Go value that has no XML-RPC form.
+type EncodeError struct{ Msg string }
+
+func (e *EncodeError) Error() string { return "xmlrpc encode: " + e.Msg }
+
+// AppendValue appends <value>…</value> for v.
+func AppendValue(dst []byte, v any) ([]byte, error) {
+	if r, ok := v.(Raw); ok {
+		return append(dst, r...), nil
+	}
+	dst = append(dst, "<value>"...)
+	dst, err := appendInner(dst, v, 0)
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, "</value>"...), nil
+}
+
+const maxEncodeDepth = 200
+
+func appendInner(dst []byte, v any, depth int) ([]byte, error) {
+	if depth > maxEncodeDepth {
+		return dst, &EncodeError{"value nested too deeply (a cycle?)"}
+	}
+	switch x := v.(type) {
+	case nil:
+		return append(dst, "<nil/>"...), nil
+	case string:
+		dst = append(dst, "<string>"...)
+		dst = appendEscaped(dst, x)
+		return append(dst, "</string>"...), nil
+	case int64:
+		return appendInt(dst, x), nil
+	case int:
+		return appendInt(dst, int64(x)), nil
+	case int32:
+		return appendInt(dst, int64(x)), nil
+	case bool:
+		if x {
+			return append(dst, "<boolean>1</boolean>"...), nil
+		}
+		return append(dst, "<boolean>0</boolean>"...), nil
+	case float64:
+		return appendDouble(dst, x)
+	case time.Time:
+		dst = append(dst, "<dateTime.iso8601>"...)
+		dst = x.AppendFormat(dst, DateTimeLayout)
+		return append(dst, "</dateTime.iso8601>"...), nil
+	case []byte:
+		dst = append(dst, "<base64>"...)
+		dst = base64.StdEncoding.AppendEncode(dst, x)
+		return append(dst, "</base64>"...), nil
+	case rpc.Struct:
+		dst = append(dst, "<struct>"...)
+		for _, m := range x {
+			var err error
+			if dst, err = appendMember(dst, m.Name, m.Value, depth); err != nil {
+				return dst, err
+			}
+		}
+		return append(dst, "</struct>"...), nil
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys) // a stable order for maps, which have none
+		dst = append(dst, "<struct>"...)
+		for _, k := range keys {
+			var err error
+			if dst, err = appendMember(dst, k, x[k], depth); err != nil {
+				return dst, err
+			}
+		}
+		return append(dst, "</struct>"...), nil
+	case []any:
+		dst = append(dst, "<array><data>"...)
+		for _, e := range x {
+			var err error
+			if dst, err = appendElem(dst, e, depth); err != nil {
+				return dst, err
+			}
+		}
+		return append(dst, "</data></array>"...), nil
+	case []string:
+		dst = append(dst, "<array><data>"...)
+		for _, e := range x {
+			dst = append(dst, "<value><string>"...)
+			dst = appendEscaped(dst, e)
+			dst = append(dst, "</string></value>"...)
+		}
+		return append(dst, "</data></array>"...), nil
+	case Raw:
+		// Only reachable inside containers; strip nothing, it is a whole <value>.
+		return dst, &EncodeError{"internal: Raw must be written by AppendValue"}
+	case *rpc.Fault:
+		return dst, &EncodeError{"a fault is not a value"}
+	}
+	return appendReflect(dst, reflect.ValueOf(v), depth)
+}
+
+func appendMember(dst []byte, name string, v any, depth int) ([]byte, error) {
+	if v == nil {
+		return dst, nil // Uyuni omits null members
+	}
+	dst = append(dst, "<member><name>"...)
+	dst = appendEscaped(dst, name)
+	dst = append(dst, "</name>"...)
+	dst, err := appendElem(dst, v, depth)
+	if err != nil {
+		return dst, fmt.Errorf("member %q: %w", name, err)
+	}
+	return append(dst, "</member>"...), nil
+}
+
+func appendElem(dst []byte, v any, depth int) ([]byte, error) {
+	if r, ok := v.(Raw); ok {
+		return append(dst, r...), nil
+	}
+	dst = append(dst, "<value>"...)
+	dst, err := appendInner(dst, v, depth+1)
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, "</value>"...), nil
+}
+
+func appendInt(dst []byte, n int64) []byte {
+	if n >= math.MinInt32 && n <= math.MaxInt32 {
+		dst = append(dst, "<i4>"...)
+		dst = strconv.AppendInt(dst, n, 10)
+		return append(dst, "</i4>"...)
+	}
+	dst = append(dst, "<i8>"...)
+	dst = strconv.AppendInt(dst, n, 10)
+	return append(dst, "</i8>"...)
+}
+
+func appendDouble(dst []byte, f float64) ([]byte, error) {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return dst, &EncodeError{"NaN and Inf have no XML-RPC form"}
+	}
+	dst = append(dst, "<double>"...)
+	// The spec allows no exponent; 'f' with the shortest precision keeps the value exact.
+	dst = strconv.AppendFloat(dst, f, 'f', -1, 64)
+	return append(dst, "</double>"...), nil
+}
+
+// appendReflect covers the Go values the type switch does not: other
+// integer and float kinds, typed slices and maps, pointers and Go structs
+// (fields named by an `xmlrpc:"name"` tag, else the field name).
+func appendReflect(dst []byte, rv reflect.Value, depth int) ([]byte, error) {
+	switch rv.Kind() {
+	case reflect.Invalid:
+		return append(dst, "<nil/>"...), nil
+	case reflect.Pointer, reflect.Interface:
+		if rv.IsNil() {
+			return append(dst, "<nil/>"...), nil
+		}
+		return appendInner(dst, rv.Elem().Interface(), depth+1)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return appendInt(dst, rv.Int()), nil
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		u := rv.Uint()
+		if u > math.MaxInt64 {
+			return dst, &EncodeError{fmt.Sprintf("integer %d out of range", u)}
+		}
+		return appendInt(dst, int64(u)), nil
+	case reflect.Float32, reflect.Float64:
+		return appendDouble(dst, rv.Float())
+	case reflect.Bool:
+		return appendInner(dst, rv.Bool(), depth)
+	case reflect.String:
+		return appendInner(dst, rv.String(), depth)
+	case reflect.Slice, reflect.Array:
+		if rv.Kind() == reflect.Slice && rv.Type().Elem().Kind() == reflect.Uint8 {
+			return appendInner(dst, rv.Bytes(), depth)
+		}
+		dst = append(dst, "<array><data>"...)
+		for i := 0; i < rv.Len(); i++ {
+			var err error
+			if dst, err = appendElem(dst, rv.Index(i).Interface(), depth); err != nil {
+				return dst, err
+			}
+		}
+		return append(dst, "</data></array>"...), nil
+	case reflect.Map:
+		if rv.Type().Key().Kind() != reflect.String {
+			return dst, &EncodeError{"map keys must be strings"}
+		}
+		keys := rv.MapKeys()
+		slices.SortFunc(keys, func(a, b reflect.Value) int {
+			if a.String() < b.String() {
+				return -1
+			}
+			if a.String() > b.String() {
+				return 1
+			}
+			return 0
+		})
+		dst = append(dst, "<struct>"...)
+		for _, k := range keys {
+			var err error
+			if dst, err = appendMember(dst, k.String(), rv.MapIndex(k).Interface(), depth); err != nil {
+				return dst, err
+			}
+		}
+		return append(dst, "</struct>"...), nil
+	case reflect.Struct:
+		t := rv.Type()
+		dst = append(dst, "<struct>"...)
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			name := f.Name
+			if tag := f.Tag.Get("xmlrpc"); tag != "" {
+				if tag == "-" {
+					continue
+				}
+				name = tag
+			}
+			var err error
+			if dst, err = appendMember(dst, name, rv.Field(i).Interface(), depth); err != nil {
+				return dst, err
+			}
+		}
+		return append(dst, "</struct>"...), nil
+	}
+	return dst, &EncodeError{fmt.Sprintf("cannot encode %s", rv.Type())}
+}
+
+// appendEscaped writes s as XML character data. Invalid UTF-8 and characters
+// XML 1.0 forbids become U+FFFD, so the document always parses; \r is written
+// as a reference because XML parsers turn a literal one into \n.
+func appendEscaped(dst []byte, s string) []byte {
+	last := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		var esc string
+		width := 1
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '<':
+				esc = "&lt;"
+			case c == '>':
+				esc = "&gt;"
+			case c == '&':
+				esc = "&amp;"
+			case c == '\r':
+				esc = "&#xD;"
+			case c < 0x20 && c != '\t' && c != '\n':
+				esc = "\uFFFD"
+			default:
+				i++
+				continue
+			}
+		} else {
+			r, n := utf8.DecodeRuneInString(s[i:])
+			width = n
+			if (r == utf8.RuneError && n == 1) || r == 0xFFFE || r == 0xFFFF {
+				esc = "\uFFFD"
+			} else {
+				i += n
+				continue
+			}
+		}
+		dst = append(dst, s[last:i]...)
+		dst = append(dst, esc...)
+		i += width
+		last = i
+	}
+	return append(dst, s[last:]...)
+}
