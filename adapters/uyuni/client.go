@@ -1,0 +1,293 @@
+// Package uyuni is hubgw's client for Uyuni servers' XML-RPC API: one
+// pooled keep-alive transport per TLS profile, calls bound to a context, and
+// responses kept raw so the gateway can pass them on without re-encoding.
+//
+// kolo/xmlrpc's Client is not used: it runs one request at a time, takes no
+// context, and decodes lossily (see adapters/xmlrpc).
+package uyuni
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hubgw/hubgw/adapters/xmlrpc"
+	"github.com/hubgw/hubgw/gateway/fanout"
+	"github.com/hubgw/hubgw/gateway/rpc"
+)
+
+// TLS says how to trust one server (or all servers, as the default).
+type TLS struct {
+	CAFile     string // PEM bundle to trust instead of the system pool
+	Insecure   bool   // skip verification (tests, and admins who insist)
+	ServerName string // expected name when it differs from the URL's host
+}
+
+// Options configure a Client. Zero values pick sensible defaults.
+type Options struct {
+	ConnectTimeout   time.Duration  // TCP connect and TLS handshake; default 10s
+	MaxIdlePerHost   int            // idle keep-alive connections kept per server; default 64
+	MaxResponseBytes int64          // larger responses fail; default 256 MiB
+	UserAgent        string         // default "hubgw"
+	DefaultTLS       TLS            // for servers without an entry in Hosts
+	Hosts            map[string]TLS // per server, keyed by host[:port] of its URL
+}
+
+// Client calls Uyuni servers. It is safe for concurrent use.
+type Client struct {
+	opts       Options
+	transports map[string]*http.Transport // by host; "" is the default
+	clients    map[string]*http.Client
+	dials      atomic.Int64
+	bufs       sync.Pool
+}
+
+// New builds a client; it fails when a CA file cannot be read.
+func New(opts Options) (*Client, error) {
+	if opts.ConnectTimeout <= 0 {
+		opts.ConnectTimeout = 10 * time.Second
+	}
+	if opts.MaxIdlePerHost <= 0 {
+		opts.MaxIdlePerHost = 64
+	}
+	if opts.MaxResponseBytes <= 0 {
+		opts.MaxResponseBytes = 256 << 20
+	}
+	if opts.UserAgent == "" {
+		opts.UserAgent = "hubgw"
+	}
+	c := &Client{opts: opts, transports: map[string]*http.Transport{}, clients: map[string]*http.Client{}}
+	c.bufs.New = func() any { return new(bytes.Buffer) }
+	add := func(host string, t TLS) error {
+		tr, err := c.newTransport(t)
+		if err != nil {
+			return fmt.Errorf("TLS for %q: %w", host, err)
+		}
+		c.transports[host] = tr
+		c.clients[host] = &http.Client{Transport: tr, CheckRedirect: noRedirect}
+		return nil
+	}
+	if err := add("", opts.DefaultTLS); err != nil {
+		return nil, err
+	}
+	for host, t := range opts.Hosts {
+		if err := add(host, t); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// An XML-RPC POST answered with a redirect is a misconfiguration (http to
+// https, usually); following it would turn the POST into a GET.
+func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+func (c *Client) newTransport(t TLS) (*http.Transport, error) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: t.Insecure, ServerName: t.ServerName} //nolint:gosec // Insecure is the admin's explicit choice
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("no certificate in %s", t.CAFile)
+		}
+		cfg.RootCAs = pool
+	}
+	d := &net.Dialer{Timeout: c.opts.ConnectTimeout, KeepAlive: 30 * time.Second}
+	return &http.Transport{
+		Proxy: http.ProxyFromEnvironment,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c.dials.Add(1)
+			return d.DialContext(ctx, network, addr)
+		},
+		TLSClientConfig:     cfg,
+		TLSHandshakeTimeout: c.opts.ConnectTimeout,
+		MaxIdleConns:        0, // no global cap: the per-host cap bounds it
+		MaxIdleConnsPerHost: c.opts.MaxIdlePerHost,
+		IdleConnTimeout:     90 * time.Second,
+		ForceAttemptHTTP2:   true,
+	}, nil
+}
+
+// Dials counts the TCP connections opened so far: in steady state it should
+// not grow, because connections are kept alive and reused.
+func (c *Client) Dials() int64 { return c.dials.Load() }
+
+// CloseIdle closes idle connections (on shutdown, and in tests).
+func (c *Client) CloseIdle() {
+	for _, t := range c.transports {
+		t.CloseIdleConnections()
+	}
+}
+
+func (c *Client) httpClient(u string) *http.Client {
+	if len(c.clients) > 1 {
+		if pu, err := url.Parse(u); err == nil {
+			if hc, ok := c.clients[pu.Host]; ok {
+				return hc
+			}
+		}
+	}
+	return c.clients[""]
+}
+
+// TransportError is a call that got no XML-RPC answer: the connection
+// failed, the server answered with an HTTP error, or its body was not
+// XML-RPC.
+type TransportError struct {
+	URL    string
+	Status int // HTTP status when there was one
+	Err    error
+}
+
+func (e *TransportError) Error() string {
+	if e.Status != 0 {
+		return fmt.Sprintf("%s: HTTP %d: %v", e.URL, e.Status, e.Err)
+	}
+	return fmt.Sprintf("%s: %v", e.URL, e.Err)
+}
+
+func (e *TransportError) Unwrap() error { return e.Err }
+
+// Call calls method on the server at url and returns its value raw. A fault
+// is returned as a *rpc.Fault, anything else that failed as a
+// *TransportError (which wraps context errors, so errors.Is works).
+func (c *Client) Call(ctx context.Context, u, method string, params []any) (xmlrpc.Raw, error) {
+	body, err := c.roundTrip(ctx, u, method, params)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := xmlrpc.DecodeResponseRaw(body, xmlrpc.Limits{MaxBytes: int(c.opts.MaxResponseBytes)})
+	var f *rpc.Fault
+	if errors.As(err, &f) {
+		return nil, f
+	}
+	if err != nil {
+		return nil, &TransportError{URL: u, Err: fmt.Errorf("bad XML-RPC response: %w", err)}
+	}
+	return raw, nil
+}
+
+// CallValue is Call with the value decoded into plain Go values.
+func (c *Client) CallValue(ctx context.Context, u, method string, params []any) (any, error) {
+	body, err := c.roundTrip(ctx, u, method, params)
+	if err != nil {
+		return nil, err
+	}
+	v, err := xmlrpc.DecodeResponse(body, xmlrpc.Limits{MaxBytes: int(c.opts.MaxResponseBytes)})
+	var f *rpc.Fault
+	if errors.As(err, &f) {
+		return nil, f
+	}
+	if err != nil {
+		return nil, &TransportError{URL: u, Err: fmt.Errorf("bad XML-RPC response: %w", err)}
+	}
+	return v, nil
+}
+
+func (c *Client) roundTrip(ctx context.Context, u, method string, params []any) ([]byte, error) {
+	buf := c.bufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	enc, err := xmlrpc.AppendCall(buf.AvailableBuffer(), method, params...)
+	if err != nil {
+		c.bufs.Put(buf)
+		return nil, fmt.Errorf("encoding %s: %w", method, err)
+	}
+	buf.Write(enc)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		c.bufs.Put(buf)
+		return nil, &TransportError{URL: u, Err: err}
+	}
+	req.Header.Set("Content-Type", "text/xml")
+	req.Header.Set("User-Agent", c.opts.UserAgent)
+	resp, err := c.httpClient(u).Do(req)
+	if err != nil {
+		// The transport may still hold the body reader after a failed
+		// round trip, so the buffer is not reused.
+		return nil, &TransportError{URL: u, Err: err}
+	}
+	defer resp.Body.Close()
+	body, err := c.readBody(resp)
+	c.bufs.Put(buf)
+	if err != nil {
+		return nil, &TransportError{URL: u, Status: statusIfError(resp), Err: err}
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, &TransportError{URL: u, Status: resp.StatusCode, Err: fmt.Errorf("%s", snippet(body))}
+	}
+	return body, nil
+}
+
+func statusIfError(resp *http.Response) int {
+	if resp.StatusCode != http.StatusOK {
+		return resp.StatusCode
+	}
+	return 0
+}
+
+// readBody reads the whole response, sized by Content-Length when the
+// server sent one, and refuses one over the limit.
+func (c *Client) readBody(resp *http.Response) ([]byte, error) {
+	limit := c.opts.MaxResponseBytes
+	if resp.ContentLength > limit {
+		return nil, fmt.Errorf("response of %d bytes is over the %d byte limit", resp.ContentLength, limit)
+	}
+	if resp.ContentLength >= 0 {
+		b := make([]byte, resp.ContentLength)
+		if _, err := io.ReadFull(resp.Body, b); err != nil {
+			return nil, fmt.Errorf("reading response: %w", err)
+		}
+		return b, nil
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading response: %w", err)
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("response is over the %d byte limit", limit)
+	}
+	return b, nil
+}
+
+func snippet(b []byte) string {
+	const n = 200
+	b = bytes.TrimSpace(b)
+	if len(b) > n {
+		return string(b[:n]) + "…"
+	}
+	if len(b) == 0 {
+		return "empty body"
+	}
+	return string(b)
+}
+
+// Invoke is the fan-out engine's base Invoker: one attempt at one call,
+// its value left raw.
+func (c *Client) Invoke(ctx context.Context, call fanout.Call) fanout.Result {
+	r := fanout.Result{Target: call.Target, Attempts: 1}
+	v, err := c.Call(ctx, call.Target.URL, call.Method, call.Params)
+	var f *rpc.Fault
+	switch {
+	case errors.As(err, &f):
+		r.Fault = f
+	case err != nil:
+		r.Err = err
+	default:
+		r.Value = v
+	}
+	return r
+}

@@ -1,0 +1,120 @@
+// Package fanout is hubgw's engine for sending API calls to many servers at
+// once and getting one result per server back.
+//
+// A call to one server is an Invoker, func(ctx, Call) Result. Every concern
+// around it (deadline, concurrency cap, retries, circuit breaker, metrics)
+// is a Middleware that wraps an Invoker, and Stack puts them together in one
+// visible place, as KrakenD's lura does for its proxies. Run then applies an
+// Invoker to many calls concurrently and returns the results in the order of
+// the calls.
+package fanout
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/hubgw/hubgw/gateway/rpc"
+	"github.com/hubgw/hubgw/gateway/target"
+)
+
+// Call is one API call to one server. Params are complete: the server's own
+// session key, if the method takes one, is already in front.
+type Call struct {
+	Target   target.Target
+	Method   string
+	Params   []any
+	ReadOnly bool // the method changes nothing: it may be retried and cached
+}
+
+// Result is what one server yielded: a value, an Uyuni fault, or an error
+// that kept the call from getting an answer (transport, deadline, breaker).
+type Result struct {
+	Target   target.Target
+	Value    any
+	Fault    *rpc.Fault
+	Err      error
+	Duration time.Duration
+	Attempts int
+}
+
+// OK reports whether the server answered with a value.
+func (r Result) OK() bool { return r.Fault == nil && r.Err == nil }
+
+// Invoker performs one call and always returns a Result; it honours ctx.
+type Invoker func(ctx context.Context, c Call) Result
+
+// Middleware wraps an Invoker with one concern.
+type Middleware func(next Invoker) Invoker
+
+// Stack wraps base in mw, the first middleware outermost: Stack(b, A, B)
+// runs A, then B, then b.
+func Stack(base Invoker, mw ...Middleware) Invoker {
+	inv := base
+	for i := len(mw) - 1; i >= 0; i-- {
+		inv = mw[i](inv)
+	}
+	return inv
+}
+
+// Errors the engine itself produces, for callers and metrics to branch on.
+var (
+	ErrTimeout     = errors.New("deadline exceeded")
+	ErrCanceled    = errors.New("canceled")
+	ErrCircuitOpen = errors.New("circuit open")
+)
+
+// Kind classifies a result for metrics and messages: "ok", "fault",
+// "timeout", "canceled", "circuit_open" or "transport".
+func Kind(r Result) string {
+	switch {
+	case r.OK():
+		return "ok"
+	case r.Fault != nil:
+		return "fault"
+	case errors.Is(r.Err, ErrTimeout), errors.Is(r.Err, context.DeadlineExceeded):
+		return "timeout"
+	case errors.Is(r.Err, ErrCanceled), errors.Is(r.Err, context.Canceled):
+		return "canceled"
+	case errors.Is(r.Err, ErrCircuitOpen):
+		return "circuit_open"
+	}
+	return "transport"
+}
+
+// Results holds one Result per call, in the order of the calls.
+type Results []Result
+
+// IsComplete reports whether every server answered with a value.
+func (rs Results) IsComplete() bool {
+	for _, r := range rs {
+		if !r.OK() {
+			return false
+		}
+	}
+	return true
+}
+
+// Run sends every call through inv concurrently and waits for all of them.
+// It returns when each Invoker has returned, so a deadline on ctx bounds the
+// whole fan-out: every Invoker honours ctx and reports its own failure.
+// Concurrency is capped by the Limit middleware, not here, so one place
+// decides it for unicast and multicast alike.
+func Run(ctx context.Context, inv Invoker, calls []Call) Results {
+	out := make(Results, len(calls))
+	if len(calls) == 1 { // unicast: no goroutine needed
+		out[0] = inv(ctx, calls[0])
+		return out
+	}
+	var wg sync.WaitGroup
+	wg.Add(len(calls))
+	for i := range calls {
+		go func() {
+			defer wg.Done()
+			out[i] = inv(ctx, calls[i])
+		}()
+	}
+	wg.Wait()
+	return out
+}
