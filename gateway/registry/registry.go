@@ -1,0 +1,210 @@
+// Package registry knows which peripherals the hub manages: it discovers
+// them through the hub's API, caches the list with a TTL, refreshes it in the
+// background while serving the cached copy, and collapses concurrent loads
+// into one.
+package registry
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/hubgw/hubgw/gateway/target"
+)
+
+// Snapshot is the peripheral list at one moment.
+type Snapshot struct {
+	Targets  []target.Target // ordered by id
+	Source   string          // which discovery method found them
+	LoadedAt time.Time
+}
+
+// ByID finds a peripheral by its id.
+func (s *Snapshot) ByID(id int64) (target.Target, bool) {
+	i, ok := slices.BinarySearchFunc(s.Targets, id, func(t target.Target, id int64) int {
+		switch {
+		case t.ID < id:
+			return -1
+		case t.ID > id:
+			return 1
+		}
+		return 0
+	})
+	if !ok {
+		return target.Target{}, false
+	}
+	return s.Targets[i], true
+}
+
+// Find resolves a name, FQDN or id as people write them (case-insensitive).
+func (s *Snapshot) Find(ref string) (target.Target, bool) {
+	ref = strings.TrimSpace(ref)
+	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
+		if t, ok := s.ByID(id); ok {
+			return t, true
+		}
+	}
+	for _, t := range s.Targets {
+		if strings.EqualFold(t.Name, ref) || strings.EqualFold(t.FQDN, ref) {
+			return t, true
+		}
+	}
+	return target.Target{}, false
+}
+
+// Names lists the names of all peripherals, for messages that say what
+// would have been valid.
+func (s *Snapshot) Names() []string {
+	out := make([]string, len(s.Targets))
+	for i, t := range s.Targets {
+		out[i] = t.String()
+	}
+	return out
+}
+
+// Loader discovers the peripherals, using the hub session key it is given.
+type Loader func(ctx context.Context, hubKey string) (*Snapshot, error)
+
+// Registry caches what a Loader finds.
+type Registry struct {
+	load    Loader
+	ttl     time.Duration
+	timeout time.Duration // of one background refresh
+	log     *slog.Logger
+	now     func() time.Time
+
+	group singleflight.Group
+	mu    sync.RWMutex
+	snap  *Snapshot
+	err   error // of the last load, for readiness
+	wg    sync.WaitGroup
+}
+
+// Options tune a Registry.
+type Options struct {
+	TTL            time.Duration // how long a snapshot is fresh; default 5m
+	RefreshTimeout time.Duration // bound on a background refresh; default 30s
+	Logger         *slog.Logger
+	Now            func() time.Time // for tests
+}
+
+// New returns a registry that loads with load.
+func New(load Loader, o Options) *Registry {
+	if o.TTL <= 0 {
+		o.TTL = 5 * time.Minute
+	}
+	if o.RefreshTimeout <= 0 {
+		o.RefreshTimeout = 30 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Registry{load: load, ttl: o.TTL, timeout: o.RefreshTimeout, log: o.Logger, now: o.Now}
+}
+
+// Snapshot returns the peripherals. A fresh cached snapshot is returned at
+// once; a stale one is returned at once too while a refresh runs in the
+// background; with none, the caller waits for a load, shared with every
+// other caller waiting at the same time.
+func (r *Registry) Snapshot(ctx context.Context, hubKey string) (*Snapshot, error) {
+	r.mu.RLock()
+	snap := r.snap
+	r.mu.RUnlock()
+	if snap != nil {
+		if r.now().Sub(snap.LoadedAt) >= r.ttl {
+			r.refreshAsync(hubKey)
+		}
+		return snap, nil
+	}
+	ch := r.group.DoChan("load", func() (any, error) {
+		// Not the caller's ctx: the load is shared, and one caller leaving
+		// must not fail it for the others.
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.timeout)
+		defer cancel()
+		return r.loadAndStore(lctx, hubKey)
+	})
+	select {
+	case res := <-ch:
+		if res.Err != nil {
+			return nil, res.Err
+		}
+		return res.Val.(*Snapshot), nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (r *Registry) refreshAsync(hubKey string) {
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		_, err, _ := r.group.Do("load", func() (any, error) {
+			ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
+			defer cancel()
+			return r.loadAndStore(ctx, hubKey)
+		})
+		if err != nil {
+			r.log.Warn("registry refresh failed; serving the cached list", "err", err)
+		}
+	}()
+}
+
+func (r *Registry) loadAndStore(ctx context.Context, hubKey string) (*Snapshot, error) {
+	start := r.now()
+	snap, err := r.load(ctx, hubKey)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.err = err
+	if err != nil {
+		return nil, fmt.Errorf("discovering peripherals: %w", err)
+	}
+	slices.SortFunc(snap.Targets, func(a, b target.Target) int {
+		switch {
+		case a.ID < b.ID:
+			return -1
+		case a.ID > b.ID:
+			return 1
+		}
+		return 0
+	})
+	if snap.LoadedAt.IsZero() {
+		snap.LoadedAt = r.now()
+	}
+	r.snap = snap
+	r.log.Info("registry loaded", "peripherals", len(snap.Targets), "source", snap.Source, "took", r.now().Sub(start))
+	return snap, nil
+}
+
+// Cached returns the cached snapshot without loading (nil if none).
+func (r *Registry) Cached() *Snapshot {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.snap
+}
+
+// Invalidate drops the cached snapshot, so the next caller loads afresh.
+func (r *Registry) Invalidate() {
+	r.mu.Lock()
+	r.snap = nil
+	r.mu.Unlock()
+}
+
+// Ready reports whether a snapshot is loaded, with the last load's error.
+func (r *Registry) Ready() (bool, error) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.snap != nil, r.err
+}
+
+// Wait waits for background refreshes (on shutdown, and in tests).
+func (r *Registry) Wait() { r.wg.Wait() }
