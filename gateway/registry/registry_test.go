@@ -58,7 +58,7 @@ func hub(generation string, n int) registry.Caller {
 func TestDiscoveryChain(t *testing.T) {
 	for _, tc := range []struct {
 		generation, source string
-		first             target.Target
+		first              target.Target
 	}{
 		{"sync-hub", "sync.hub.listPeripheralServers", target.Target{ID: 1, Name: "p1.example.com", FQDN: "p1.example.com", URL: "https://p1.example.com/rpc/api"}},
 		{"entitlement", "system.listSystemsWithEntitlement", target.Target{ID: 1001, Name: "peripheral-1", FQDN: "p1.example.com", URL: "https://p1.example.com/rpc/api"}},
