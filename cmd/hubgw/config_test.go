@@ -1,0 +1,68 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/hubgw/hubgw/adapters/server"
+)
+
+func TestConfigLayers(t *testing.T) {
+	yamlFile := filepath.Join(t.TempDir(), "hubgw.yaml")
+	require.NoError(t, os.WriteFile(yamlFile, []byte(`
+hub-url: https://yaml-hub/rpc/api
+max-per-server: 3
+peripherals:
+  p1.example.com:
+    url: https://10.0.0.1:8443/rpc/api
+    insecure: true
+`), 0o600))
+	for _, tc := range []struct {
+		name  string
+		args  []string
+		env   []string
+		check func(t *testing.T, c server.Config)
+	}{
+		{"defaults", nil, nil, func(t *testing.T, c server.Config) {
+			require.Equal(t, ":2830", c.Listen)
+			require.Equal(t, "https", c.PeripheralScheme)
+		}},
+		{"hub-xmlrpc-api environment", nil, []string{"HUB_API_URL=http://127.0.0.1:9000/rpc/api", "HUB_CONNECT_USING_SSL=false", "HUB_CONNECT_TIMEOUT=3", "HUB_REQUEST_TIMEOUT=7"}, func(t *testing.T, c server.Config) {
+			require.Equal(t, "http://127.0.0.1:9000/rpc/api", c.HubURL)
+			require.Equal(t, "http", c.PeripheralScheme)
+			require.Equal(t, 3*time.Second, c.ConnectTimeout)
+			require.Equal(t, 7*time.Second, c.RequestTimeout)
+		}},
+		{"HUBGW_ beats HUB_, flags beat both", []string{"--listen", "127.0.0.1:2831"}, []string{"HUB_API_URL=http://a/rpc/api", "HUBGW_HUB_URL=http://b/rpc/api", "HUBGW_LISTEN=:1", "HUBGW_MAX_PER_SERVER=9"}, func(t *testing.T, c server.Config) {
+			require.Equal(t, "http://b/rpc/api", c.HubURL)
+			require.Equal(t, "127.0.0.1:2831", c.Listen)
+			require.Equal(t, 9, c.MaxPerServer)
+		}},
+		{"yaml file", []string{"--config", yamlFile}, nil, func(t *testing.T, c server.Config) {
+			require.Equal(t, "https://yaml-hub/rpc/api", c.HubURL)
+			require.Equal(t, 3, c.MaxPerServer)
+			require.Equal(t, "https://10.0.0.1:8443/rpc/api", c.Peripherals["p1.example.com"].URL)
+			require.True(t, c.Peripherals["p1.example.com"].Insecure)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := serveCmd()
+			require.NoError(t, cmd.Flags().Parse(tc.args))
+			cfg, err := loadConfig(cmd.Flags(), tc.env)
+			require.NoError(t, err)
+			tc.check(t, cfg)
+		})
+	}
+}
+
+func TestConfigErrorsAreClear(t *testing.T) {
+	cmd := serveCmd()
+	require.NoError(t, cmd.Flags().Parse([]string{"--hub-url", "hub.example.com", "--peripheral-scheme", "ftp"}))
+	_, err := loadConfig(cmd.Flags(), nil)
+	require.ErrorContains(t, err, `hub-url "hub.example.com" must start with http:// or https://`)
+	require.ErrorContains(t, err, `peripheral-scheme "ftp"`)
+}

@@ -1,0 +1,172 @@
+// Command hubgw is the Uyuni hub gateway.
+//
+//	hubgw serve [--config hubgw.yaml] [--listen :2830] [--hub-url https://hub/rpc/api] ...
+//
+// Every flag --some-name has the environment twin HUBGW_SOME_NAME and the
+// YAML key some-name. hub-xmlrpc-api's variables (HUB_API_URL,
+// HUB_CONNECT_TIMEOUT, HUB_REQUEST_TIMEOUT, HUB_CONNECT_USING_SSL) are
+// honoured too, so it can be swapped in without changing its environment.
+// Precedence, lowest first: defaults, YAML, HUB_*, HUBGW_*, flags.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/knadh/koanf/parsers/yaml"
+	"github.com/knadh/koanf/providers/env/v2"
+	"github.com/knadh/koanf/providers/file"
+	"github.com/knadh/koanf/providers/posflag"
+	"github.com/knadh/koanf/v2"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/hubgw/hubgw/adapters/httpapi"
+	"github.com/hubgw/hubgw/adapters/server"
+)
+
+func main() {
+	if err := root().Execute(); err != nil {
+		os.Exit(1)
+	}
+}
+
+func root() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:           "hubgw",
+		Short:         "Gateway for Uyuni hub deployments: XML-RPC (hub-xmlrpc-api compatible) with fan-out to peripherals",
+		SilenceUsage:  true,
+		SilenceErrors: false,
+	}
+	cmd.AddCommand(serveCmd())
+	return cmd
+}
+
+func serveCmd() *cobra.Command {
+	d := server.Defaults()
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the gateway",
+		Args:  cobra.NoArgs,
+	}
+	f := cmd.Flags()
+	f.String("config", "", "YAML configuration file")
+	f.String("listen", d.Listen, "address to listen on")
+	f.String("hub-url", d.HubURL, "the hub's XML-RPC URL (HUB_API_URL)")
+	f.String("peripheral-scheme", d.PeripheralScheme, "scheme for peripherals' URLs: https or http (HUB_CONNECT_USING_SSL=false means http)")
+	f.Duration("connect-timeout", d.ConnectTimeout, "TCP connect and TLS handshake timeout (HUB_CONNECT_TIMEOUT, seconds)")
+	f.Duration("request-timeout", d.RequestTimeout, "deadline for one server's answer (HUB_REQUEST_TIMEOUT, seconds)")
+	f.Duration("call-timeout", d.CallTimeout, "deadline for one whole client request, fan-out included")
+	f.Int("max-concurrency", d.MaxConcurrency, "upstream calls in flight, in all")
+	f.Int("max-per-server", d.MaxPerServer, "upstream calls in flight per server")
+	f.Int("retries", d.Retries, "retries of read-only calls after transport failures")
+	f.Int("breaker-failures", d.BreakerFailures, "consecutive transport failures that open a server's circuit (0: no breaker)")
+	f.Duration("breaker-cooldown", d.BreakerCooldown, "how long an open circuit stays open")
+	f.Duration("registry-ttl", d.RegistryTTL, "how long the peripheral list is fresh")
+	f.Int64("max-body-bytes", d.MaxBodyBytes, "largest request body accepted")
+	f.Duration("session-idle", d.SessionIdle, "gateway sessions expire after this long unused")
+	f.Duration("session-max", d.SessionMax, "gateway sessions expire after this long in any case")
+	f.String("ca-file", "", "PEM bundle to trust for the hub and peripherals")
+	f.Bool("insecure", false, "skip TLS verification (never in production)")
+	f.String("log-level", d.LogLevel, "debug, info, warn or error")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		cfg, err := loadConfig(f, os.Environ())
+		if err != nil {
+			return err
+		}
+		return serve(cmd.Context(), cfg)
+	}
+	return cmd
+}
+
+// loadConfig layers defaults, YAML, hub-xmlrpc-api's env, HUBGW_* env and flags.
+func loadConfig(f *pflag.FlagSet, environ []string) (server.Config, error) {
+	k := koanf.New(".")
+	if path, _ := f.GetString("config"); path != "" {
+		if err := k.Load(file.Provider(path), yaml.Parser()); err != nil {
+			return server.Config{}, fmt.Errorf("reading %s: %w", path, err)
+		}
+	}
+	legacy := map[string]func(string) (string, any){
+		"HUB_API_URL":         func(v string) (string, any) { return "hub-url", v },
+		"HUB_CONNECT_TIMEOUT": func(v string) (string, any) { return "connect-timeout", seconds(v) },
+		"HUB_REQUEST_TIMEOUT": func(v string) (string, any) { return "request-timeout", seconds(v) },
+		"HUB_CONNECT_USING_SSL": func(v string) (string, any) {
+			return "peripheral-scheme", map[bool]string{true: "https", false: "http"}[isTrue(v)]
+		},
+	}
+	if err := k.Load(env.Provider(".", env.Opt{
+		EnvironFunc: func() []string { return environ },
+		TransformFunc: func(key, v string) (string, any) {
+			if fn, ok := legacy[key]; ok {
+				return fn(v)
+			}
+			return "", nil
+		},
+	}), nil); err != nil {
+		return server.Config{}, err
+	}
+	if err := k.Load(env.Provider(".", env.Opt{
+		Prefix:      "HUBGW_",
+		EnvironFunc: func() []string { return environ },
+		TransformFunc: func(key, v string) (string, any) {
+			return strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(key, "HUBGW_")), "_", "-"), v
+		},
+	}), nil); err != nil {
+		return server.Config{}, err
+	}
+	if err := k.Load(posflag.Provider(f, ".", k), nil); err != nil {
+		return server.Config{}, err
+	}
+	cfg := server.Defaults()
+	if err := k.UnmarshalWithConf("", &cfg, koanf.UnmarshalConf{Tag: "koanf"}); err != nil {
+		return server.Config{}, fmt.Errorf("configuration: %w", err)
+	}
+	return cfg, cfg.Validate()
+}
+
+// seconds reads hub-xmlrpc-api's timeouts, which are plain seconds.
+func seconds(v string) string {
+	v = strings.TrimSpace(v)
+	if _, err := time.ParseDuration(v); err == nil {
+		return v
+	}
+	return v + "s"
+}
+
+func isTrue(v string) bool {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "1", "true", "yes", "on":
+		return true
+	}
+	return false
+}
+
+func serve(ctx context.Context, cfg server.Config) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		return fmt.Errorf("log-level: %w", err)
+	}
+	log := slog.New(httpapi.LogHandler{Handler: slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level})})
+	srv, err := server.New(cfg, log)
+	if err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log.Info("hubgw serving", "listen", l.Addr().String(), "hub", cfg.HubURL, "xmlrpc", "/hub/rpc/api")
+	err = srv.Serve(ctx, l, 30*time.Second)
+	log.Info("hubgw stopped")
+	return err
+}
