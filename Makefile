@@ -33,9 +33,9 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 
-# Until the gateway exists, the demo runs the simulated hub and peripherals alone.
-demo: build
-	$(BIN)/uyunisim --listen 127.0.0.1:9000 --peripherals 3 --demo
+# The gateway in front of a simulated hub with 3 peripherals, in one process.
+demo:
+	$(GO) run ./e2e/demo --listen 127.0.0.1:2830 --sim-listen 127.0.0.1:9000 --peripherals 3
 
 clean:
 	rm -rf $(BIN)

@@ -1,0 +1,109 @@
+package uyunisim
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/hubgw/hubgw/gateway/rpc"
+)
+
+// systemStruct is Uyuni's SystemOverview as system.listSystems and its
+// siblings return it.
+func systemStruct(s system) rpc.Struct {
+	return rpc.Struct{
+		{Name: "id", Value: s.id},
+		{Name: "name", Value: s.name},
+		{Name: "last_checkin", Value: s.lastCheckin},
+		{Name: "created", Value: s.created},
+		{Name: "last_boot", Value: s.lastBoot},
+		{Name: "extra_pkg_count", Value: 0},
+		{Name: "outdated_pkg_count", Value: s.outdated},
+	}
+}
+
+func systemList(systems []system) []any {
+	out := make([]any, len(systems))
+	for i, s := range systems {
+		out[i] = systemStruct(s)
+	}
+	return out
+}
+
+// systemListSystems: a peripheral's minions; on the hub, the peripherals
+// (a hub's systems are its peripherals, which is what legacy discovery reads).
+func systemListSystems(c *call) (any, *rpc.Fault) { return systemList(c.st.systems), nil }
+
+func systemListUserSystems(c *call) (any, *rpc.Fault) {
+	if _, ok := c.arg("login"); ok && c.str("login") != c.st.admin.login {
+		return nil, handlerFault(-213, "No such user: "+c.str("login"))
+	}
+	return systemList(c.st.systems), nil
+}
+
+// systemListSystemsWithEntitlement: the hub's peripherals carry the
+// peripheral_server entitlement; nothing else carries any add-on.
+func systemListSystemsWithEntitlement(c *call) (any, *rpc.Fault) {
+	ent := c.str("entitlementName")
+	if c.srv.role == RoleHub && ent == "peripheral_server" {
+		return systemList(c.st.systems), nil
+	}
+	return []any{}, nil
+}
+
+func systemListFqdns(c *call) (any, *rpc.Fault) {
+	sid, _ := c.integer("sid")
+	s, ok := c.st.findSystem(sid)
+	if !ok {
+		return nil, handlerFault(-208, fmt.Sprintf("No such system - sid = %d", sid))
+	}
+	return []any{s.fqdn}, nil
+}
+
+// syncHubListPeripheralServers reports each peripheral by its system id on
+// the hub, so every discovery mode yields the same ids. A peripheral has no
+// peripherals.
+func syncHubListPeripheralServers(c *call) (any, *rpc.Fault) {
+	if c.srv.role != RoleHub {
+		return []any{}, nil
+	}
+	ps := c.srv.sim.peripherals
+	out := make([]any, len(ps))
+	for i, p := range ps {
+		out[i] = rpc.Struct{
+			{Name: "fqdn", Value: p.FQDN()},
+			{Name: "id", Value: p.id},
+			{Name: "root_ca", Value: c.srv.sim.rootCA},
+		}
+	}
+	return out, nil
+}
+
+func orgListOrgs(c *call) (any, *rpc.Fault) {
+	return []any{rpc.Struct{
+		{Name: "id", Value: orgID},
+		{Name: "name", Value: orgName},
+		{Name: "active_users", Value: 1},
+		{Name: "systems", Value: len(c.st.systems)},
+		{Name: "trusts", Value: 0},
+		{Name: "system_groups", Value: 0},
+		{Name: "activation_keys", Value: len(c.st.keys)},
+		{Name: "kickstart_profiles", Value: 0},
+		{Name: "configuration_channels", Value: len(c.st.configs)},
+		{Name: "staging_content_enabled", Value: false},
+	}}, nil
+}
+
+func userListUsers(c *call) (any, *rpc.Fault) {
+	u := c.st.admin
+	return []any{rpc.Struct{
+		{Name: "id", Value: u.id},
+		{Name: "login", Value: u.login},
+		{Name: "login_uc", Value: strings.ToUpper(u.login)},
+		{Name: "enabled", Value: true},
+	}}, nil
+}
+
+func userListAssignableRoles(*call) (any, *rpc.Fault) {
+	return strs([]string{"activation_key_admin", "channel_admin", "config_admin", "image_admin",
+		"org_admin", "system_group_admin"}), nil
+}

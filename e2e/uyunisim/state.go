@@ -1,0 +1,281 @@
+package uyunisim
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	mrand "math/rand/v2"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hubgw/hubgw/gateway/rpc"
+)
+
+// orgID and orgName are the one organisation every server has.
+const (
+	orgID   = 1
+	orgName = "Default Organization"
+)
+
+// maxCached bounds a server's response cache; past it the cache starts over.
+const maxCached = 4096
+
+// state is one server's Uyuni: its sessions and the objects the API creates.
+// Every API call runs with mu held.
+type state struct {
+	mu  sync.Mutex
+	srv *Server
+	now func() time.Time
+	ttl time.Duration
+
+	secret      string // keys are <id>x<sha256(secret:id)>, like Uyuni's
+	admin       *user
+	sessions    map[int64]*session
+	nextSession int64
+
+	// version counts writes; a cached response is good while it is unchanged.
+	version uint64
+	cache   map[string]cachedResponse
+
+	born    time.Time
+	systems []system
+
+	channels       []*channel
+	channelByLabel map[string]*channel
+	configs        []*configChannel
+	configByLabel  map[string]*configChannel
+	keys           []*activationKey
+	keyByName      map[string]*activationKey
+	nextID         int64 // ids of channels, config channels, revisions
+}
+
+type user struct {
+	id              int64
+	login, password string
+}
+
+type session struct {
+	id      int64
+	user    *user
+	expires time.Time
+}
+
+type cachedResponse struct {
+	version uint64
+	body    []byte
+}
+
+type system struct {
+	id                             int64
+	name, fqdn                     string
+	lastCheckin, created, lastBoot time.Time
+	outdated                       int
+}
+
+type channel struct {
+	id                                int64
+	label, name, summary, description string
+	arch                              arch
+	parent                            string
+	checksum                          string
+	gpgURL, gpgID, gpgFP              string
+	gpgCheck                          bool
+	modified                          time.Time
+}
+
+type configChannel struct {
+	id                       int64
+	label, name, description string
+	typ                      string // "normal" or "state"
+	files                    map[string]*configRevision
+}
+
+type configRevision struct {
+	id, revision int64
+	path         string
+	dir          bool
+	contents     string
+	owner, group string
+	permissions  int64
+	selinux      string
+	binary       bool
+	macroStart   string
+	macroEnd     string
+	created      time.Time
+	modified     time.Time
+}
+
+type activationKey struct {
+	key            string // "1-name"
+	description    string
+	base           string // "" for Uyuni's default base channel
+	usageLimit     int64  // 0: unlimited
+	entitlements   []string
+	universal      bool
+	childChannels  []string
+	configChannels []string
+}
+
+func newState(sim *Sim, srv *Server) *state {
+	secret := make([]byte, 16)
+	rand.Read(secret)
+	st := &state{
+		srv:            srv,
+		now:            sim.now,
+		ttl:            sim.cfg.SessionTTL,
+		secret:         hex.EncodeToString(secret),
+		admin:          &user{id: 1, login: sim.cfg.User, password: sim.cfg.Password},
+		sessions:       make(map[int64]*session),
+		nextSession:    100 + mrand.Int64N(900000), // servers' keys differ, as real ones do
+		cache:          make(map[string]cachedResponse),
+		born:           sim.now().Truncate(time.Second),
+		channelByLabel: make(map[string]*channel),
+		configByLabel:  make(map[string]*configChannel),
+		keyByName:      make(map[string]*activationKey),
+		nextID:         100,
+	}
+	if srv.role == RolePeripheral {
+		for j := 1; j <= sim.cfg.Systems; j++ {
+			name := fmt.Sprintf("%s-minion-%d", srv.name, j)
+			st.systems = append(st.systems, st.newSystem(1000010000+int64(j), name, name+".example.org", j))
+		}
+	}
+	return st
+}
+
+func (st *state) newSystem(id int64, name, fqdn string, j int) system {
+	return system{
+		id: id, name: name, fqdn: fqdn,
+		lastCheckin: st.born.Add(-time.Duration(j) * time.Minute),
+		created:     st.born.AddDate(0, 0, -30).Add(-time.Duration(j) * time.Minute),
+		lastBoot:    st.born.Add(-24 * time.Hour).Add(-time.Duration(j) * time.Minute),
+		outdated:    j % 7,
+	}
+}
+
+// peripheralSystems are the hub's systems: one per peripheral.
+func (sim *Sim) peripheralSystems() []system {
+	out := make([]system, 0, len(sim.peripherals))
+	for i, p := range sim.peripherals {
+		out = append(out, sim.hub.st.newSystem(p.id, p.name, p.FQDN(), i+1))
+	}
+	return out
+}
+
+func (st *state) wrote() { st.version++ }
+
+func (st *state) findSystem(id int64) (system, bool) {
+	for _, s := range st.systems {
+		if s.id == id {
+			return s, true
+		}
+	}
+	return system{}, false
+}
+
+// Sessions, as com.redhat.rhn.manager.session.SessionManager keeps them.
+
+func (st *state) keyHash(id int64) string {
+	sum := sha256.Sum256([]byte(st.secret + ":" + strconv.FormatInt(id, 10)))
+	return hex.EncodeToString(sum[:])
+}
+
+func (st *state) login(u *user, lifetime time.Duration) string {
+	id := st.nextSession
+	st.nextSession++
+	st.sessions[id] = &session{id: id, user: u, expires: st.now().Add(lifetime)}
+	return strconv.FormatInt(id, 10) + "x" + st.keyHash(id)
+}
+
+// javaError is an exception Uyuni throws outside a handler's own code; how
+// it reaches the client depends on where it is thrown.
+type javaError struct {
+	class, msg string
+}
+
+const (
+	classLookup         = "com.redhat.rhn.common.hibernate.LookupException"
+	classInvalidSession = "com.redhat.rhn.domain.session.InvalidSessionIdException"
+)
+
+// lookupByKey is SessionManager.lookupByKey: the id is looked up before the
+// hash is checked, so a well-formed key of an unknown session reports the
+// lookup, and a known id with a wrong hash reports an invalid key.
+func (st *state) lookupByKey(key string) (*session, *javaError) {
+	if key == "" {
+		return nil, &javaError{classInvalidSession, "Session key cannot be empty null."}
+	}
+	parts := strings.FieldsFunc(key, func(r rune) bool { return r == 'x' }) // StringUtils.split
+	if !isNumeric(parts[0]) {
+		return nil, &javaError{classInvalidSession, "Session id: " + parts[0] + " is not valid. Session ids must be numeric."}
+	}
+	id, err := strconv.ParseInt(parts[0], 10, 64)
+	s := st.sessions[id]
+	if err == nil && s != nil && !st.now().Before(s.expires) {
+		delete(st.sessions, id) // expired: gone, as after Uyuni's cleanup
+		s = nil
+	}
+	if err != nil {
+		// Long.valueOf would throw; a key that long is no session of ours either.
+		return nil, &javaError{classLookup, "Could not find session with id: " + parts[0]}
+	}
+	if s == nil {
+		return nil, &javaError{classLookup, "Could not find session with id: " + strconv.FormatInt(id, 10)}
+	}
+	if len(parts) != 2 || parts[1] != st.keyHash(id) {
+		return nil, &javaError{classInvalidSession, "Session id: " + strconv.FormatInt(id, 10) + " is not valid."}
+	}
+	return s, nil
+}
+
+// extend is SessionManager.extendSessionLifetime: every call with a session
+// sets its expiry to now + the configured lifetime (not the login duration).
+func (st *state) extend(s *session) { s.expires = st.now().Add(st.ttl) }
+
+func isNumeric(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// isSessionKey is BaseHandler's KEY_REGEX, ^[1-9][0-9]*x[a-f0-9]{64}$: only a
+// first parameter of this shape is taken for a session key.
+func isSessionKey(s string) bool {
+	x := strings.IndexByte(s, 'x')
+	if x < 1 || s[0] == '0' || !isNumeric(s[:x]) || len(s)-x-1 != 64 {
+		return false
+	}
+	for _, c := range s[x+1:] {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// Fault helpers. A handler's exception reaches the client through Uyuni's
+// ExceptionTranslator and redstone: "redstone.xmlrpc.XmlRpcFault: <message>".
+
+func handlerFault(code int, msg string) *rpc.Fault {
+	return &rpc.Fault{Code: code, String: "redstone.xmlrpc.XmlRpcFault: " + msg}
+}
+
+// unhandled is what a handler's RuntimeException becomes.
+func unhandled(msg string) *rpc.Fault {
+	return handlerFault(-1, "unhandled internal exception: "+msg)
+}
+
+// rawFault is an exception thrown before a handler runs (session loading,
+// parameter translation): redstone writes "<class>: <message>" with code -1.
+func rawFault(e *javaError) *rpc.Fault {
+	return &rpc.Fault{Code: -1, String: e.class + ": " + e.msg}
+}
