@@ -41,7 +41,7 @@ type gw struct {
 }
 
 // startGateway serves a gateway in front of sim on a loopback port.
-func startGateway(t *testing.T, sim *uyunisim.Sim, tweak func(*server.Config)) *gw {
+func startGateway(t testing.TB, sim *uyunisim.Sim, tweak func(*server.Config)) *gw {
 	t.Helper()
 	cfg := server.Defaults()
 	cfg.HubURL = sim.Hub().URL()

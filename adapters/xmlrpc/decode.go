@@ -10,6 +10,18 @@
 //
 // Decoded values are the Go values documented in package rpc. Raw carries a
 // <value> element through untouched where the gateway need not look inside.
+//
+// Decoding and re-encoding keeps every value, with these normalisations:
+// untyped values and <value/> become <string>; any integer width becomes
+// <i4> (<i8> past 32 bits); booleans become 1/0; doubles are rewritten
+// without exponent; dates keep their wall clock to the second and lose any
+// zone and fraction (Uyuni's yyyyMMddTHH:mm:ss has neither); struct members
+// whose value is nil are left out, as Uyuni does. The fuzz tests check this.
+//
+// The decoder accepts only UTF-8 documents without DTD, so there are no
+// entity expansions beyond the five predefined ones and character references;
+// characters XML 1.0 forbids are rejected, literal or referenced. Line ends
+// are not normalised (a literal CR stays a CR). Limits bound size and depth.
 package xmlrpc
 
 import (
@@ -18,6 +30,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -193,10 +206,26 @@ type decoder struct {
 	lim   Limits
 	raw   bool // params as Raw
 	skip  bool // validate only, build nothing
+
+	// Scratch stacks for the members and elements of the structs and arrays
+	// being read: each container collects its children at the top and then
+	// copies them into a slice of exactly the right size, one allocation
+	// instead of a growing append per container.
+	members []rpc.Member
+	elems   []any
+
+	// names interns struct member names: a list of structs repeats the same
+	// few names, so each is allocated once per document. Direct-mapped by a
+	// hash; a collision only costs an allocation.
+	names [64]string
 }
 
 func (d *decoder) errorf(format string, args ...any) error {
-	return &SyntaxError{Offset: d.i, Msg: fmt.Sprintf(format, args...)}
+	return d.errorAt(d.i, format, args...)
+}
+
+func (d *decoder) errorAt(off int, format string, args ...any) error {
+	return &SyntaxError{Offset: off, Msg: fmt.Sprintf(format, args...)}
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
@@ -222,6 +251,9 @@ func (d *decoder) misc() {
 		if c != '<' || d.i+1 >= len(d.b) {
 			return
 		}
+		if c = d.b[d.i+1]; c != '!' && c != '?' { // an element: the usual case
+			return
+		}
 		switch {
 		case bytes.HasPrefix(d.b[d.i:], []byte("<!--")):
 			end := bytes.Index(d.b[d.i+4:], []byte("-->"))
@@ -243,13 +275,16 @@ func (d *decoder) misc() {
 
 // prolog checks the XML declaration's encoding and skips what precedes the root.
 func (d *decoder) prolog() error {
-	d.b = bytes.TrimPrefix(d.b, []byte("\xef\xbb\xbf"))
-	if bytes.HasPrefix(d.b, []byte("<?xml")) {
-		end := bytes.Index(d.b, []byte("?>"))
+	if bytes.HasPrefix(d.b, []byte("\xef\xbb\xbf")) {
+		d.i = 3 // skipped, not cut, so error offsets count from the real start
+	}
+	if bytes.HasPrefix(d.b[d.i:], []byte("<?xml")) {
+		end := bytes.Index(d.b[d.i:], []byte("?>"))
 		if end < 0 {
 			return d.errorf("unterminated XML declaration")
 		}
-		decl := d.b[:end]
+		end += d.i
+		decl := d.b[d.i:end]
 		if k := bytes.Index(decl, []byte("encoding")); k >= 0 {
 			enc := decl[k+len("encoding"):]
 			enc = bytes.TrimLeft(enc, " \t\r\n=\"'")
@@ -280,52 +315,118 @@ func (d *decoder) epilog() error {
 }
 
 // tag reads a start tag and returns its name and whether it closed itself.
-// Attributes are skipped.
+// Attributes (e.g. Apache's xmlns:ex) are checked for syntax and skipped.
 func (d *decoder) tag() (name []byte, empty bool, err error) {
-	if d.i >= len(d.b) {
+	b := d.b
+	if d.i >= len(b) {
 		return nil, false, d.errorf("unexpected end of document")
 	}
-	if d.b[d.i] != '<' {
+	if b[d.i] != '<' {
 		return nil, false, d.errorf("expected a tag")
 	}
-	start := d.i + 1
-	j := start
-	for j < len(d.b) && !isSpace(d.b[j]) && d.b[j] != '>' && d.b[j] != '/' {
+	// misc and chars skip complete comments and PIs, so what is left here
+	// is unterminated or does not belong.
+	if d.i+1 < len(b) {
+		switch b[d.i+1] {
+		case '/':
+			return nil, false, d.errorf("expected a start tag, found an end tag")
+		case '?':
+			return nil, false, d.errorf("unterminated processing instruction")
+		case '!':
+			rest := b[d.i:]
+			switch {
+			case bytes.HasPrefix(rest, []byte("<!--")):
+				return nil, false, d.errorf("unterminated comment")
+			case bytes.HasPrefix(rest, []byte("<![CDATA[")):
+				return nil, false, d.errorf("CDATA section where an element is expected")
+			}
+			return nil, false, d.errorf("DOCTYPE and other declarations are not accepted")
+		}
+	}
+	j := d.i + 1
+	for j < len(b) && isNameByte(b[j]) {
 		j++
 	}
-	if j == start || j >= len(d.b) {
-		if j >= len(d.b) {
+	if j == d.i+1 {
+		if j >= len(b) {
 			return nil, false, d.errorf("unexpected end of document in tag")
 		}
-		return nil, false, d.errorf("bad tag")
+		d.i = j
+		return nil, false, d.errorf("bad tag name")
 	}
-	name = d.b[start:j]
-	if name[0] == '/' || name[0] == '!' || name[0] == '?' {
-		return nil, false, d.errorf("expected a start tag")
-	}
-	// Skip attributes, honouring quotes.
-	var q byte
-	for ; j < len(d.b); j++ {
-		c := d.b[j]
-		if q != 0 {
-			if c == q {
-				q = 0
-			}
-			continue
+	name = b[d.i+1 : j]
+	for {
+		sp := j
+		for j < len(b) && isSpace(b[j]) {
+			j++
 		}
-		switch c {
-		case '"', '\'':
-			q = c
+		if j >= len(b) {
+			d.i = j
+			return nil, false, d.errorf("unexpected end of document in tag")
+		}
+		switch b[j] {
 		case '>':
-			empty = d.b[j-1] == '/'
 			d.i = j + 1
-			return name, empty, nil
-		case '<':
-			return nil, false, d.errorf("'<' inside tag")
+			return name, false, nil
+		case '/':
+			if j+1 < len(b) && b[j+1] == '>' {
+				d.i = j + 2
+				return name, true, nil
+			}
+			d.i = j
+			return nil, false, d.errorf("bad character '/' in tag")
 		}
+		// An attribute: white space, name, '=', quoted value without '<'.
+		a := j
+		for j < len(b) && isNameByte(b[j]) {
+			j++
+		}
+		if j == a || sp == a {
+			d.i = j
+			if j >= len(b) {
+				return nil, false, d.errorf("unexpected end of document in tag")
+			}
+			return nil, false, d.errorf("bad character %q in tag", b[j])
+		}
+		for j < len(b) && isSpace(b[j]) {
+			j++
+		}
+		if j >= len(b) || b[j] != '=' {
+			d.i = j
+			return nil, false, d.errorf("attribute without value")
+		}
+		j++
+		for j < len(b) && isSpace(b[j]) {
+			j++
+		}
+		if j >= len(b) || (b[j] != '"' && b[j] != '\'') {
+			d.i = j
+			return nil, false, d.errorf("attribute value not quoted")
+		}
+		q := b[j]
+		k := bytes.IndexByte(b[j+1:], q)
+		if k < 0 {
+			d.i = j
+			return nil, false, d.errorf("unterminated attribute value")
+		}
+		if bytes.IndexByte(b[j+1:j+1+k], '<') >= 0 {
+			d.i = j
+			return nil, false, d.errorf("'<' in attribute value")
+		}
+		j += k + 2
 	}
-	return nil, false, d.errorf("unexpected end of document in tag")
 }
+
+// isNameByte reports whether c may be part of an element or attribute name.
+// Names are only compared with the few XML-RPC names, so this is loose.
+func isNameByte(c byte) bool { return nameByte[c] }
+
+var nameByte = func() (t [256]bool) {
+	for c := '!'; c < 256; c++ {
+		t[c] = !strings.ContainsRune(`<>/="'&?!`, c)
+	}
+	return t
+}()
 
 // open reads the start tag name, which must not be self-closing.
 func (d *decoder) open(name string) error {
@@ -376,6 +477,18 @@ func (d *decoder) close(name string) error {
 	}
 	d.i += j + 1
 	return nil
+}
+
+// closeName is close for a name taken from the input (a type element such
+// as <ex:i8>): the usual case costs no string conversion.
+func (d *decoder) closeName(name []byte) error {
+	d.misc()
+	rest := d.b[d.i:]
+	if n := len(name); len(rest) > n+2 && rest[0] == '<' && rest[1] == '/' && bytes.Equal(rest[2:2+n], name) && rest[2+n] == '>' {
+		d.i += n + 3
+		return nil
+	}
+	return d.close(string(name)) // white space before '>', or an error to report
 }
 
 // params reads an optional <params> list and the closing root tag.
@@ -518,18 +631,19 @@ func (d *decoder) typed() (any, error) {
 		return d.array(name, empty)
 	case "nil":
 		if !empty {
-			if err := d.close(string(name)); err != nil {
+			if err := d.closeName(name); err != nil {
 				return nil, err
 			}
 		}
 		return nil, nil
 	}
 	var txt []byte
+	at := d.i // errors about the content point at its start
 	if !empty {
 		if txt, err = d.chars(); err != nil {
 			return nil, err
 		}
-		if err := d.close(string(name)); err != nil {
+		if err := d.closeName(name); err != nil {
 			return nil, err
 		}
 	}
@@ -539,12 +653,17 @@ func (d *decoder) typed() (any, error) {
 		}
 		return string(txt), nil
 	}
+	// In skip mode values are validated but not returned: boxing them in
+	// an interface would allocate for nothing.
 	txt = trimSpace(txt)
 	switch string(local) {
 	case "i4", "int", "i8", "i2", "i1":
 		n, ok := parseInt(txt)
 		if !ok {
-			return nil, d.errorf("bad <%s> %q", name, txt)
+			return nil, d.errorAt(at, "bad <%s> %q", name, txt)
+		}
+		if d.skip {
+			return nil, nil
 		}
 		return n, nil
 	case "boolean":
@@ -554,33 +673,83 @@ func (d *decoder) typed() (any, error) {
 		case "0", "false":
 			return false, nil
 		}
-		return nil, d.errorf("bad <boolean> %q", txt)
+		return nil, d.errorAt(at, "bad <boolean> %q", txt)
 	case "double", "float":
-		f, err := strconv.ParseFloat(string(txt), 64)
-		if err != nil || f != f || f > 1.7976931348623157e308 || f < -1.7976931348623157e308 {
-			return nil, d.errorf("bad <%s> %q", name, txt)
+		f, ok := parseDouble(txt)
+		if !ok {
+			return nil, d.errorAt(at, "bad <%s> %q", name, txt)
+		}
+		if d.skip {
+			return nil, nil
 		}
 		return f, nil
 	case "dateTime.iso8601":
 		t, err := ParseDateTime(txt)
 		if err != nil {
-			return nil, d.errorf("bad <dateTime.iso8601> %q", txt)
+			return nil, d.errorAt(at, "bad <dateTime.iso8601> %q", txt)
+		}
+		if d.skip {
+			return nil, nil
 		}
 		return t, nil
 	case "base64":
-		if d.skip {
-			if !validBase64(txt) {
-				return nil, d.errorf("bad <base64>")
-			}
-			return nil, nil
-		}
+		// Decoding is the validation; skip mode must reject exactly what
+		// the full decoder rejects (DecodeResponseRaw agrees with DecodeResponse).
 		b, err := decodeBase64(txt)
 		if err != nil {
-			return nil, d.errorf("bad <base64>: %v", err)
+			return nil, d.errorAt(at, "bad <base64>: %v", err)
+		}
+		if d.skip {
+			return nil, nil
 		}
 		return b, nil
 	}
-	return nil, d.errorf("unknown value type <%s>", name)
+	return nil, d.errorAt(at, "unknown value type <%s>", name)
+}
+
+// parseDouble accepts decimal numbers with an optional fraction and
+// exponent, as XML-RPC implementations write them (the spec has no exponent,
+// Python and Java write one). strconv alone would also take NaN, Inf, hex
+// floats and underscores, which no peer sends and we could not re-encode.
+func parseDouble(b []byte) (float64, bool) {
+	i := 0
+	if i < len(b) && (b[i] == '+' || b[i] == '-') {
+		i++
+	}
+	digits := 0
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		i, digits = i+1, digits+1
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i, digits = i+1, digits+1
+		}
+	}
+	if digits == 0 {
+		return 0, false
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		e := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		if i == e {
+			return 0, false
+		}
+	}
+	if i != len(b) {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil { // out of range: ±Inf has no XML-RPC form
+		return 0, false
+	}
+	return f, true
 }
 
 // parseInt parses a decimal int64 without allocating (strconv wants a string).
@@ -590,7 +759,13 @@ func parseInt(b []byte) (int64, bool) {
 		neg = b[0] == '-'
 		b = b[1:]
 	}
-	if len(b) == 0 || len(b) > 19 {
+	if len(b) == 0 {
+		return 0, false
+	}
+	for len(b) > 1 && b[0] == '0' { // leading zeros do not count towards the 19 digits
+		b = b[1:]
+	}
+	if len(b) > 19 {
 		return 0, false
 	}
 	var n uint64
@@ -625,13 +800,13 @@ func (d *decoder) structure(name []byte, empty bool) (any, error) {
 		return nil, err
 	}
 	defer func() { d.depth-- }()
-	var s rpc.Struct
-	if !d.skip {
-		s = rpc.Struct{}
-	}
 	if empty {
-		return s, nil
+		if d.skip {
+			return nil, nil
+		}
+		return rpc.Struct{}, nil
 	}
+	base := len(d.members)
 	for {
 		d.misc()
 		if d.peekClose() {
@@ -655,7 +830,7 @@ func (d *decoder) structure(name []byte, empty bool) (any, error) {
 					return nil, err
 				}
 				if !e {
-					if mname, err = d.text(); err != nil {
+					if mname, err = d.memberName(); err != nil {
 						return nil, err
 					}
 					if err := d.close("name"); err != nil {
@@ -677,12 +852,19 @@ func (d *decoder) structure(name []byte, empty bool) (any, error) {
 			return nil, err
 		}
 		if !d.skip {
-			s = append(s, rpc.Member{Name: mname, Value: mval})
+			d.members = append(d.members, rpc.Member{Name: mname, Value: mval})
 		}
 	}
-	if err := d.close(string(name)); err != nil {
+	if err := d.closeName(name); err != nil {
 		return nil, err
 	}
+	if d.skip {
+		return nil, nil
+	}
+	s := make(rpc.Struct, len(d.members)-base)
+	copy(s, d.members[base:])
+	clear(d.members[base:]) // drop references the scratch need not keep
+	d.members = d.members[:base]
 	return s, nil
 }
 
@@ -691,40 +873,78 @@ func (d *decoder) array(name []byte, empty bool) (any, error) {
 		return nil, err
 	}
 	defer func() { d.depth-- }()
-	var out []any
-	if !d.skip {
-		out = []any{}
-	}
 	if empty {
-		return out, nil
+		return d.emptyArray(), nil
 	}
 	d.misc()
 	if d.peekClose() { // <array></array>: tolerated as empty
-		return out, d.close(string(name))
+		return d.emptyArray(), d.closeName(name)
 	}
-	_, dataEmpty, err := d.tag()
+	dname, dataEmpty, err := d.tag()
 	if err != nil {
 		return nil, err
 	}
-	if !dataEmpty {
-		for {
-			d.misc()
-			if d.peekClose() {
-				break
-			}
-			v, err := d.value()
-			if err != nil {
-				return nil, err
-			}
-			if !d.skip {
-				out = append(out, v)
-			}
+	if string(dname) != "data" {
+		return nil, d.errorf("expected <data> in <array>, found <%s>", dname)
+	}
+	if dataEmpty {
+		return d.emptyArray(), d.closeName(name)
+	}
+	base := len(d.elems)
+	for {
+		d.misc()
+		if d.peekClose() {
+			break
 		}
-		if err := d.close("data"); err != nil {
+		v, err := d.value()
+		if err != nil {
 			return nil, err
 		}
+		if !d.skip {
+			d.elems = append(d.elems, v)
+		}
 	}
-	return out, d.close(string(name))
+	if err := d.close("data"); err != nil {
+		return nil, err
+	}
+	if err := d.closeName(name); err != nil {
+		return nil, err
+	}
+	if d.skip {
+		return nil, nil
+	}
+	out := make([]any, len(d.elems)-base)
+	copy(out, d.elems[base:])
+	clear(d.elems[base:])
+	d.elems = d.elems[:base]
+	return out, nil
+}
+
+func (d *decoder) emptyArray() any {
+	if d.skip {
+		return nil
+	}
+	return []any{}
+}
+
+// memberName reads a struct member's name, interned (see decoder.names).
+func (d *decoder) memberName() (string, error) {
+	b, err := d.chars()
+	if err != nil || d.skip {
+		return "", err
+	}
+	if len(b) == 0 || len(b) > 64 {
+		return string(b), nil
+	}
+	h := uint32(2166136261) // FNV-1a
+	for _, c := range b {
+		h = (h ^ uint32(c)) * 16777619
+	}
+	slot := &d.names[h%uint32(len(d.names))]
+	if *slot != string(b) {
+		*slot = string(b)
+	}
+	return *slot, nil
 }
 
 // text reads character data as a string (see chars).
@@ -737,9 +957,12 @@ func (d *decoder) text() (string, error) {
 }
 
 // chars reads character data up to the next tag, resolving entities and
-// CDATA sections and skipping comments. It rejects invalid UTF-8 and NUL.
+// CDATA sections and skipping comments. It rejects invalid UTF-8 and the
+// characters XML 1.0 forbids (controls other than tab, LF and CR; U+FFFE;
+// U+FFFF), literal or referenced: the encoder could not write them back.
 // On the fast path (no entity, CDATA or comment) the result aliases the
 // input, so numbers and dates are parsed without allocating.
+// Line ends are not normalised: a literal CR stays a CR, as its sender meant.
 func (d *decoder) chars() ([]byte, error) {
 	start := d.i
 	b := d.b
@@ -747,6 +970,10 @@ func (d *decoder) chars() ([]byte, error) {
 	i := start
 	for i < len(b) {
 		c := b[i]
+		if textByte[c] {
+			i++
+			continue
+		}
 		if c == '<' {
 			if i+1 < len(b) && b[i+1] == '!' {
 				break // comment or CDATA: slow path
@@ -757,18 +984,9 @@ func (d *decoder) chars() ([]byte, error) {
 		if c == '&' {
 			break
 		}
-		if c < utf8.RuneSelf {
-			if c == 0 {
-				d.i = i
-				return nil, d.errorf("NUL character")
-			}
-			i++
-			continue
-		}
-		r, n := utf8.DecodeRune(b[i:])
-		if r == utf8.RuneError && n <= 1 {
-			d.i = i
-			return nil, d.errorf("invalid UTF-8")
+		n, err := d.checkChar(b, i)
+		if err != nil {
+			return nil, err
 		}
 		i += n
 	}
@@ -782,6 +1000,9 @@ func (d *decoder) chars() ([]byte, error) {
 	for i < len(b) {
 		c := b[i]
 		switch {
+		case textByte[c]:
+			buf = append(buf, c)
+			i++
 		case c == '<':
 			switch {
 			case bytes.HasPrefix(b[i:], []byte("<!--")):
@@ -798,12 +1019,14 @@ func (d *decoder) chars() ([]byte, error) {
 					d.i = i
 					return nil, d.errorf("unterminated CDATA section")
 				}
-				chunk := b[i+9 : i+9+end]
-				if !utf8.Valid(chunk) || bytes.IndexByte(chunk, 0) >= 0 {
-					d.i = i
-					return nil, d.errorf("invalid UTF-8 in CDATA")
+				for k := i + 9; k < i+9+end; {
+					n, err := d.checkChar(b, k)
+					if err != nil {
+						return nil, err
+					}
+					k += n
 				}
-				buf = append(buf, chunk...)
+				buf = append(buf, b[i+9:i+9+end]...)
 				i += 9 + end + 3
 				continue
 			}
@@ -832,14 +1055,14 @@ func (d *decoder) chars() ([]byte, error) {
 				var n uint64
 				var err error
 				switch {
-				case len(ent) > 2 && ent[0] == '#' && (ent[1] == 'x' || ent[1] == 'X'):
+				case len(ent) > 2 && ent[0] == '#' && ent[1] == 'x':
 					n, err = strconv.ParseUint(string(ent[2:]), 16, 32)
-				case len(ent) > 1 && ent[0] == '#':
+				case len(ent) > 1 && ent[0] == '#' && ent[1] >= '0' && ent[1] <= '9':
 					n, err = strconv.ParseUint(string(ent[1:]), 10, 32)
 				default:
 					err = errors.New("unknown")
 				}
-				if err != nil || n == 0 || n > utf8.MaxRune || (n >= 0xD800 && n <= 0xDFFF) {
+				if err != nil || n > utf8.MaxRune || !xmlChar(rune(n)) {
 					d.i = i
 					return nil, d.errorf("bad entity reference &%s;", ent)
 				}
@@ -847,18 +1070,10 @@ func (d *decoder) chars() ([]byte, error) {
 			}
 			buf = utf8.AppendRune(buf, r)
 			i += end + 1
-		case c < utf8.RuneSelf:
-			if c == 0 {
-				d.i = i
-				return nil, d.errorf("NUL character")
-			}
-			buf = append(buf, c)
-			i++
 		default:
-			r, n := utf8.DecodeRune(b[i:])
-			if r == utf8.RuneError && n <= 1 {
-				d.i = i
-				return nil, d.errorf("invalid UTF-8")
+			n, err := d.checkChar(b, i)
+			if err != nil {
+				return nil, err
 			}
 			buf = append(buf, b[i:i+n]...)
 			i += n
@@ -868,18 +1083,51 @@ func (d *decoder) chars() ([]byte, error) {
 	return nil, d.errorf("unexpected end of document in text")
 }
 
-func validBase64(txt []byte) bool {
-	n := 0
-	for _, c := range txt {
-		switch {
-		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '+', c == '/', c == '=':
-			n++
-		case isSpace(c):
-		default:
-			return false
-		}
+// textByte marks the bytes that are plain character data on their own:
+// printable ASCII except '<' and '&', and tab, LF and CR.
+var textByte = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '<' && c != '&'
 	}
-	return true
+	t['\t'], t['\n'], t['\r'] = true, true, true
+	return t
+}()
+
+// checkChar validates the character at b[i] and returns its length.
+func (d *decoder) checkChar(b []byte, i int) (int, error) {
+	c := b[i]
+	if c < utf8.RuneSelf {
+		if textByte[c] || c == '<' || c == '&' {
+			return 1, nil
+		}
+		d.i = i
+		return 0, d.errorf("control character %#x not allowed in XML", c)
+	}
+	r, n := utf8.DecodeRune(b[i:])
+	if r == utf8.RuneError && n <= 1 {
+		d.i = i
+		return 0, d.errorf("invalid UTF-8")
+	}
+	if !xmlChar(r) {
+		d.i = i
+		return 0, d.errorf("character %U not allowed in XML", r)
+	}
+	return n, nil
+}
+
+// xmlChar reports whether XML 1.0 allows r in a document.
+func xmlChar(r rune) bool {
+	switch {
+	case r == '\t' || r == '\n' || r == '\r':
+		return true
+	case r < 0x20:
+		return false
+	case r >= 0xD800 && r <= 0xDFFF:
+		return false
+	case r == 0xFFFE || r == 0xFFFF:
+		return false
+	}
+	return r <= utf8.MaxRune
 }
 
 // decodeBase64 accepts standard base64 with line breaks (Python wraps at 76
@@ -945,7 +1193,7 @@ func ParseDateTime(b []byte) (time.Time, error) {
 		h, ok4 := n(b[9:11])
 		mi, ok5 := n(b[12:14])
 		s, ok6 := n(b[15:17])
-		if ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && mo >= 1 && mo <= 12 && dd >= 1 && dd <= 31 && h < 24 && mi < 60 && s < 61 {
+		if ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && mo >= 1 && mo <= 12 && dd >= 1 && dd <= 31 && h < 24 && mi < 60 && s < 60 {
 			t := time.Date(y, time.Month(mo), dd, h, mi, s, 0, time.UTC)
 			if t.Day() == dd {
 				return t, nil

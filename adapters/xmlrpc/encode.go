@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -21,8 +22,10 @@ import (
 
 const header = `<?xml version="1.0" encoding="UTF-8"?>` + "\n"
 
-// AppendCall appends a complete methodCall document to dst.
+// AppendCall appends a complete methodCall document to dst. On error dst is
+// returned as it was given, so a reused buffer holds no half document.
 func AppendCall(dst []byte, method string, params ...any) ([]byte, error) {
+	n := len(dst)
 	dst = append(dst, header...)
 	dst = append(dst, "<methodCall><methodName>"...)
 	dst = appendEscaped(dst, method)
@@ -30,21 +33,23 @@ func AppendCall(dst []byte, method string, params ...any) ([]byte, error) {
 	for _, p := range params {
 		var err error
 		dst = append(dst, "<param>"...)
-		if dst, err = AppendValue(dst, p); err != nil {
-			return dst, err
+		if dst, err = appendElem(dst, p, -1); err != nil {
+			return dst[:n], err
 		}
 		dst = append(dst, "</param>"...)
 	}
 	return append(dst, "</params></methodCall>"...), nil
 }
 
-// AppendResponse appends a methodResponse carrying v.
+// AppendResponse appends a methodResponse carrying v. On error dst is
+// returned as it was given.
 func AppendResponse(dst []byte, v any) ([]byte, error) {
+	n := len(dst)
 	dst = append(dst, header...)
 	dst = append(dst, "<methodResponse><params><param>"...)
-	dst, err := AppendValue(dst, v)
+	dst, err := appendElem(dst, v, -1)
 	if err != nil {
-		return dst, err
+		return dst[:n], err
 	}
 	return append(dst, "</param></params></methodResponse>"...), nil
 }
@@ -64,17 +69,16 @@ type EncodeError struct{ Msg string }
 
 func (e *EncodeError) Error() string { return "xmlrpc encode: " + e.Msg }
 
-// AppendValue appends <value>…</value> for v.
+// AppendValue appends <value>…</value> for v; a Raw, also one nested in a
+// []any or rpc.Struct, is written verbatim. On error dst is returned as it
+// was given.
 func AppendValue(dst []byte, v any) ([]byte, error) {
-	if r, ok := v.(Raw); ok {
-		return append(dst, r...), nil
-	}
-	dst = append(dst, "<value>"...)
-	dst, err := appendInner(dst, v, 0)
+	n := len(dst)
+	dst, err := appendElem(dst, v, -1)
 	if err != nil {
-		return dst, err
+		return dst[:n], err
 	}
-	return append(dst, "</value>"...), nil
+	return dst, nil
 }
 
 const maxEncodeDepth = 200
@@ -104,6 +108,10 @@ func appendInner(dst []byte, v any, depth int) ([]byte, error) {
 	case float64:
 		return appendDouble(dst, x)
 	case time.Time:
+		if y := x.Year(); y < 0 || y > 9999 {
+			// yyyyMMdd has room for four digits only.
+			return dst, &EncodeError{fmt.Sprintf("year %d has no XML-RPC form", y)}
+		}
 		dst = append(dst, "<dateTime.iso8601>"...)
 		dst = x.AppendFormat(dst, DateTimeLayout)
 		return append(dst, "</dateTime.iso8601>"...), nil
@@ -161,7 +169,7 @@ func appendInner(dst []byte, v any, depth int) ([]byte, error) {
 }
 
 func appendMember(dst []byte, name string, v any, depth int) ([]byte, error) {
-	if v == nil {
+	if isNull(v) {
 		return dst, nil // Uyuni omits null members
 	}
 	dst = append(dst, "<member><name>"...)
@@ -174,8 +182,25 @@ func appendMember(dst []byte, name string, v any, depth int) ([]byte, error) {
 	return append(dst, "</member>"...), nil
 }
 
+// isNull reports whether v is nil or a nil pointer: what Uyuni leaves out of
+// a struct. Nil maps and slices are empty values, not nulls.
+func isNull(v any) bool {
+	switch v.(type) {
+	case nil:
+		return true
+	case string, int64, int, bool, float64, time.Time, []byte, rpc.Struct, []any, Raw, map[string]any:
+		return false
+	}
+	rv := reflect.ValueOf(v)
+	return rv.Kind() == reflect.Pointer && rv.IsNil()
+}
+
 func appendElem(dst []byte, v any, depth int) ([]byte, error) {
 	if r, ok := v.(Raw); ok {
+		if len(r) == 0 {
+			// An empty Raw would leave an empty <param> or <member>.
+			return dst, &EncodeError{"empty Raw value"}
+		}
 		return append(dst, r...), nil
 	}
 	dst = append(dst, "<value>"...)
@@ -275,15 +300,21 @@ func appendReflect(dst []byte, rv reflect.Value, depth int) ([]byte, error) {
 			if !f.IsExported() {
 				continue
 			}
+			// `xmlrpc:"name,omitempty"` as kolo/xmlrpc reads it.
+			tag, opts, _ := strings.Cut(f.Tag.Get("xmlrpc"), ",")
+			if tag == "-" && opts == "" {
+				continue
+			}
 			name := f.Name
-			if tag := f.Tag.Get("xmlrpc"); tag != "" {
-				if tag == "-" {
-					continue
-				}
+			if tag != "" {
 				name = tag
 			}
+			fv := rv.Field(i)
+			if opts == "omitempty" && fv.IsZero() {
+				continue
+			}
 			var err error
-			if dst, err = appendMember(dst, name, rv.Field(i).Interface(), depth); err != nil {
+			if dst, err = appendMember(dst, name, fv.Interface(), depth); err != nil {
 				return dst, err
 			}
 		}
