@@ -63,6 +63,37 @@ func warm(b *testing.B, conc int, call func() (any, error)) {
 	wg.Wait()
 }
 
+// measure runs call b.N times at concurrency conc (2 cores: RunParallel's
+// goroutines are GOMAXPROCS × parallelism) and records each call's time.
+// warmed, when set, is called once the connections are open.
+func measure(b *testing.B, conc int, lats *latencies, call func() (any, error), warmed func()) {
+	warm(b, conc, call)
+	if warmed != nil {
+		warmed()
+	}
+	b.ResetTimer()
+	run := func() {
+		start := time.Now()
+		if _, err := call(); err != nil {
+			b.Error(err)
+		}
+		lats.add(time.Since(start))
+	}
+	if conc == 1 {
+		for b.Loop() {
+			run()
+		}
+	} else {
+		b.SetParallelism(max(conc/2, 1))
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				run()
+			}
+		})
+	}
+	b.StopTimer()
+}
+
 // latencies records per-call times and reports p50 and p99.
 type latencies struct {
 	mu sync.Mutex
@@ -127,32 +158,9 @@ func BenchmarkUnicast(b *testing.B) {
 						method, params = "unicast.system.listSystems", []any{key, p.ID()}
 					}
 					var lats latencies
-					warm(b, conc, func() (any, error) { return c.call(method, params...) })
-					dials := g.Server.Client().Dials()
-					b.SetParallelism(max(conc/2, 1)) // 2 cores: GOMAXPROCS × this = conc
-					if conc == 1 {
-						b.SetParallelism(1)
-					}
-					b.ResetTimer()
-					run := func() {
-						start := time.Now()
-						if _, err := c.call(method, params...); err != nil {
-							b.Error(err)
-						}
-						lats.add(time.Since(start))
-					}
-					if conc == 1 {
-						for b.Loop() {
-							run()
-						}
-					} else {
-						b.RunParallel(func(pb *testing.PB) {
-							for pb.Next() {
-								run()
-							}
-						})
-					}
-					b.StopTimer()
+					var dials int64
+					measure(b, conc, &lats, func() (any, error) { return c.call(method, params...) },
+						func() { dials = g.Server.Client().Dials() })
 					lats.report(b, lat)
 					if via == "gateway" {
 						b.ReportMetric(float64(g.Server.Client().Dials()-dials)*1000/float64(b.N), "new-conns/1000calls")
@@ -174,28 +182,7 @@ func BenchmarkMulticast(b *testing.B) {
 			b.Run(fmt.Sprintf("peripherals=%d/conc=%d", n, conc), func(b *testing.B) {
 				c := newBenchClient(g.URL)
 				var lats latencies
-				warm(b, conc, func() (any, error) { return c.call("broadcast.system.listSystems", key, "all") })
-				b.SetParallelism(max(conc/2, 1))
-				b.ResetTimer()
-				run := func() {
-					start := time.Now()
-					if _, err := c.call("broadcast.system.listSystems", key, "all"); err != nil {
-						b.Error(err)
-					}
-					lats.add(time.Since(start))
-				}
-				if conc == 1 {
-					for b.Loop() {
-						run()
-					}
-				} else {
-					b.RunParallel(func(pb *testing.PB) {
-						for pb.Next() {
-							run()
-						}
-					})
-				}
-				b.StopTimer()
+				measure(b, conc, &lats, func() (any, error) { return c.call("broadcast.system.listSystems", key, "all") }, nil)
 				lats.report(b, lat)
 			})
 		}

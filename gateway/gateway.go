@@ -177,6 +177,19 @@ func (g *Gateway) snapshot(ctx context.Context, s *auth.Session) (*registry.Snap
 	return snap, nil
 }
 
+// sessionAndPeripherals looks up the session and the peripherals it may call.
+func (g *Gateway) sessionAndPeripherals(ctx context.Context, key any) (*auth.Session, *registry.Snapshot, error) {
+	s, err := g.session(ctx, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	snap, err := g.snapshot(ctx, s)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, snap, nil
+}
+
 // peripheral resolves a server id as the client sent it.
 func (g *Gateway) peripheral(snap *registry.Snapshot, v any) (target.Target, error) {
 	id, ok := v.(int64)
@@ -194,11 +207,7 @@ func (g *Gateway) unicast(ctx context.Context, method string, params []any) (any
 	if len(params) < 2 {
 		return nil, badParams("unicast.%s takes a session key, a server id and the method's arguments", method)
 	}
-	s, err := g.session(ctx, params[0])
-	if err != nil {
-		return nil, err
-	}
-	snap, err := g.snapshot(ctx, s)
+	s, snap, err := g.sessionAndPeripherals(ctx, params[0])
 	if err != nil {
 		return nil, err
 	}
@@ -229,11 +238,7 @@ func (g *Gateway) multicast(ctx context.Context, method string, params []any, sa
 	if len(params) < 2 {
 		return nil, badParams("%s.%s takes a session key, a list of server ids and the method's arguments", form, method)
 	}
-	s, err := g.session(ctx, params[0])
-	if err != nil {
-		return nil, err
-	}
-	snap, err := g.snapshot(ctx, s)
+	s, snap, err := g.sessionAndPeripherals(ctx, params[0])
 	if err != nil {
 		return nil, err
 	}

@@ -240,11 +240,7 @@ func (g *Gateway) listServerIds(ctx context.Context, params []any) (any, error) 
 	if len(params) != 1 {
 		return nil, badParams("hub.listServerIds takes 1 argument (the session key), got %d", len(params))
 	}
-	s, err := g.session(ctx, params[0])
-	if err != nil {
-		return nil, err
-	}
-	snap, err := g.snapshot(ctx, s)
+	_, snap, err := g.sessionAndPeripherals(ctx, params[0])
 	if err != nil {
 		return nil, err
 	}
