@@ -66,7 +66,8 @@ func TestRelayMulticastOneResultPerServer(t *testing.T) {
 	}
 	peri := make([]*uyunisim.Server, len(ids))
 	for i, id := range ids {
-		peri[i] = findPeripheral(t, sim, id, byID)
+		peri[i] = byID[id]
+		require.NotNil(t, peri[i], "no simulated peripheral for id %d", id)
 	}
 	require.NoError(t, peri[1].Inject(uyunisim.Faults{Down: true}))
 	require.NoError(t, peri[2].Inject(uyunisim.Faults{Hang: true}))
@@ -98,15 +99,6 @@ func TestRelayMulticastOneResultPerServer(t *testing.T) {
 	require.Contains(t, member(res, "Failed", "Responses").([]any)[0], "Fault(-210)")
 	mustFault(t, c, gateway.CodeBadParams, "has 1 values for 2 servers", "multicast.channel.software.getDetails", key, anys(ids[0], ids[3]), anys("only-one"))
 	mustFault(t, c, gateway.CodeBadParams, "must be an array", "multicast.channel.software.getDetails", key, anys(ids[0]), "not-a-list")
-}
-
-func findPeripheral(t *testing.T, sim *uyunisim.Sim, id int64, byID map[int64]*uyunisim.Server) *uyunisim.Server {
-	t.Helper()
-	if p, ok := byID[id]; ok {
-		return p
-	}
-	t.Fatalf("no simulated peripheral for id %d", id)
-	return nil
 }
 
 func TestAutoconnectAndExpiredPeripheralSession(t *testing.T) {

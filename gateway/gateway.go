@@ -283,14 +283,9 @@ func (g *Gateway) multicast(ctx context.Context, method string, params []any, sa
 	}
 	calls := make([]fanout.Call, len(targets))
 	readOnly := g.o.ReadOnly(method)
-	var notAttached []fanout.Result
 	for i, t := range targets {
-		key, ok := s.Keys[t.Key()]
-		if !ok {
-			notAttached = append(notAttached, fanout.Result{Target: t, Fault: rpc.Faultf(CodeNotAttached, "hubgw: server %d (%s) is not attached to this session", t.ID, t)})
-		}
 		p := make([]any, 0, len(args)+1)
-		p = append(p, key)
+		p = append(p, s.Keys[t.Key()]) // checked below: not attached is a per-server fault
 		for _, a := range args {
 			if same {
 				p = append(p, a)
@@ -301,10 +296,8 @@ func (g *Gateway) multicast(ctx context.Context, method string, params []any, sa
 		calls[i] = fanout.Call{Target: t, Method: method, Params: p, ReadOnly: readOnly}
 	}
 	results := fanout.Run(ctx, func(ctx context.Context, c fanout.Call) fanout.Result {
-		for _, r := range notAttached {
-			if r.Target.ID == c.Target.ID {
-				return r
-			}
+		if _, ok := s.Keys[c.Target.Key()]; !ok {
+			return fanout.Result{Target: c.Target, Fault: rpc.Faultf(CodeNotAttached, "hubgw: server %d (%s) is not attached to this session", c.Target.ID, c.Target)}
 		}
 		return g.withRelogin(ctx, s, c)
 	}, calls)

@@ -197,15 +197,14 @@ func (g *Gateway) attach(ctx context.Context, params []any) (any, error) {
 func (g *Gateway) attachTargets(ctx context.Context, s *auth.Session, targets []target.Target, users, passwords []string) (rpc.Struct, error) {
 	calls := make([]fanout.Call, len(targets))
 	for i, t := range targets {
-		calls[i] = fanout.Call{Target: t}
-	}
-	results := fanout.Run(ctx, func(ctx context.Context, c fanout.Call) fanout.Result {
-		i := indexOf(targets, c.Target)
 		user, password := s.User, string(s.Secret)
 		if users != nil {
 			user, password = users[i], passwords[i]
 		}
-		return g.loginTo(ctx, c.Target, user, password)
+		calls[i] = fanout.Call{Target: t, Method: "auth.login", Params: []any{user, password}}
+	}
+	results := fanout.Run(ctx, func(ctx context.Context, c fanout.Call) fanout.Result {
+		return g.loginTo(ctx, c.Target, c.Params[0].(string), c.Params[1].(string))
 	}, calls)
 	err := g.o.Sessions.Update(ctx, s.ID, func(st *auth.Session) error {
 		for _, r := range results {
@@ -225,15 +224,6 @@ func (g *Gateway) attachTargets(ctx context.Context, s *auth.Session, targets []
 	}
 	res := g.multicastResult(results)
 	return res, nil
-}
-
-func indexOf(ts []target.Target, t target.Target) int {
-	for i := range ts {
-		if ts[i].ID == t.ID {
-			return i
-		}
-	}
-	return -1
 }
 
 func (g *Gateway) listServerIds(ctx context.Context, params []any) (any, error) {

@@ -17,7 +17,6 @@ type Config struct {
 	XMLRPC  *XMLRPC
 	Ready   func(ctx context.Context) error // nil error means ready
 	Metrics *prometheus.Registry
-	Logger  *slog.Logger
 }
 
 type ctxKey struct{}

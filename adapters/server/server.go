@@ -176,7 +176,6 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		XMLRPC:  httpapi.NewXMLRPC(gw, cfg.MaxBodyBytes, log),
 		Ready:   s.ready,
 		Metrics: reg,
-		Logger:  log,
 	})
 	return s, nil
 }

@@ -166,34 +166,27 @@ func (e *TransportError) Unwrap() error { return e.Err }
 // is returned as a *rpc.Fault, anything else that failed as a
 // *TransportError (which wraps context errors, so errors.Is works).
 func (c *Client) Call(ctx context.Context, u, method string, params []any) (xmlrpc.Raw, error) {
-	body, err := c.roundTrip(ctx, u, method, params)
-	if err != nil {
-		return nil, err
-	}
-	raw, err := xmlrpc.DecodeResponseRaw(body, xmlrpc.Limits{MaxBytes: int(c.opts.MaxResponseBytes)})
-	var f *rpc.Fault
-	if errors.As(err, &f) {
-		return nil, f
-	}
-	if err != nil {
-		return nil, &TransportError{URL: u, Err: fmt.Errorf("bad XML-RPC response: %w", err)}
-	}
-	return raw, nil
+	return call(c, ctx, u, method, params, xmlrpc.DecodeResponseRaw)
 }
 
 // CallValue is Call with the value decoded into plain Go values.
 func (c *Client) CallValue(ctx context.Context, u, method string, params []any) (any, error) {
+	return call(c, ctx, u, method, params, xmlrpc.DecodeResponse)
+}
+
+func call[T any](c *Client, ctx context.Context, u, method string, params []any, decode func([]byte, xmlrpc.Limits) (T, error)) (T, error) {
+	var zero T
 	body, err := c.roundTrip(ctx, u, method, params)
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
-	v, err := xmlrpc.DecodeResponse(body, xmlrpc.Limits{MaxBytes: int(c.opts.MaxResponseBytes)})
+	v, err := decode(body, xmlrpc.Limits{MaxBytes: int(c.opts.MaxResponseBytes)})
 	var f *rpc.Fault
 	if errors.As(err, &f) {
-		return nil, f
+		return zero, f
 	}
 	if err != nil {
-		return nil, &TransportError{URL: u, Err: fmt.Errorf("bad XML-RPC response: %w", err)}
+		return zero, &TransportError{URL: u, Err: fmt.Errorf("bad XML-RPC response: %w", err)}
 	}
 	return v, nil
 }

@@ -103,6 +103,11 @@ func (l *Limiter) Middleware() Middleware {
 				}
 				defer l.global.Release(1)
 			}
+			// A slot freed at the moment the deadline passed can still be
+			// granted; a call with no time left must not reach the server.
+			if err := ctx.Err(); err != nil {
+				return Result{Target: c.Target, Err: fmt.Errorf("waiting for a slot for %s: %w", c.Target, err)}
+			}
 			return next(ctx, c)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -85,6 +86,9 @@ type Registry struct {
 	snap  *Snapshot
 	err   error // of the last load, for readiness
 	wg    sync.WaitGroup
+	// refreshing keeps a stale snapshot from starting a goroutine per
+	// request while one refresh is under way.
+	refreshing atomic.Bool
 }
 
 // Options tune a Registry.
@@ -145,9 +149,13 @@ func (r *Registry) Snapshot(ctx context.Context, hubKey string) (*Snapshot, erro
 }
 
 func (r *Registry) refreshAsync(hubKey string) {
+	if !r.refreshing.CompareAndSwap(false, true) {
+		return
+	}
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
+		defer r.refreshing.Store(false)
 		_, err, _ := r.group.Do("load", func() (any, error) {
 			ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
 			defer cancel()
