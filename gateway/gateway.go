@@ -48,7 +48,9 @@ type Options struct {
 	Decode    func(v any) (any, error)
 	ReadOnly  func(method string) bool
 	CallLimit time.Duration // bound on one whole client request; default 5m
-	Logger    *slog.Logger
+	// Groups name sets of peripherals (by id, name or FQDN) for Resolve.
+	Groups map[string][]string
+	Logger *slog.Logger
 }
 
 // Gateway handles decoded calls.
@@ -281,26 +283,16 @@ func (g *Gateway) multicast(ctx context.Context, method string, params []any, sa
 			}
 		}
 	}
-	calls := make([]fanout.Call, len(targets))
-	readOnly := g.o.ReadOnly(method)
-	for i, t := range targets {
-		p := make([]any, 0, len(args)+1)
-		p = append(p, s.Keys[t.Key()]) // checked below: not attached is a per-server fault
-		for _, a := range args {
-			if same {
-				p = append(p, a)
-			} else {
-				p = append(p, a.([]any)[i])
-			}
+	results := g.Call(ctx, s, targets, Request{Method: method, Args: func(i int, _ target.Target) []any {
+		if same {
+			return args
 		}
-		calls[i] = fanout.Call{Target: t, Method: method, Params: p, ReadOnly: readOnly}
-	}
-	results := fanout.Run(ctx, func(ctx context.Context, c fanout.Call) fanout.Result {
-		if _, ok := s.Keys[c.Target.Key()]; !ok {
-			return fanout.Result{Target: c.Target, Fault: rpc.Faultf(CodeNotAttached, "hubgw: server %d (%s) is not attached to this session", c.Target.ID, c.Target)}
+		p := make([]any, len(args))
+		for j, a := range args {
+			p[j] = a.([]any)[i]
 		}
-		return g.withRelogin(ctx, s, c)
-	}, calls)
+		return p
+	}})
 	return g.multicastResult(results), nil
 }
 

@@ -72,35 +72,14 @@ func (g *Gateway) login(ctx context.Context, mode auth.Mode, params []any) (any,
 	if err != nil {
 		return nil, err
 	}
-	user, password := p[0], p[1]
-	r := g.loginTo(ctx, g.o.Hub, user, password)
-	if !r.OK() {
-		return nil, resultFault(r)
+	s, results, err := g.Login(ctx, mode, p[0], p[1])
+	if err != nil {
+		return nil, err
 	}
-	s := &auth.Session{ID: auth.NewID(), User: user, Mode: mode, HubKey: r.Value.(string), Keys: map[string]string{}}
-	if mode != auth.Manual {
-		s.Secret = []byte(password) // relay and autoconnect log in to peripherals later
-	}
-	if err := g.o.Sessions.Create(ctx, s); err != nil {
-		return nil, rpc.Faultf(CodeInternal, "hubgw: session store: %v", err)
-	}
-	g.o.Logger.InfoContext(ctx, "login", "session", s)
 	if mode != auth.Autoconnect {
 		return s.ID, nil
 	}
-	snap, err := g.snapshot(ctx, s)
-	if err != nil {
-		return nil, err
-	}
-	targets, err := g.visibleTo(ctx, s, snap)
-	if err != nil {
-		return nil, err
-	}
-	res, err := g.attachTargets(ctx, s, targets, nil, nil)
-	if err != nil {
-		return nil, err
-	}
-	return append(rpc.Struct{{Name: "SessionKey", Value: s.ID}}, res...), nil
+	return append(rpc.Struct{{Name: "SessionKey", Value: s.ID}}, g.multicastResult(results)...), nil
 }
 
 // visibleTo narrows the peripherals to the systems the user may see on the
@@ -188,42 +167,11 @@ func (g *Gateway) attach(ctx context.Context, params []any) (any, error) {
 			return nil, err
 		}
 	}
-	return g.attachTargets(ctx, s, targets, users, passwords)
-}
-
-// attachTargets logs in to each target concurrently and stores the keys
-// that worked. Responses hold "attached" rather than the peripheral's key:
-// upstream keys never leave the gateway.
-func (g *Gateway) attachTargets(ctx context.Context, s *auth.Session, targets []target.Target, users, passwords []string) (rpc.Struct, error) {
-	calls := make([]fanout.Call, len(targets))
-	for i, t := range targets {
-		user, password := s.User, string(s.Secret)
-		if users != nil {
-			user, password = users[i], passwords[i]
-		}
-		calls[i] = fanout.Call{Target: t, Method: "auth.login", Params: []any{user, password}}
-	}
-	results := fanout.Run(ctx, func(ctx context.Context, c fanout.Call) fanout.Result {
-		return g.loginTo(ctx, c.Target, c.Params[0].(string), c.Params[1].(string))
-	}, calls)
-	err := g.o.Sessions.Update(ctx, s.ID, func(st *auth.Session) error {
-		for _, r := range results {
-			if r.OK() {
-				st.Keys[r.Target.Key()] = r.Value.(string)
-			}
-		}
-		return nil
-	})
+	results, err := g.Attach(ctx, s, targets, users, passwords)
 	if err != nil {
-		return nil, rpc.Faultf(CodeInternal, "hubgw: session store: %v", err)
+		return nil, err
 	}
-	for i := range results {
-		if results[i].OK() {
-			results[i].Value = "attached"
-		}
-	}
-	res := g.multicastResult(results)
-	return res, nil
+	return g.multicastResult(results), nil
 }
 
 func (g *Gateway) listServerIds(ctx context.Context, params []any) (any, error) {
@@ -284,7 +232,11 @@ func (g *Gateway) withRelogin(ctx context.Context, s *auth.Session, c fanout.Cal
 	}
 	key := lr.Value.(string)
 	err := g.o.Sessions.Update(ctx, s.ID, func(st *auth.Session) error {
-		st.Keys[c.Target.Key()] = key
+		if c.Target.Hub {
+			st.HubKey = key
+		} else {
+			st.Keys[c.Target.Key()] = key
+		}
 		return nil
 	})
 	if err != nil && !errors.Is(err, auth.ErrNoSession) {
