@@ -190,12 +190,20 @@ type Request struct {
 	NoSession bool
 }
 
+// Outcome is what a fan-out produced: one result per target, in the
+// order of the targets, and the id of the job that records it ("" when
+// jobs are not recorded).
+type Outcome struct {
+	JobID   string
+	Results fanout.Results
+}
+
 // Call sends req to every target concurrently (the hub is a target too),
 // each with the session's key for that server, logging in again where the
 // mode allows it. It returns one result per target, in order; a target the
 // session is not attached to gets a CodeNotAttached fault, the others go on.
 // This is the one place fan-outs go through.
-func (g *Gateway) Call(ctx context.Context, s *auth.Session, targets []target.Target, req Request) fanout.Results {
+func (g *Gateway) Call(ctx context.Context, s *auth.Session, targets []target.Target, req Request) Outcome {
 	calls := make([]fanout.Call, len(targets))
 	readOnly := g.o.ReadOnly(req.Method)
 	for i, t := range targets {
@@ -211,7 +219,7 @@ func (g *Gateway) Call(ctx context.Context, s *auth.Session, targets []target.Ta
 		}
 		calls[i] = fanout.Call{Target: t, Method: req.Method, Params: p, ReadOnly: readOnly}
 	}
-	return fanout.Run(ctx, func(ctx context.Context, c fanout.Call) fanout.Result {
+	results := fanout.Run(ctx, func(ctx context.Context, c fanout.Call) fanout.Result {
 		if req.NoSession {
 			return g.o.Invoke(ctx, c)
 		}
@@ -222,6 +230,7 @@ func (g *Gateway) Call(ctx context.Context, s *auth.Session, targets []target.Ta
 		}
 		return g.withRelogin(ctx, s, c)
 	}, calls)
+	return Outcome{Results: results}
 }
 
 // Fault is the fault a client sees for a failed result: the upstream fault

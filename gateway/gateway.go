@@ -283,7 +283,7 @@ func (g *Gateway) multicast(ctx context.Context, method string, params []any, sa
 			}
 		}
 	}
-	results := g.Call(ctx, s, targets, Request{Method: method, Args: func(i int, _ target.Target) []any {
+	out := g.Call(ctx, s, targets, Request{Method: method, Args: func(i int, _ target.Target) []any {
 		if same {
 			return args
 		}
@@ -293,7 +293,7 @@ func (g *Gateway) multicast(ctx context.Context, method string, params []any, sa
 		}
 		return p
 	}})
-	return g.multicastResult(results), nil
+	return g.multicastResult(out.Results), nil
 }
 
 // multicastResult builds hub-xmlrpc-api's {Successful, Failed} shape, in
