@@ -5,8 +5,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -28,6 +34,10 @@ func newBenchClient(url string) *benchClient {
 	return &benchClient{url: url, hc: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}}
 }
 
+// call reads the whole answer into a buffer sized by Content-Length and
+// validates it (the decoder's validate-only path), as a careful client
+// would; it builds no values, so the client's own parsing, on the same two
+// cores, weighs as little as it can on the figures.
 func (c *benchClient) call(method string, params ...any) (any, error) {
 	body, err := xmlrpc.AppendCall(nil, method, params...)
 	if err != nil {
@@ -38,11 +48,17 @@ func (c *benchClient) call(method string, params ...any) (any, error) {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
+	var b []byte
+	if resp.ContentLength >= 0 {
+		b = make([]byte, resp.ContentLength)
+		_, err = io.ReadFull(resp.Body, b)
+	} else {
+		b, err = io.ReadAll(resp.Body)
+	}
 	if err != nil {
 		return nil, err
 	}
-	return xmlrpc.DecodeResponseRaw(b, xmlrpc.Limits{})
+	return xmlrpc.DecodeResponseRaw(b, xmlrpc.Limits{MaxBytes: 1 << 30})
 }
 
 // warm opens the connections a run at this concurrency needs, so the
@@ -92,6 +108,7 @@ func measure(b *testing.B, conc int, lats *latencies, call func() (any, error), 
 		})
 	}
 	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
 }
 
 // latencies records per-call times and reports p50 and p99.
@@ -171,20 +188,182 @@ func BenchmarkUnicast(b *testing.B) {
 	}
 }
 
+// BenchmarkMulticast runs the gateway as its own process (hubgw serve), so
+// its peak RSS is its own: the simulated peripherals and the load client
+// live in the benchmark's process. Peak RSS is reset before each run
+// (/proc/<pid>/clear_refs) and read after it (VmHWM), and compared with the
+// bytes of the upstream responses in flight (conc × peripherals × one
+// response).
 func BenchmarkMulticast(b *testing.B) {
 	lat := 20 * time.Millisecond
+	bin := buildHubgw(b)
 	for _, n := range []int{10, 100, 500} {
 		if testing.Short() && n > 100 {
 			continue
 		}
-		_, g, key := benchSetup(b, n, lat)
+		sim, err := uyunisim.Start(context.Background(), uyunisim.Config{Peripherals: n, Systems: 100, Faults: uyunisim.Faults{Latency: lat}, MaxCalls: 1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		one := responseSize(b, sim)
+		proc := startHubgwProcess(b, bin, sim)
+		c := newBenchClient(proc.url)
+
+		res, err := c.call("hub.loginWithAutoconnectMode", "admin", "admin")
+		if err != nil {
+			b.Fatal(err)
+		}
+		v, _ := res.(xmlrpc.Raw).Decode()
+		key, _ := v.(rpc.Struct).Get("SessionKey")
 		for _, conc := range []int{1, 8} {
 			b.Run(fmt.Sprintf("peripherals=%d/conc=%d", n, conc), func(b *testing.B) {
-				c := newBenchClient(g.URL)
 				var lats latencies
-				measure(b, conc, &lats, func() (any, error) { return c.call("broadcast.system.listSystems", key, "all") }, nil)
+				var dials float64
+				measure(b, conc, &lats, func() (any, error) {
+					r, err := c.call("broadcast.system.listSystems", key, "all")
+					if err == nil {
+						err = allSucceeded(r, n)
+					}
+					return r, err
+				}, func() {
+					proc.resetPeak(b)
+					dials = proc.metric(b, "hubgw_upstream_connections_total")
+				})
 				lats.report(b, lat)
+				peak := proc.peakRSS(b)
+				b.ReportMetric(float64(peak)/(1<<20), "peak-RSS-MB")
+				b.ReportMetric(float64(peak)/float64(conc*n*one), "RSS/in-flight")
+				b.ReportMetric((proc.metric(b, "hubgw_upstream_connections_total")-dials)*1000/float64(b.N*n), "new-conns/1000calls")
 			})
 		}
+		proc.stop(b)
+		sim.Close()
 	}
+}
+
+// allSucceeded checks a multicast answer cheaply (decoding 22 MB per call
+// would weigh on the figures): Complete, written after the responses, is
+// true only when every server answered with a value.
+func allSucceeded(r any, n int) error {
+	raw := r.(xmlrpc.Raw)
+	tail := raw[max(0, len(raw)-(n*512+4096)):]
+	if !bytes.Contains(tail, []byte("<name>Complete</name><value><boolean>1</boolean></value>")) {
+		return fmt.Errorf("not every one of the %d servers answered: %.2000s", n, tail)
+	}
+	return nil
+}
+
+// responseSize is the size of one peripheral's listSystems answer.
+func responseSize(b *testing.B, sim *uyunisim.Sim) int {
+	b.Helper()
+	p := newBenchClient(sim.Peripherals()[0].URL())
+	k, err := p.call("auth.login", "admin", "admin")
+	if err != nil {
+		b.Fatal(err)
+	}
+	key, _ := k.(xmlrpc.Raw).Decode()
+	r, err := p.call("system.listSystems", key)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return len(r.(xmlrpc.Raw))
+}
+
+// buildHubgw builds the hubgw binary once per benchmark run.
+func buildHubgw(b *testing.B) string {
+	b.Helper()
+	bin := filepath.Join(b.TempDir(), "hubgw")
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/hubgw/hubgw/cmd/hubgw").CombinedOutput()
+	if err != nil {
+		b.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+type hubgwProcess struct {
+	cmd  *exec.Cmd
+	url  string
+	base string
+}
+
+// startHubgwProcess runs `hubgw serve` in front of sim and waits until it
+// answers /healthz.
+func startHubgwProcess(b *testing.B, bin string, sim *uyunisim.Sim) *hubgwProcess {
+	b.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	cmd := exec.Command(bin, "serve", "--listen", addr, "--hub-url", sim.Hub().URL(), "--peripheral-scheme", "http",
+		"--max-per-server", "64", "--max-concurrency", "4096", "--request-timeout", "30s", "--log-level", "warn")
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	p := &hubgwProcess{cmd: cmd, base: "http://" + addr, url: "http://" + addr + "/hub/rpc/api"}
+	b.Cleanup(func() { p.stop(b) })
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(p.base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return p
+			}
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("hubgw did not become healthy: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond) // polling for readiness, not waiting for time to pass
+	}
+}
+
+func (p *hubgwProcess) stop(b *testing.B) {
+	if p.cmd.ProcessState != nil || p.cmd.Process == nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(os.Interrupt)
+	_ = p.cmd.Wait()
+}
+
+// resetPeak resets the process's peak RSS (VmHWM) to its current RSS.
+func (p *hubgwProcess) resetPeak(b *testing.B) {
+	if err := os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", p.cmd.Process.Pid), []byte("5"), 0); err != nil {
+		b.Logf("cannot reset peak RSS: %v", err)
+	}
+}
+
+// peakRSS reads VmHWM in bytes.
+func (p *hubgwProcess) peakRSS(b *testing.B) int {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for line := range strings.Lines(string(data)) {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
+			kb, _ := strconv.Atoi(f[1])
+			return kb << 10
+		}
+	}
+	b.Fatal("no VmHWM in /proc status")
+	return 0
+}
+
+// metric reads one unlabelled sample from the process's /metrics.
+func (p *hubgwProcess) metric(b *testing.B, name string) float64 {
+	resp, err := http.Get(p.base + "/metrics")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	for line := range strings.Lines(string(data)) {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == name {
+			v, _ := strconv.ParseFloat(f[1], 64)
+			return v
+		}
+	}
+	b.Fatalf("no %s in /metrics", name)
+	return 0
 }

@@ -51,34 +51,50 @@ func (x *XMLRPC) Serve(c echo.Context) error {
 	start := time.Now()
 	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), req.Body, x.maxBody))
 	var method string
-	var out []byte
+	var segs [][]byte
 	bp := x.bufs.Get().(*[]byte)
+	out := (*bp)[:0]
 	defer func() {
+		clear(segs) // the pool must not keep upstream responses alive
 		*bp = out[:0]
 		x.bufs.Put(bp)
 	}()
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &mbe):
-		out = xmlrpc.AppendFault((*bp)[:0], rpc.Faultf(gateway.CodeTooLarge, "hubgw: request body over the %d byte limit", x.maxBody))
+		out = xmlrpc.AppendFault(out, rpc.Faultf(gateway.CodeTooLarge, "hubgw: request body over the %d byte limit", x.maxBody))
 	case err != nil:
-		out = xmlrpc.AppendFault((*bp)[:0], rpc.Faultf(gateway.CodeInvalidRequest, "hubgw: reading request: %v", err))
+		out = xmlrpc.AppendFault(out, rpc.Faultf(gateway.CodeInvalidRequest, "hubgw: reading request: %v", err))
 	default:
-		out = x.answer(ctx, body, &method, (*bp)[:0])
+		out, segs = x.answer(ctx, body, &method, out)
 	}
-	x.log.InfoContext(ctx, "xmlrpc", "method", method, "took", time.Since(start), "bytes_out", len(out))
+	if segs == nil {
+		segs = [][]byte{out}
+	}
+	n := 0
+	for _, s := range segs {
+		n += len(s)
+	}
+	x.log.InfoContext(ctx, "xmlrpc", "method", method, "took", time.Since(start), "bytes_out", n)
 	h := c.Response().Header()
 	h.Set(echo.HeaderContentType, "text/xml; charset=UTF-8")
-	h.Set(echo.HeaderContentLength, strconv.Itoa(len(out)))
+	h.Set(echo.HeaderContentLength, strconv.Itoa(n))
 	c.Response().WriteHeader(http.StatusOK)
-	_, err = c.Response().Write(out)
-	return err
+	for _, s := range segs {
+		if _, err := c.Response().Write(s); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-func (x *XMLRPC) answer(ctx context.Context, body []byte, method *string, dst []byte) []byte {
+// answer returns the response document as segments (see
+// xmlrpc.AppendResponseSegments: upstream responses are written from where
+// they were read, not copied), or nil segments and the document in dst.
+func (x *XMLRPC) answer(ctx context.Context, body []byte, method *string, dst []byte) ([]byte, [][]byte) {
 	call, err := xmlrpc.DecodeCall(body, xmlrpc.Limits{MaxBytes: int(x.maxBody)})
 	if err != nil {
-		return xmlrpc.AppendFault(dst, rpc.Faultf(gateway.CodeParse, "hubgw: %v", err))
+		return xmlrpc.AppendFault(dst, rpc.Faultf(gateway.CodeParse, "hubgw: %v", err)), nil
 	}
 	*method = call.Method
 	v, err := x.h.Handle(ctx, call.Method, call.Params)
@@ -87,13 +103,13 @@ func (x *XMLRPC) answer(ctx context.Context, body []byte, method *string, dst []
 		if !errors.As(err, &f) {
 			f = rpc.Faultf(gateway.CodeInternal, "hubgw: %v", err)
 		}
-		return xmlrpc.AppendFault(dst, f)
+		return xmlrpc.AppendFault(dst, f), nil
 	}
-	out, err := xmlrpc.AppendResponse(dst, v)
+	out, segs, err := xmlrpc.AppendResponseSegments(dst, nil, v)
 	if err != nil {
-		return xmlrpc.AppendFault(dst[:0], rpc.Faultf(gateway.CodeInternal, "hubgw: encoding the answer to %s: %v", call.Method, err))
+		return xmlrpc.AppendFault(dst, rpc.Faultf(gateway.CodeInternal, "hubgw: encoding the answer to %s: %v", call.Method, err)), nil
 	}
-	return out
+	return out, segs
 }
 
 // NotAllowed answers a GET on an XML-RPC path the way a person can read.

@@ -536,6 +536,10 @@ func (d *decoder) param() (any, error) {
 		return d.value()
 	}
 	start := d.i
+	if end, ok := scanValue(d.b, d.i, d.lim.MaxDepth); ok {
+		d.i = end
+		return Raw(d.b[start:end:end]), nil
+	}
 	d.skip = true
 	_, err := d.value()
 	d.skip = false

@@ -25,6 +25,7 @@ const header = `<?xml version="1.0" encoding="UTF-8"?>` + "\n"
 // AppendCall appends a complete methodCall document to dst. On error dst is
 // returned as it was given, so a reused buffer holds no half document.
 func AppendCall(dst []byte, method string, params ...any) ([]byte, error) {
+	var e encoder
 	n := len(dst)
 	dst = append(dst, header...)
 	dst = append(dst, "<methodCall><methodName>"...)
@@ -33,7 +34,7 @@ func AppendCall(dst []byte, method string, params ...any) ([]byte, error) {
 	for _, p := range params {
 		var err error
 		dst = append(dst, "<param>"...)
-		if dst, err = appendElem(dst, p, -1); err != nil {
+		if dst, err = e.appendElem(dst, p, -1); err != nil {
 			return dst[:n], err
 		}
 		dst = append(dst, "</param>"...)
@@ -44,14 +45,58 @@ func AppendCall(dst []byte, method string, params ...any) ([]byte, error) {
 // AppendResponse appends a methodResponse carrying v. On error dst is
 // returned as it was given.
 func AppendResponse(dst []byte, v any) ([]byte, error) {
+	var e encoder
 	n := len(dst)
 	dst = append(dst, header...)
 	dst = append(dst, "<methodResponse><params><param>"...)
-	dst, err := appendElem(dst, v, -1)
+	dst, err := e.appendElem(dst, v, -1)
 	if err != nil {
 		return dst[:n], err
 	}
 	return append(dst, "</param></params></methodResponse>"...), nil
+}
+
+// encoder carries what one encoding needs beyond the output buffer: when
+// split is set, large raw values are not copied but recorded as cuts, to be
+// spliced in when the document is written (see AppendResponseSegments).
+type encoder struct {
+	split bool
+	cuts  []cut
+}
+
+// cut is a raw value that belongs at offset at of the encoded bytes.
+type cut struct {
+	at  int
+	raw Raw
+}
+
+// splitMin is the size from which a raw value is referenced rather than
+// copied: below it, a copy is cheaper than another write.
+const splitMin = 4 << 10
+
+// AppendResponseSegments is AppendResponse for large answers made of raw
+// upstream values (a multicast's responses): those are not copied into dst
+// but referenced, and the document is the concatenation of segs, in order.
+// It saves copying (and holding a second copy of) every response in
+// flight; the caller writes segs with one Content-Length, their sum.
+// segs alias dst and the raw values, which must stay untouched until
+// written. On error dst is returned as it was given and segs is nil.
+func AppendResponseSegments(dst []byte, segs [][]byte, v any) ([]byte, [][]byte, error) {
+	e := encoder{split: true}
+	n := len(dst)
+	dst = append(dst, header...)
+	dst = append(dst, "<methodResponse><params><param>"...)
+	dst, err := e.appendElem(dst, v, -1)
+	if err != nil {
+		return dst[:n], nil, err
+	}
+	dst = append(dst, "</param></params></methodResponse>"...)
+	at := n
+	for _, c := range e.cuts {
+		segs = append(segs, dst[at:c.at:c.at], c.raw)
+		at = c.at
+	}
+	return dst, append(segs, dst[at:]), nil
 }
 
 // AppendFault appends a methodResponse carrying a fault, as Uyuni sends it.
@@ -73,8 +118,9 @@ func (e *EncodeError) Error() string { return "xmlrpc encode: " + e.Msg }
 // []any or rpc.Struct, is written verbatim. On error dst is returned as it
 // was given.
 func AppendValue(dst []byte, v any) ([]byte, error) {
+	var e encoder
 	n := len(dst)
-	dst, err := appendElem(dst, v, -1)
+	dst, err := e.appendElem(dst, v, -1)
 	if err != nil {
 		return dst[:n], err
 	}
@@ -83,7 +129,7 @@ func AppendValue(dst []byte, v any) ([]byte, error) {
 
 const maxEncodeDepth = 200
 
-func appendInner(dst []byte, v any, depth int) ([]byte, error) {
+func (e *encoder) appendInner(dst []byte, v any, depth int) ([]byte, error) {
 	if depth > maxEncodeDepth {
 		return dst, &EncodeError{"value nested too deeply (a cycle?)"}
 	}
@@ -123,7 +169,7 @@ func appendInner(dst []byte, v any, depth int) ([]byte, error) {
 		dst = append(dst, "<struct>"...)
 		for _, m := range x {
 			var err error
-			if dst, err = appendMember(dst, m.Name, m.Value, depth); err != nil {
+			if dst, err = e.appendMember(dst, m.Name, m.Value, depth); err != nil {
 				return dst, err
 			}
 		}
@@ -137,25 +183,25 @@ func appendInner(dst []byte, v any, depth int) ([]byte, error) {
 		dst = append(dst, "<struct>"...)
 		for _, k := range keys {
 			var err error
-			if dst, err = appendMember(dst, k, x[k], depth); err != nil {
+			if dst, err = e.appendMember(dst, k, x[k], depth); err != nil {
 				return dst, err
 			}
 		}
 		return append(dst, "</struct>"...), nil
 	case []any:
 		dst = append(dst, "<array><data>"...)
-		for _, e := range x {
+		for _, el := range x {
 			var err error
-			if dst, err = appendElem(dst, e, depth); err != nil {
+			if dst, err = e.appendElem(dst, el, depth); err != nil {
 				return dst, err
 			}
 		}
 		return append(dst, "</data></array>"...), nil
 	case []string:
 		dst = append(dst, "<array><data>"...)
-		for _, e := range x {
+		for _, el := range x {
 			dst = append(dst, "<value><string>"...)
-			dst = appendEscaped(dst, e)
+			dst = appendEscaped(dst, el)
 			dst = append(dst, "</string></value>"...)
 		}
 		return append(dst, "</data></array>"...), nil
@@ -165,17 +211,17 @@ func appendInner(dst []byte, v any, depth int) ([]byte, error) {
 	case *rpc.Fault:
 		return dst, &EncodeError{"a fault is not a value"}
 	}
-	return appendReflect(dst, reflect.ValueOf(v), depth)
+	return e.appendReflect(dst, reflect.ValueOf(v), depth)
 }
 
-func appendMember(dst []byte, name string, v any, depth int) ([]byte, error) {
+func (e *encoder) appendMember(dst []byte, name string, v any, depth int) ([]byte, error) {
 	if isNull(v) {
 		return dst, nil // Uyuni omits null members
 	}
 	dst = append(dst, "<member><name>"...)
 	dst = appendEscaped(dst, name)
 	dst = append(dst, "</name>"...)
-	dst, err := appendElem(dst, v, depth)
+	dst, err := e.appendElem(dst, v, depth)
 	if err != nil {
 		return dst, fmt.Errorf("member %q: %w", name, err)
 	}
@@ -195,16 +241,20 @@ func isNull(v any) bool {
 	return rv.Kind() == reflect.Pointer && rv.IsNil()
 }
 
-func appendElem(dst []byte, v any, depth int) ([]byte, error) {
+func (e *encoder) appendElem(dst []byte, v any, depth int) ([]byte, error) {
 	if r, ok := v.(Raw); ok {
 		if len(r) == 0 {
 			// An empty Raw would leave an empty <param> or <member>.
 			return dst, &EncodeError{"empty Raw value"}
 		}
+		if e.split && len(r) >= splitMin {
+			e.cuts = append(e.cuts, cut{at: len(dst), raw: r})
+			return dst, nil
+		}
 		return append(dst, r...), nil
 	}
 	dst = append(dst, "<value>"...)
-	dst, err := appendInner(dst, v, depth+1)
+	dst, err := e.appendInner(dst, v, depth+1)
 	if err != nil {
 		return dst, err
 	}
@@ -235,7 +285,7 @@ func appendDouble(dst []byte, f float64) ([]byte, error) {
 // appendReflect covers the Go values the type switch does not: other
 // integer and float kinds, typed slices and maps, pointers and Go structs
 // (fields named by an `xmlrpc:"name"` tag, else the field name).
-func appendReflect(dst []byte, rv reflect.Value, depth int) ([]byte, error) {
+func (e *encoder) appendReflect(dst []byte, rv reflect.Value, depth int) ([]byte, error) {
 	switch rv.Kind() {
 	case reflect.Invalid:
 		return append(dst, "<nil/>"...), nil
@@ -243,7 +293,7 @@ func appendReflect(dst []byte, rv reflect.Value, depth int) ([]byte, error) {
 		if rv.IsNil() {
 			return append(dst, "<nil/>"...), nil
 		}
-		return appendInner(dst, rv.Elem().Interface(), depth+1)
+		return e.appendInner(dst, rv.Elem().Interface(), depth+1)
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		return appendInt(dst, rv.Int()), nil
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
@@ -255,17 +305,17 @@ func appendReflect(dst []byte, rv reflect.Value, depth int) ([]byte, error) {
 	case reflect.Float32, reflect.Float64:
 		return appendDouble(dst, rv.Float())
 	case reflect.Bool:
-		return appendInner(dst, rv.Bool(), depth)
+		return e.appendInner(dst, rv.Bool(), depth)
 	case reflect.String:
-		return appendInner(dst, rv.String(), depth)
+		return e.appendInner(dst, rv.String(), depth)
 	case reflect.Slice, reflect.Array:
 		if rv.Kind() == reflect.Slice && rv.Type().Elem().Kind() == reflect.Uint8 {
-			return appendInner(dst, rv.Bytes(), depth)
+			return e.appendInner(dst, rv.Bytes(), depth)
 		}
 		dst = append(dst, "<array><data>"...)
 		for i := 0; i < rv.Len(); i++ {
 			var err error
-			if dst, err = appendElem(dst, rv.Index(i).Interface(), depth); err != nil {
+			if dst, err = e.appendElem(dst, rv.Index(i).Interface(), depth); err != nil {
 				return dst, err
 			}
 		}
@@ -287,7 +337,7 @@ func appendReflect(dst []byte, rv reflect.Value, depth int) ([]byte, error) {
 		dst = append(dst, "<struct>"...)
 		for _, k := range keys {
 			var err error
-			if dst, err = appendMember(dst, k.String(), rv.MapIndex(k).Interface(), depth); err != nil {
+			if dst, err = e.appendMember(dst, k.String(), rv.MapIndex(k).Interface(), depth); err != nil {
 				return dst, err
 			}
 		}
@@ -314,7 +364,7 @@ func appendReflect(dst []byte, rv reflect.Value, depth int) ([]byte, error) {
 				continue
 			}
 			var err error
-			if dst, err = appendMember(dst, name, fv.Interface(), depth); err != nil {
+			if dst, err = e.appendMember(dst, name, fv.Interface(), depth); err != nil {
 				return dst, err
 			}
 		}
