@@ -203,7 +203,9 @@ func (g *Gateway) logout(ctx context.Context, params []any) (any, error) {
 		return nil, rpc.Faultf(CodeInternal, "hubgw: session store: %v", err)
 	}
 	calls := []fanout.Call{{Target: g.o.Hub, Method: "auth.logout", Params: []any{s.HubKey}}}
-	if snap := g.o.Registry.Cached(); snap != nil {
+	// The registry maps the session's keys to servers; a stale snapshot
+	// will do, and a failed load only costs the peripheral logouts.
+	if snap, err := g.o.Registry.Snapshot(ctx, s.HubKey); err == nil {
 		for _, t := range snap.Targets {
 			if key, ok := s.Keys[t.Key()]; ok {
 				calls = append(calls, fanout.Call{Target: t, Method: "auth.logout", Params: []any{key}})

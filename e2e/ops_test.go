@@ -1,0 +1,198 @@
+package e2e
+
+import (
+	"context"
+	"encoding/pem"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/hubgw/hubgw/adapters/server"
+	"github.com/hubgw/hubgw/e2e/uyunisim"
+	"github.com/hubgw/hubgw/gateway"
+)
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, string(b)
+}
+
+// Operators read the gateway from outside: /metrics in Prometheus text,
+// /healthz for the process, /readyz for the hub and the registry.
+func TestMetricsHealthAndReadiness(t *testing.T) {
+	sim := startSim(t, uyunisim.Config{Peripherals: 2})
+	g := startGateway(t, sim, func(c *server.Config) { c.BreakerFailures = 1 })
+	c := kolo(t, g.URL)
+
+	status, _ := get(t, g.Base+"/healthz")
+	require.Equal(t, http.StatusOK, status)
+	status, body := get(t, g.Base+"/readyz")
+	require.Equal(t, http.StatusOK, status, body)
+
+	res := mustCall(t, c, "hub.loginWithAutoconnectMode", "admin", "admin")
+	key := member(res, "SessionKey").(string)
+	down := sim.Peripherals()[1]
+	require.NoError(t, down.Inject(uyunisim.Faults{Down: true}))
+	mustCall(t, c, "broadcast.system.listSystems", key, "all")
+	mustCall(t, c, "broadcast.channel.software.getDetails", key, "all", "no-such-channel")
+
+	_, metrics := get(t, g.Base+"/metrics")
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`hubgw_upstream_duration_seconds_count\{[^}]*class="read"[^}]*server="1000010001"[^}]*\} [1-9]`),
+		regexp.MustCompile(`hubgw_upstream_duration_seconds_count\{[^}]*class="auth"[^}]*server="hub"[^}]*\} [1-9]`),
+		regexp.MustCompile(`hubgw_upstream_errors_total\{[^}]*kind="transport"[^}]*server="1000010002"[^}]*\} [1-9]`),
+		regexp.MustCompile(`hubgw_upstream_errors_total\{[^}]*kind="fault"[^}]*server="1000010001"[^}]*\} [1-9]`),
+		regexp.MustCompile(`hubgw_breaker_state\{server="1000010002"\} 2`),
+		regexp.MustCompile(`hubgw_upstream_in_flight(\{[^}]*\})? 0`),
+		regexp.MustCompile(`hubgw_upstream_connections_total [1-9]`),
+	} {
+		require.Regexp(t, want, metrics)
+	}
+	require.NotContains(t, metrics, key, "no session key in metrics")
+
+	// The hub going away makes the gateway unready, and ready again after.
+	require.NoError(t, sim.Hub().Inject(uyunisim.Faults{Down: true}))
+	status, body = get(t, g.Base+"/readyz")
+	require.Equal(t, http.StatusServiceUnavailable, status)
+	require.Contains(t, body, "hub")
+	require.NoError(t, sim.Hub().ClearFaults())
+	status, _ = get(t, g.Base+"/readyz")
+	require.Equal(t, http.StatusOK, status)
+}
+
+// Stopping the gateway lets calls in flight finish: the client gets its
+// answer, not a reset connection, and new connections are refused.
+func TestGracefulShutdownFinishesInFlightCalls(t *testing.T) {
+	sim := startSim(t, uyunisim.Config{Peripherals: 1})
+	cfg := server.Defaults()
+	cfg.HubURL = sim.Hub().URL()
+	cfg.PeripheralScheme = "http"
+	srv, err := server.New(cfg, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, l, 10*time.Second) }()
+	base := "http://" + l.Addr().String()
+	c := kolo(t, base+"/hub/rpc/api")
+	res := mustCall(t, c, "hub.loginWithAutoconnectMode", "admin", "admin")
+	key := member(res, "SessionKey").(string)
+
+	// The peripheral answers slowly; the call is in flight when the stop comes.
+	p := sim.Peripherals()[0]
+	require.NoError(t, p.Inject(uyunisim.Faults{Latency: 700 * time.Millisecond}))
+	type answer struct {
+		v   any
+		err string
+	}
+	got := make(chan answer, 1)
+	go func() {
+		v, f := call(t, c, "unicast.system.listSystems", key, p.ID())
+		a := answer{v: v}
+		if f != nil {
+			a.err = f.String
+		}
+		got <- a
+	}()
+	require.Eventually(t, func() bool {
+		for _, r := range p.Calls() {
+			if r.Method == "system.listSystems" {
+				return true
+			}
+		}
+		return false
+	}, 10*time.Second, 5*time.Millisecond, "the call reached the peripheral")
+	stop()
+	a := <-got
+	require.Empty(t, a.err)
+	require.NotEmpty(t, a.v, "the in-flight call got its answer")
+	require.NoError(t, <-done)
+	_, err = http.Get(base + "/healthz")
+	require.Error(t, err, "a stopped gateway accepts no new connections")
+}
+
+// Peripherals speak HTTPS in production: a per-peripheral CA file makes
+// the gateway trust a private CA, and without it the certificate is
+// refused, as one failed target among the others.
+func TestPeripheralTLSWithCAFile(t *testing.T) {
+	sim := startSim(t, uyunisim.Config{Peripherals: 2})
+	p := sim.Peripherals()[0]
+	upstream, err := url.Parse(p.URL())
+	require.NoError(t, err)
+	tlsFront := httptest.NewTLSServer(httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: upstream.Host}))
+	t.Cleanup(tlsFront.Close)
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	require.NoError(t, os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: tlsFront.Certificate().Raw}), 0o600))
+
+	for _, tt := range []struct {
+		name    string
+		ca      string
+		wantOK  bool
+		wantErr string
+	}{
+		{"trusted with the CA file", caFile, true, ""},
+		{"refused without it", "", false, "certificate"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			g := startGateway(t, sim, func(c *server.Config) {
+				c.Peripherals = map[string]server.Peripheral{p.FQDN(): {URL: tlsFront.URL + "/rpc/api", CAFile: tt.ca}}
+			})
+			c := kolo(t, g.URL)
+			res := mustCall(t, c, "hub.loginWithAutoconnectMode", "admin", "admin")
+			key := member(res, "SessionKey").(string)
+			if tt.wantErr != "" {
+				require.Contains(t, member(res, "Failed", "Responses").([]any)[0], tt.wantErr)
+			}
+			res = mustCall(t, c, "broadcast.system.listSystems", key, anys(p.ID(), sim.Peripherals()[1].ID()))
+			results := member(res, "Results").([]any)
+			first := results[0].(map[string]any)
+			require.Equal(t, tt.wantOK, first["Ok"], "%v", first)
+			require.Equal(t, true, results[1].(map[string]any)["Ok"], "the other peripheral is unaffected")
+			if !tt.wantOK {
+				require.Equal(t, int64(gateway.CodeNotAttached), first["FaultCode"], "login over TLS failed, so the server was never attached")
+				failed := member(res, "Failed", "Responses").([]any)
+				require.Len(t, failed, 1)
+			}
+		})
+	}
+	require.True(t, strings.HasPrefix(tlsFront.URL, "https://"))
+}
+
+// hub.logout ends the session upstream too: the hub and every attached
+// peripheral get auth.logout with their own key.
+func TestLogoutFansOut(t *testing.T) {
+	sim := startSim(t, uyunisim.Config{Peripherals: 3})
+	g := startGateway(t, sim, nil)
+	c := kolo(t, g.URL)
+	res := mustCall(t, c, "hub.loginWithAutoconnectMode", "admin", "admin")
+	key := member(res, "SessionKey").(string)
+	mustCall(t, c, "hub.logout", key)
+	for _, s := range append(sim.Peripherals(), sim.Hub()) {
+		var logouts int
+		for _, r := range s.Calls() {
+			if r.Method == "auth.logout" {
+				logouts++
+			}
+		}
+		require.Equal(t, 1, logouts, "%s got auth.logout", s.Name())
+	}
+	mustFault(t, c, -1, "Could not find session", "broadcast.system.listSystems", key, "all")
+}
