@@ -196,3 +196,26 @@ func TestLogoutFansOut(t *testing.T) {
 	}
 	mustFault(t, c, -1, "Could not find session", "broadcast.system.listSystems", key, "all")
 }
+
+// Hubs older than sync.hub are discovered through the peripheral_server
+// entitlement (names and FQDNs), and legacy hubs through their systems.
+func TestDiscoveryOnOlderHubs(t *testing.T) {
+	for _, mode := range []string{uyunisim.DiscoverySyncHub, uyunisim.DiscoveryEntitlement, uyunisim.DiscoveryLegacy} {
+		t.Run(mode, func(t *testing.T) {
+			sim := startSim(t, uyunisim.Config{Peripherals: 2, Discovery: mode})
+			g := startGateway(t, sim, nil)
+			c := kolo(t, g.URL)
+			res := mustCall(t, c, "hub.loginWithAutoconnectMode", "admin", "admin")
+			key := member(res, "SessionKey").(string)
+			require.Len(t, member(res, "Successful", "ServerIds"), 2, "%v", member(res, "Failed"))
+			res = mustCall(t, c, "broadcast.system.listSystems", key, "all")
+			require.Equal(t, true, member(res, "Complete"))
+			name := member(res, "Results").([]any)[0].(map[string]any)["ServerName"]
+			if mode == uyunisim.DiscoverySyncHub {
+				require.Equal(t, sim.Peripherals()[0].FQDN(), name, "sync.hub names peripherals by FQDN")
+			} else {
+				require.Equal(t, sim.Peripherals()[0].Name(), name)
+			}
+		})
+	}
+}

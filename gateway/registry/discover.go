@@ -63,10 +63,13 @@ func (d Discovery) Load(ctx context.Context, hubKey string) (*Snapshot, error) {
 
 // methodMissing tells "this hub has no such method" (an older hub) from
 // every other fault, which must not be mistaken for it: Uyuni uses -1 for
-// both a missing method and a missing session.
+// both a missing method and a missing session. A hub without the whole
+// namespace (no sync.hub before 2025) answers with redstone's "The
+// specified handler cannot be found." instead.
 func methodMissing(err error) bool {
 	var f *rpc.Fault
-	return errors.As(err, &f) && f.Code == rpc.CodeNoSession && strings.Contains(f.String, "Could not find method")
+	return errors.As(err, &f) && f.Code == rpc.CodeNoSession &&
+		(strings.Contains(f.String, "Could not find method") || strings.Contains(f.String, "handler cannot be found"))
 }
 
 func fromPeripheralServers(v any, urlFor func(string) string) ([]target.Target, error) {

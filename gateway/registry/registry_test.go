@@ -19,7 +19,11 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-var missing = &rpc.Fault{Code: -1, String: "redstone.xmlrpc.XmlRpcFault: Could not find method: x in class: y with params: []"}
+var (
+	missing = &rpc.Fault{Code: -1, String: "redstone.xmlrpc.XmlRpcFault: Could not find method: x in class: y with params: []"}
+	// an older hub has no sync.hub namespace at all
+	noHandler = &rpc.Fault{Code: -1, String: "The specified handler cannot be found."}
+)
 
 // hub fakes the three generations of discovery API.
 func hub(generation string, n int) registry.Caller {
@@ -27,7 +31,7 @@ func hub(generation string, n int) registry.Caller {
 		switch method {
 		case "sync.hub.listPeripheralServers":
 			if generation != "sync-hub" {
-				return nil, missing
+				return nil, noHandler
 			}
 			var out []any
 			for i := n; i >= 1; i-- { // unordered on purpose
