@@ -6,7 +6,7 @@ PKGS    := ./...
 # spurious "context deadline exceeded" (golang/go#75804).
 FUZZTIME ?= 3000000x
 
-.PHONY: all build test test-short bench fuzz lint demo clean
+.PHONY: all build test test-short bench fuzz lint demo clean swagger-ui
 
 all: build
 
@@ -24,9 +24,14 @@ test-short:
 
 # Go benchmarks: the codec against kolo/xmlrpc, then load runs of the
 # gateway against uyunisim (unicast against calling the peripheral
-# directly, multicast to 10/100/500 peripherals), all in one run.
+# directly, multicast to 10/100/500 peripherals), all in one run. Shared
+# state: session lookup (auth), store operations (cache), cached-read hits
+# (gateway/readcache), memory and Redis; job recording on a 500-peripheral
+# broadcast (e2e BenchmarkJobRecording).
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./adapters/... ./gateway/...
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./openapi/...
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./auth/... ./cache/...
 	$(GO) test -run '^$$' -bench . -benchtime 200x -count 1 -timeout 30m ./e2e
 
 # Fuzz each target for FUZZTIME (go test -fuzz runs one target at a time).
@@ -44,3 +49,26 @@ demo:
 
 clean:
 	rm -rf $(BIN)
+
+# Swagger UI for /docs, vendored: the files committed under
+# openapi/swaggerui/dist come from this exact npm package (checked against
+# its sha512), so `go build` never needs npm. Only what the page loads is
+# kept; source map references are dropped and the default validator URL is
+# replaced by null, so nothing served points outside the gateway.
+SWAGGER_UI_VERSION := 5.35.0
+SWAGGER_UI_SHA512  := 534eaba4cb56f55dd73c638179a993512af4674f63317e0826e00da44fc465b021c341bc0a0c2bcd4e18997927fe1d3008336c5dd19aad334d1c2dec53cc9551
+SWAGGER_UI_DIR     := openapi/swaggerui/dist
+SWAGGER_UI_FILES   := swagger-ui-bundle.js swagger-ui-bundle.js.LICENSE.txt swagger-ui.css favicon-16x16.png favicon-32x32.png LICENSE NOTICE
+
+swagger-ui:
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	npm pack --silent --pack-destination "$$tmp" swagger-ui-dist@$(SWAGGER_UI_VERSION) >/dev/null; \
+	tgz="$$tmp/swagger-ui-dist-$(SWAGGER_UI_VERSION).tgz"; \
+	echo "$(SWAGGER_UI_SHA512)  $$tgz" | sha512sum -c --quiet -; \
+	tar -xzf "$$tgz" -C "$$tmp"; \
+	rm -rf $(SWAGGER_UI_DIR); mkdir -p $(SWAGGER_UI_DIR); \
+	for f in $(SWAGGER_UI_FILES); do cp "$$tmp/package/$$f" $(SWAGGER_UI_DIR)/; done; \
+	sed -i -e 's|/\*# sourceMappingURL=[^*]*\*/||' -e '/^\/\/# sourceMappingURL=/d' $(SWAGGER_UI_DIR)/swagger-ui.css $(SWAGGER_UI_DIR)/swagger-ui-bundle.js; \
+	sed -i -e 's|"https://validator.swagger.io/validator"|null|g' $(SWAGGER_UI_DIR)/swagger-ui-bundle.js; \
+	echo "swagger-ui-dist $(SWAGGER_UI_VERSION) sha512-$(SWAGGER_UI_SHA512)" > $(SWAGGER_UI_DIR)/VERSION; \
+	echo "swagger-ui: $(SWAGGER_UI_DIR) from swagger-ui-dist@$(SWAGGER_UI_VERSION)"

@@ -31,7 +31,7 @@ func (g *Gateway) Login(ctx context.Context, mode auth.Mode, user, password stri
 		s.Secret = []byte(password) // relay and autoconnect log in to peripherals later
 	}
 	if err := g.o.Sessions.Create(ctx, s); err != nil {
-		return nil, nil, rpc.Faultf(CodeInternal, "hubgw: session store: %v", err)
+		return nil, nil, storeFault(err)
 	}
 	g.o.Logger.InfoContext(ctx, "login", "session", s)
 	if mode != auth.Autoconnect {
@@ -168,7 +168,7 @@ func (g *Gateway) Attach(ctx context.Context, s *auth.Session, targets []target.
 		return nil
 	})
 	if err != nil {
-		return nil, rpc.Faultf(CodeInternal, "hubgw: session store: %v", err)
+		return nil, storeFault(err)
 	}
 	for i, r := range results {
 		if r.OK() {
@@ -205,21 +205,29 @@ type Outcome struct {
 // This is the one place fan-outs go through.
 func (g *Gateway) Call(ctx context.Context, s *auth.Session, targets []target.Target, req Request) Outcome {
 	calls := make([]fanout.Call, len(targets))
+	argsOf := make([][]any, len(targets)) // for the job record
 	readOnly := g.o.ReadOnly(req.Method)
 	for i, t := range targets {
 		var args []any
 		if req.Args != nil {
 			args = req.Args(i, t)
 		}
+		argsOf[i] = args
 		p := args
+		user := ""
 		if !req.NoSession {
 			p = make([]any, 0, len(args)+1)
 			p = append(p, keyFor(s, t))
 			p = append(p, args...)
+			user = s.User
 		}
-		calls[i] = fanout.Call{Target: t, Method: req.Method, Params: p, ReadOnly: readOnly}
+		calls[i] = fanout.Call{Target: t, Method: req.Method, Params: p, ReadOnly: readOnly, User: user}
 	}
-	results := fanout.Run(ctx, func(ctx context.Context, c fanout.Call) fanout.Result {
+	run, err := g.startJob(ctx, s, targets, req.Method, argsOf)
+	if err != nil {
+		return Outcome{Results: notSent(targets, err)}
+	}
+	one := func(ctx context.Context, c fanout.Call) fanout.Result {
 		if req.NoSession {
 			return g.o.Invoke(ctx, c)
 		}
@@ -229,8 +237,15 @@ func (g *Gateway) Call(ctx context.Context, s *auth.Session, targets []target.Ta
 			}
 		}
 		return g.withRelogin(ctx, s, c)
+	}
+	results := fanout.Run(ctx, func(ctx context.Context, c fanout.Call) fanout.Result {
+		r := one(ctx, c)
+		r.Target = c.Target
+		run.Finished(r) // as each target answers, so a running job shows progress
+		return r
 	}, calls)
-	return Outcome{Results: results}
+	run.End(results)
+	return Outcome{JobID: run.ID(), Results: results}
 }
 
 // Fault is the fault a client sees for a failed result: the upstream fault

@@ -37,6 +37,10 @@ const (
 	CodeCircuitOpen    = 4105
 	CodeHubUnreachable = 4106
 	CodeTooLarge       = 4107
+	// CodeStateUnavailable: the shared state store (Redis) cannot be
+	// reached, so the call, which needs it, was not made.
+	CodeStateUnavailable = 4108
+	CodeUnknownJob       = 4109 // hub.getJob: no such job for this user (jobs.go)
 )
 
 // Options tune a Gateway.
@@ -50,6 +54,12 @@ type Options struct {
 	CallLimit time.Duration // bound on one whole client request; default 5m
 	// Groups name sets of peripherals (by id, name or FQDN) for Resolve.
 	Groups map[string][]string
+	// ServiceCredentials, when set, gives the account targeted sessions log
+	// in to a peripheral with instead of the user's (targeted.go).
+	ServiceCredentials ServiceCredentials
+	// Jobs, when set, records every fan-out that goes through Call
+	// (jobs.go); nil records nothing.
+	Jobs   JobRecorder
 	Logger *slog.Logger
 }
 
@@ -84,6 +94,9 @@ func New(o Options) *Gateway {
 func (g *Gateway) Handle(ctx context.Context, method string, params []any) (any, error) {
 	ctx, cancel := context.WithTimeout(ctx, g.o.CallLimit)
 	defer cancel()
+	if spec, ok := TargetsOf(ctx); ok {
+		return g.targeted(ctx, spec, method, params) // a stock Uyuni client aimed at peripherals
+	}
 	switch {
 	case strings.HasPrefix(method, "hub."):
 		return g.hubMethod(ctx, method, params)
@@ -140,7 +153,7 @@ func (g *Gateway) session(ctx context.Context, key any) (*auth.Session, error) {
 		return nil, rpc.Faultf(CodeNoSession, "hubgw: Could not find session with id: %s (unknown or expired gateway session; log in again)", abbreviate(id))
 	}
 	if err != nil {
-		return nil, rpc.Faultf(CodeInternal, "hubgw: session store: %v", err)
+		return nil, storeFault(err)
 	}
 	return s, nil
 }
@@ -159,8 +172,11 @@ func abbreviate(id string) string {
 func (g *Gateway) passthrough(ctx context.Context, method string, params []any) (any, error) {
 	if len(params) > 0 {
 		if id, ok := params[0].(string); ok && strings.HasPrefix(strings.TrimSpace(id), "gw") {
-			if s, err := g.o.Sessions.Get(ctx, strings.TrimSpace(id)); err == nil {
+			s, err := g.o.Sessions.Get(ctx, strings.TrimSpace(id))
+			if err == nil {
 				params = append([]any{s.HubKey}, params[1:]...)
+			} else if !errors.Is(err, auth.ErrNoSession) {
+				return nil, storeFault(err) // never the gateway key to the hub for want of a lookup
 			}
 		}
 	}
@@ -222,7 +238,7 @@ func (g *Gateway) unicast(ctx context.Context, method string, params []any) (any
 		return nil, rpc.Faultf(CodeNotAttached, "hubgw: server %d (%s) is not attached to this session; call hub.attachToServers first", t.ID, t)
 	}
 	args := append([]any{key}, params[2:]...)
-	r := g.withRelogin(ctx, s, fanout.Call{Target: t, Method: method, Params: args, ReadOnly: g.o.ReadOnly(method)})
+	r := g.withRelogin(ctx, s, fanout.Call{Target: t, Method: method, Params: args, ReadOnly: g.o.ReadOnly(method), User: s.User})
 	if r.OK() {
 		return r.Value, nil
 	}
@@ -293,7 +309,7 @@ func (g *Gateway) multicast(ctx context.Context, method string, params []any, sa
 		}
 		return p
 	}})
-	return g.multicastResult(out.Results), nil
+	return withJobID(g.multicastResult(out.Results), out.JobID), nil
 }
 
 // multicastResult builds hub-xmlrpc-api's {Successful, Failed} shape, in

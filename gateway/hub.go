@@ -27,8 +27,12 @@ func (g *Gateway) hubMethod(ctx context.Context, method string, params []any) (a
 		return g.listServerIds(ctx, params)
 	case "hub.logout":
 		return g.logout(ctx, params)
+	case "hub.getJob":
+		return g.getJob(ctx, params)
+	case "hub.listJobs":
+		return g.listJobs(ctx, params)
 	}
-	return nil, rpc.Faultf(CodeNoMethod, "hubgw: unknown method %s (hub.* has login, loginWithAuthRelayMode, loginWithAutoconnectMode, attachToServers, listServerIds, logout)", method)
+	return nil, rpc.Faultf(CodeNoMethod, "hubgw: unknown method %s (hub.* has login, loginWithAuthRelayMode, loginWithAutoconnectMode, attachToServers, listServerIds, logout, getJob, listJobs)", method)
 }
 
 func strParams(method string, params []any, names ...string) ([]string, error) {
@@ -86,7 +90,7 @@ func (g *Gateway) login(ctx context.Context, mode auth.Mode, params []any) (any,
 // hub (system.listUserSystems), matching by id, name or FQDN because a
 // sync.hub registry numbers peripherals differently from systems.
 func (g *Gateway) visibleTo(ctx context.Context, s *auth.Session, snap *registry.Snapshot) ([]target.Target, error) {
-	r := g.o.Invoke(ctx, fanout.Call{Target: g.o.Hub, Method: "system.listUserSystems", Params: []any{s.HubKey, s.User}, ReadOnly: true})
+	r := g.o.Invoke(ctx, fanout.Call{Target: g.o.Hub, Method: "system.listUserSystems", Params: []any{s.HubKey, s.User}, ReadOnly: true, User: s.User})
 	if !r.OK() {
 		return nil, resultFault(r)
 	}
@@ -200,7 +204,7 @@ func (g *Gateway) logout(ctx context.Context, params []any) (any, error) {
 		return nil, err
 	}
 	if err := g.o.Sessions.Delete(ctx, s.ID); err != nil {
-		return nil, rpc.Faultf(CodeInternal, "hubgw: session store: %v", err)
+		return nil, storeFault(err)
 	}
 	calls := []fanout.Call{{Target: g.o.Hub, Method: "auth.logout", Params: []any{s.HubKey}}}
 	// The registry maps the session's keys to servers; a stale snapshot

@@ -17,6 +17,9 @@ type Config struct {
 	XMLRPC  *XMLRPC
 	Ready   func(ctx context.Context) error // nil error means ready
 	Metrics *prometheus.Registry
+	// Routes add other surfaces' routes (REST, Swagger UI) to the same
+	// echo instance, behind the same middleware.
+	Routes []func(*echo.Echo)
 }
 
 type ctxKey struct{}
@@ -41,10 +44,13 @@ func New(cfg Config) *echo.Echo {
 			return next(c)
 		}
 	})
-	for _, p := range []string{"/hub/rpc/api", "/rpc/api"} {
-		e.POST(p, cfg.XMLRPC.Serve)
+	for _, p := range []string{"/hub/rpc/api", "/rpc/api", "/t/:target/rpc/api"} {
 		e.GET(p, NotAllowed)
 	}
+	e.POST("/hub/rpc/api", cfg.XMLRPC.Serve)
+	// Uyuni's path: the hub, or (target.go) peripherals named by a stock client.
+	e.POST("/rpc/api", cfg.XMLRPC.Serve, TargetFromBasicAuth)
+	e.POST("/t/:target/rpc/api", cfg.XMLRPC.Serve, TargetFromPath)
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	e.GET("/readyz", func(c echo.Context) error {
 		ctx, cancel := context.WithTimeout(c.Request().Context(), 5*time.Second)
@@ -56,6 +62,9 @@ func New(cfg Config) *echo.Echo {
 	})
 	if cfg.Metrics != nil {
 		e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(cfg.Metrics, promhttp.HandlerOpts{})))
+	}
+	for _, add := range cfg.Routes {
+		add(e)
 	}
 	return e
 }

@@ -20,9 +20,9 @@ import (
 
 	"github.com/hubgw/hubgw/adapters/httpapi"
 	"github.com/hubgw/hubgw/adapters/metrics"
+	"github.com/hubgw/hubgw/adapters/rest"
 	"github.com/hubgw/hubgw/adapters/uyuni"
 	"github.com/hubgw/hubgw/adapters/xmlrpc"
-	"github.com/hubgw/hubgw/auth"
 	"github.com/hubgw/hubgw/gateway"
 	"github.com/hubgw/hubgw/gateway/fanout"
 	"github.com/hubgw/hubgw/gateway/registry"
@@ -34,6 +34,14 @@ type Peripheral struct {
 	URL      string `koanf:"url"`
 	CAFile   string `koanf:"ca-file"`
 	Insecure bool   `koanf:"insecure"`
+	// User and Password, when set, are the service account targeted
+	// sessions (spacecmd -s <peripheral>@gateway) log in with there instead
+	// of relaying the user's own credentials.
+	User     string `koanf:"user"`
+	Password string `koanf:"password"`
+	// Timezone is the server's own (its dates are wall clock times), for
+	// the REST surface's dates; default peripheral-timezone.
+	Timezone string `koanf:"timezone"`
 }
 
 // Config is hubgw's whole configuration (flags, env and YAML fill it).
@@ -57,6 +65,26 @@ type Config struct {
 	Insecure         bool                  `koanf:"insecure"`
 	LogLevel         string                `koanf:"log-level"`
 	Peripherals      map[string]Peripheral `koanf:"peripherals"` // by name or FQDN
+	// REST surface (rest.go): the servers' time zone for JSON dates; an
+	// account to read the hub's API list with at start; how often to look
+	// at it again.
+	PeripheralTimezone string        `koanf:"peripheral-timezone"`
+	IntrospectUser     string        `koanf:"introspect-user"`
+	IntrospectPassword string        `koanf:"introspect-password"`
+	OpenAPIRefresh     time.Duration `koanf:"openapi-refresh"`
+	// Groups name sets of peripherals (by name, FQDN or id) for targets.
+	Groups map[string][]string `koanf:"groups"`
+	// Shared state (state.go): memory unless RedisURL is set.
+	RedisURL      string        `koanf:"redis-url"`
+	RedisTimeout  time.Duration `koanf:"redis-timeout"`   // bound on every Redis operation
+	RedisPrefix   string        `koanf:"redis-prefix"`    // of every key: gateways of different hubs can share a Redis
+	RedisCAFile   string        `koanf:"redis-ca-file"`   // PEM bundle to trust for rediss://
+	SecretKeyFile string        `koanf:"secret-key-file"` // AES-256 key sealing credentials in Redis
+	ReadCache     string        `koanf:"read-cache"`      // method=ttl,... allowlist
+	CacheSize     int           `koanf:"cache-size"`      // entries of the memory store
+	Jobs          bool          `koanf:"jobs"`            // record every fan-out
+	JobRetention  time.Duration `koanf:"job-retention"`
+	JobLease      time.Duration `koanf:"job-lease"`
 }
 
 // Defaults are the values a flag-less start uses.
@@ -78,6 +106,15 @@ func Defaults() Config {
 		SessionIdle:      30 * time.Minute,
 		SessionMax:       12 * time.Hour,
 		LogLevel:         "info",
+		RedisTimeout:     2 * time.Second,
+		RedisPrefix:      "hubgw:",
+		CacheSize:        100_000,
+		Jobs:             true,
+		JobRetention:     24 * time.Hour,
+		JobLease:         30 * time.Second,
+
+		PeripheralTimezone: "UTC", // REST surface
+		OpenAPIRefresh:     5 * time.Minute,
 	}
 }
 
@@ -93,6 +130,15 @@ func (c Config) Validate() error {
 	if c.RequestTimeout <= 0 || c.CallTimeout <= 0 {
 		errs = append(errs, errors.New("request-timeout and call-timeout must be positive"))
 	}
+	for name, members := range c.Groups {
+		if strings.EqualFold(name, "all") || strings.EqualFold(name, "hub") || name == "" || strings.ContainsAny(name, ", \t/@:") || len(members) == 0 {
+			errs = append(errs, fmt.Errorf("group %q: a group needs members and a name other than all or hub, without , / @ : or spaces", name))
+		}
+	}
+	errs = append(errs, c.validateState()...)
+	if err := c.validateREST(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -105,6 +151,8 @@ type Server struct {
 	gateway  *gateway.Gateway
 	echo     *echo.Echo
 	metrics  *prometheus.Registry
+	rest     *rest.Handler
+	state    *state
 }
 
 // New assembles a Server; it does no I/O.
@@ -127,22 +175,29 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	st, err := newState(cfg, log)
+	if err != nil {
+		return nil, err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	obs := metrics.NewUpstream(reg, MethodClass, client.Dials)
 	breakers := fanout.NewBreakers(fanout.BreakerSettings{Failures: cfg.BreakerFailures, Cooldown: cfg.BreakerCooldown, OnChange: obs.BreakerChanged})
+	health := rest.NewHealth() // each server's last call, for GET /api/v1/peripherals
 
 	// The whole per-server stack, outermost first: metrics see what the
 	// client sees; the deadline covers queueing and retries; retries go
 	// through the breaker; the limiter guards the actual call.
 	invoke := fanout.Stack(client.Invoke,
 		fanout.Observe(obs),
+		fanout.Observe(health),
 		fanout.Timed(),
 		fanout.Timeout(cfg.RequestTimeout),
 		fanout.Retry(fanout.RetryPolicy{Attempts: cfg.Retries + 1, Base: 100 * time.Millisecond, Max: 2 * time.Second}),
 		breakers.Middleware(),
 		fanout.NewLimiter(cfg.MaxConcurrency, cfg.MaxPerServer).Middleware(),
 	)
+	invoke = st.wrap(invoke) // the read cache, when configured, in front of it all
 
 	hub := target.Target{Hub: true, Name: "hub", FQDN: hostOf(cfg.HubURL), URL: cfg.HubURL}
 	disc := registry.Discovery{
@@ -159,23 +214,32 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		applyOverrides(snap, cfg.Peripherals)
 		return snap, nil
 	}
-	regy := registry.New(load, registry.Options{TTL: cfg.RegistryTTL, Logger: log})
-	sessions := auth.NewMemoryStore(auth.Expiry{Idle: cfg.SessionIdle, Absolute: cfg.SessionMax}, 0, nil)
+	regy := registry.New(load, registry.Options{TTL: cfg.RegistryTTL, Logger: log, Shared: st.shared})
 	gw := gateway.New(gateway.Options{
 		Hub:       hub,
-		Sessions:  sessions,
+		Sessions:  st.sessions,
+		Jobs:      st.jobs,
 		Registry:  regy,
 		Invoke:    invoke,
 		Decode:    decodeRaw,
 		ReadOnly:  gateway.ReadOnly,
 		CallLimit: cfg.CallTimeout,
 		Logger:    log,
+		Groups:    cfg.Groups,
+		ServiceCredentials: func(t target.Target) (string, string, bool) {
+			p, ok := overrideFor(t, cfg.Peripherals)
+			return p.User, p.Password, ok && p.User != ""
+		},
 	})
-	s := &Server{cfg: cfg, log: log, client: client, registry: regy, gateway: gw, metrics: reg}
+	s := &Server{cfg: cfg, log: log, client: client, registry: regy, gateway: gw, metrics: reg, state: st}
+	if s.rest, err = newREST(cfg, gw, breakers, health, log); err != nil {
+		return nil, err
+	}
 	s.echo = httpapi.New(httpapi.Config{
 		XMLRPC:  httpapi.NewXMLRPC(gw, cfg.MaxBodyBytes, log),
 		Ready:   s.ready,
 		Metrics: reg,
+		Routes:  []func(*echo.Echo){s.rest.Register},
 	})
 	return s, nil
 }
@@ -193,6 +257,16 @@ func hostOf(u string) string {
 		u = u[:i]
 	}
 	return u
+}
+
+// overrideFor finds t's entry in the peripherals section (by name or FQDN).
+func overrideFor(t target.Target, over map[string]Peripheral) (Peripheral, bool) {
+	for ref, p := range over {
+		if strings.EqualFold(ref, t.Name) || strings.EqualFold(ref, t.FQDN) {
+			return p, true
+		}
+	}
+	return Peripheral{}, false
 }
 
 func applyOverrides(snap *registry.Snapshot, over map[string]Peripheral) {
@@ -218,6 +292,9 @@ func MethodClass(method string) string {
 
 // ready: the hub answers api.getVersion (no session needed).
 func (s *Server) ready(ctx context.Context) error {
+	if err := s.state.ready(ctx); err != nil {
+		return err
+	}
 	if _, err := s.client.CallValue(ctx, s.cfg.HubURL, "api.getVersion", nil); err != nil {
 		return fmt.Errorf("hub not reachable: %w", err)
 	}
@@ -238,6 +315,8 @@ func (s *Server) Client() *uyuni.Client { return s.client }
 func (s *Server) Serve(ctx context.Context, l net.Listener, grace time.Duration) error {
 	srv := &http.Server{Handler: s.echo, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) }}
 	errc := make(chan error, 1)
+	s.state.start(ctx, s.registry)
+	s.rest.Start(ctx)
 	go func() { errc <- srv.Serve(l) }()
 	select {
 	case err := <-errc:
@@ -247,7 +326,9 @@ func (s *Server) Serve(ctx context.Context, l net.Listener, grace time.Duration)
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	err := srv.Shutdown(sctx)
+	s.rest.Close()
 	s.registry.Wait()
+	s.state.close()
 	s.client.CloseIdle()
 	if e := <-errc; !errors.Is(e, http.ErrServerClosed) && err == nil {
 		err = e

@@ -11,6 +11,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -30,6 +31,7 @@ import (
 
 	"github.com/hubgw/hubgw/adapters/httpapi"
 	"github.com/hubgw/hubgw/adapters/server"
+	"github.com/hubgw/hubgw/cache"
 )
 
 func main() {
@@ -76,6 +78,21 @@ func serveCmd() *cobra.Command {
 	f.String("ca-file", "", "PEM bundle to trust for the hub and peripherals")
 	f.Bool("insecure", false, "skip TLS verification (never in production)")
 	f.String("log-level", d.LogLevel, "debug, info, warn or error")
+	f.StringArray("groups", nil, "a named target group, NAME=PERIPHERAL,PERIPHERAL (repeatable; HUBGW_GROUPS joins them with ';')")
+	f.String("redis-url", "", "shared state in Redis, for replicas (redis://, rediss://, redis-sentinel://, redis-cluster://; see README); unset: in memory")
+	f.Duration("redis-timeout", d.RedisTimeout, "bound on every Redis operation")
+	f.String("redis-ca-file", "", "PEM bundle to trust for rediss:// (default: the system's roots)")
+	f.String("redis-prefix", d.RedisPrefix, "prefix of every Redis key: the gateways of one hub share one, of different hubs differ")
+	f.String("secret-key-file", "", "32-byte key (raw, hex or base64) sealing credentials stored in Redis; required with --redis-url")
+	f.String("read-cache", "", "cache answers of these read-only methods: method=ttl,... (e.g. system.listSystems=30s)")
+	f.Int("cache-size", d.CacheSize, "entries of the in-memory store (no Redis)")
+	f.Bool("jobs", d.Jobs, "record every fan-out as a job (hub.getJob, hub.listJobs)")
+	f.Duration("job-retention", d.JobRetention, "how long job records are kept")
+	f.Duration("job-lease", d.JobLease, "a running job whose replica stops renewing it for this long shows as interrupted")
+	f.String("peripheral-timezone", d.PeripheralTimezone, "time zone of the servers' dates (Uyuni sends wall clock times), for the REST surface's RFC 3339 dates; peripherals.<name>.timezone overrides it")
+	f.String("introspect-user", "", "hub account the gateway reads the API list with at start, for /openapi.json (else at the first REST login)")
+	f.String("introspect-password", "", "its password (prefer HUBGW_INTROSPECT_PASSWORD)")
+	f.Duration("openapi-refresh", d.OpenAPIRefresh, "how often the hub's API list is looked at again for /openapi.json")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		cfg, err := loadConfig(f, os.Environ())
 		if err != nil {
@@ -113,17 +130,36 @@ func loadConfig(f *pflag.FlagSet, environ []string) (server.Config, error) {
 	}), nil); err != nil {
 		return server.Config{}, err
 	}
+	var groupsErr error // the providers' callbacks cannot return errors
+	groups := func(entries ...string) map[string]any {
+		g, err := parseGroups(entries...)
+		groupsErr = errors.Join(groupsErr, err)
+		return g
+	}
 	if err := k.Load(env.Provider(".", env.Opt{
 		Prefix:      "HUBGW_",
 		EnvironFunc: func() []string { return environ },
 		TransformFunc: func(key, v string) (string, any) {
-			return strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(key, "HUBGW_")), "_", "-"), v
+			key = strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(key, "HUBGW_")), "_", "-")
+			if key == "groups" {
+				return key, groups(v)
+			}
+			return key, v
 		},
 	}), nil); err != nil {
 		return server.Config{}, err
 	}
-	if err := k.Load(posflag.Provider(f, ".", k), nil); err != nil {
+	if err := k.Load(posflag.ProviderWithFlag(f, ".", k, func(fl *pflag.Flag) (string, any) {
+		if fl.Name == "groups" {
+			entries, _ := f.GetStringArray("groups")
+			return fl.Name, groups(entries...)
+		}
+		return fl.Name, posflag.FlagVal(f, fl)
+	}), nil); err != nil {
 		return server.Config{}, err
+	}
+	if groupsErr != nil {
+		return server.Config{}, groupsErr
 	}
 	cfg := server.Defaults()
 	if err := k.UnmarshalWithConf("", &cfg, koanf.UnmarshalConf{Tag: "koanf"}); err != nil {
@@ -155,6 +191,7 @@ func serve(ctx context.Context, cfg server.Config) error {
 		return fmt.Errorf("log-level: %w", err)
 	}
 	log := slog.New(httpapi.LogHandler{Handler: slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level})})
+	cache.LogTo(log)
 	srv, err := server.New(cfg, log)
 	if err != nil {
 		return err
@@ -165,7 +202,7 @@ func serve(ctx context.Context, cfg server.Config) error {
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	log.Info("hubgw serving", "listen", l.Addr().String(), "hub", cfg.HubURL, "xmlrpc", "/hub/rpc/api")
+	log.Info("hubgw serving", "listen", l.Addr().String(), "hub", cfg.HubURL, "xmlrpc", "/hub/rpc/api", "rest", "/api/v1", "docs", "/docs/")
 	err = srv.Serve(ctx, l, 30*time.Second)
 	log.Info("hubgw stopped")
 	return err

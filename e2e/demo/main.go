@@ -60,6 +60,8 @@ func run(listen, simListen string, peripherals int) error {
   gateway as the hub (spacecmd, plain scripts): %s/rpc/api
   simulated hub:                                %s
   metrics: %s/metrics    health: %s/healthz    readiness: %s/readyz
+  REST (JSON):                                  %s/api/v1    OpenAPI 3: %s/openapi.json
+  Swagger UI (Authorize with a /api/v1/login token): %s/docs/
   user admin, password admin
 
 Python, as hub-xmlrpc-api's scripts do:
@@ -67,11 +69,15 @@ Python, as hub-xmlrpc-api's scripts do:
   k = c.hub.loginWithAutoconnectMode("admin", "admin")["SessionKey"]
   print(c.broadcast.system.listSystems(k, "all")["Successful"]["ServerIds"])'
 
+REST, with curl:
+  t=$(curl -s -H 'Content-Type: application/json' -d '{"username":"admin","password":"admin","mode":"autoconnect"}' %s/api/v1/login | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+  curl -s -X POST -H "Authorization: Bearer $t" '%s/api/v1/call/system/listSystems?targets=all'
+
 spacecmd at the hub through the gateway:
   spacecmd -s %s --nossl -u admin -p admin -- system_list
 
 Ctrl-C stops the demo.
-`, peripherals, gw, gw, sim.Hub().URL(), gw, gw, gw, gw, l.Addr().String())
+`, peripherals, gw, gw, sim.Hub().URL(), gw, gw, gw, gw, gw, gw, gw, gw, gw, l.Addr().String())
 	for _, p := range sim.Peripherals() {
 		fmt.Printf("  peripheral %-14s %s\n", p.Name(), p.URL())
 	}

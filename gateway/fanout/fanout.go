@@ -26,6 +26,10 @@ type Call struct {
 	Method   string
 	Params   []any
 	ReadOnly bool // the method changes nothing: it may be retried and cached
+	// User is the gateway user the call is made for, set when Params[0]
+	// is that user's session key on the target; a read-through cache keys
+	// on it instead of the key. Empty for calls without a session.
+	User string
 }
 
 // Result is what one server yielded: a value, an Uyuni fault, or an error

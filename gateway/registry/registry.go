@@ -80,6 +80,7 @@ type Registry struct {
 	timeout time.Duration // of one background refresh
 	log     *slog.Logger
 	now     func() time.Time
+	shared  Shared // nil: this process only
 
 	group singleflight.Group
 	mu    sync.RWMutex
@@ -97,6 +98,8 @@ type Options struct {
 	RefreshTimeout time.Duration // bound on a background refresh; default 30s
 	Logger         *slog.Logger
 	Now            func() time.Time // for tests
+	// Shared, when set, shares snapshots with other replicas (shared.go).
+	Shared Shared
 }
 
 // New returns a registry that loads with load.
@@ -113,7 +116,7 @@ func New(load Loader, o Options) *Registry {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Registry{load: load, ttl: o.TTL, timeout: o.RefreshTimeout, log: o.Logger, now: o.Now}
+	return &Registry{load: load, ttl: o.TTL, timeout: o.RefreshTimeout, log: o.Logger, now: o.Now, shared: o.Shared}
 }
 
 // Snapshot returns the peripherals. A fresh cached snapshot is returned at
@@ -168,6 +171,25 @@ func (r *Registry) refreshAsync(hubKey string) {
 }
 
 func (r *Registry) loadAndStore(ctx context.Context, hubKey string) (*Snapshot, error) {
+	// A caller that saw no snapshot may get here just after another load
+	// stored one (singleflight only joins loads still running): use it.
+	r.mu.RLock()
+	fresh := r.snap
+	r.mu.RUnlock()
+	if fresh != nil && r.now().Sub(fresh.LoadedAt) < r.ttl {
+		return fresh, nil
+	}
+	if snap := r.loadShared(ctx); snap != nil {
+		return snap, nil
+	}
+	var loaded *Snapshot
+	defer func() { // after the lock below is released: no store I/O under it
+		if loaded != nil && r.shared != nil {
+			if err := r.shared.Store(ctx, loaded); err != nil {
+				r.log.Warn("registry: sharing the snapshot failed", "err", err)
+			}
+		}
+	}()
 	start := r.now()
 	snap, err := r.load(ctx, hubKey)
 	r.mu.Lock()
@@ -190,7 +212,35 @@ func (r *Registry) loadAndStore(ctx context.Context, hubKey string) (*Snapshot, 
 	}
 	r.snap = snap
 	r.log.Info("registry loaded", "peripherals", len(snap.Targets), "source", snap.Source, "took", r.now().Sub(start))
+	loaded = snap
 	return snap, nil
+}
+
+// loadShared adopts another replica's snapshot while it is fresh.
+func (r *Registry) loadShared(ctx context.Context) *Snapshot {
+	if r.shared == nil {
+		return nil
+	}
+	snap, err := r.shared.Load(ctx)
+	if err != nil {
+		r.log.Warn("registry: reading the shared snapshot failed; asking the hub", "err", err)
+		return nil
+	}
+	if snap == nil || r.now().Sub(snap.LoadedAt) >= r.ttl {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.snap, r.err = snap, nil
+	return snap
+}
+
+// Follow drops the local snapshot whenever another replica stores a new
+// one, until ctx ends; a no-op without Options.Shared.
+func (r *Registry) Follow(ctx context.Context) {
+	if r.shared != nil {
+		r.shared.Follow(ctx, r.Invalidate)
+	}
 }
 
 // Cached returns the cached snapshot without loading (nil if none).

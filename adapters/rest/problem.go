@@ -1,0 +1,138 @@
+package rest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/hubgw/hubgw/gateway"
+	"github.com/hubgw/hubgw/gateway/fanout"
+	"github.com/hubgw/hubgw/gateway/rpc"
+	"github.com/hubgw/hubgw/openapi"
+)
+
+// Problem is an RFC 9457 problem details object with hubgw's members; the
+// document's Problem schema describes it.
+type Problem struct {
+	Type          string                 `json:"type"`
+	Title         string                 `json:"title"`
+	Status        int                    `json:"status"`
+	Detail        string                 `json:"detail,omitempty"`
+	Instance      string                 `json:"instance,omitempty"`
+	FaultCode     int                    `json:"faultCode"`
+	RequestID     string                 `json:"requestId,omitempty"`
+	ServerID      *int64                 `json:"serverId,omitempty"`
+	ServerName    string                 `json:"serverName,omitempty"`
+	Outcome       string                 `json:"outcome,omitempty"`
+	InvalidParams []openapi.InvalidParam `json:"invalidParams,omitempty"`
+	ValidTargets  []string               `json:"validTargets,omitempty"`
+}
+
+// Status maps a fault code to the HTTP status of the problem that carries
+// it (the README has this table). Upstream faults keep their code; the
+// status says what kind of failure it was.
+func Status(f *rpc.Fault) int {
+	switch f.Code {
+	case gateway.CodeParse, gateway.CodeInvalidRequest, gateway.CodeBadParams:
+		return http.StatusBadRequest
+	case gateway.CodeNoMethod, gateway.CodeUnknownServer:
+		return http.StatusNotFound
+	case gateway.CodeInternal:
+		return http.StatusInternalServerError
+	case gateway.CodeNotAttached:
+		return http.StatusConflict
+	case gateway.CodeUnreachable, gateway.CodeHubUnreachable:
+		return http.StatusBadGateway
+	case gateway.CodeStateUnavailable:
+		return http.StatusServiceUnavailable
+	case gateway.CodeUnknownJob:
+		return http.StatusNotFound
+	case gateway.CodeTimeout:
+		return http.StatusGatewayTimeout
+	case gateway.CodeCircuitOpen:
+		return http.StatusServiceUnavailable
+	case gateway.CodeTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case rpc.CodeNoSession:
+		// Uyuni's -1 is a missing session, and also "no such method" and
+		// failed conversions: only the first is about credentials.
+		if strings.Contains(strings.ToLower(f.String), "session") {
+			return http.StatusUnauthorized
+		}
+		return http.StatusBadRequest
+	case rpc.CodeLogin:
+		return http.StatusUnauthorized
+	case rpc.CodePermission:
+		return http.StatusForbidden
+	case rpc.CodeNoSuchSystem, rpc.CodeNoSuchChannel, rpc.CodeNoSuchUser, rpc.CodeNoSuchOrg, rpc.CodeNoSuchActKey, rpc.CodeConfigNotFound:
+		return http.StatusNotFound
+	case rpc.CodeDuplicateLabel:
+		return http.StatusConflict
+	}
+	// Any other fault: the server understood the call and refused it
+	// (invalid channel, names, labels, arguments...).
+	return http.StatusUnprocessableEntity
+}
+
+// problem writes a problem+json answer. status 0 means Status(f).
+func (h *Handler) problem(c echo.Context, status int, f *rpc.Fault, extra func(*Problem)) error {
+	if status == 0 {
+		status = Status(f)
+	}
+	p := &Problem{
+		Type:      "about:blank",
+		Title:     http.StatusText(status),
+		Status:    status,
+		Detail:    f.String,
+		Instance:  c.Request().URL.Path,
+		FaultCode: f.Code,
+		RequestID: c.Response().Header().Get(echo.HeaderXRequestID),
+	}
+	if extra != nil {
+		extra(p)
+	}
+	if status == http.StatusUnauthorized && strings.HasPrefix(c.Request().URL.Path, openapi.APIPrefix) {
+		v := `Bearer realm="hubgw"`
+		if bearer(c.Request()) != "" {
+			v += `, error="invalid_token"`
+		}
+		c.Response().Header().Set("WWW-Authenticate", v)
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // JSON for programs: "<token>" stays readable
+	if err := enc.Encode(p); err != nil {
+		return err
+	}
+	b := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	h.log.InfoContext(c.Request().Context(), "rest problem", "path", c.Request().URL.Path, "status", status, "fault_code", f.Code)
+	return c.Blob(status, openapi.ContentProblem, b)
+}
+
+// fault writes the problem for an error the gateway returned.
+func (h *Handler) fault(c echo.Context, err error) error {
+	var f *rpc.Fault
+	if !errors.As(err, &f) {
+		f = rpc.Faultf(gateway.CodeInternal, "hubgw: %v", err)
+	}
+	return h.problem(c, 0, f, nil)
+}
+
+// invalid writes a 400 naming the parameters.
+func (h *Handler) invalid(c echo.Context, ve *openapi.ValidationError) error {
+	return h.problem(c, http.StatusBadRequest, rpc.Faultf(gateway.CodeBadParams, "hubgw: %s", ve.Error()), func(p *Problem) {
+		p.InvalidParams = ve.Params
+	})
+}
+
+// resultProblem writes the problem for one server's failed result.
+func (h *Handler) resultProblem(c echo.Context, r fanout.Result) error {
+	return h.problem(c, 0, gateway.Fault(r), func(p *Problem) {
+		id := r.Target.ID
+		p.ServerID, p.ServerName, p.Outcome = &id, r.Target.String(), fanout.Kind(r)
+	})
+}

@@ -1,0 +1,157 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/hubgw/hubgw/adapters/xmlrpc"
+	"github.com/hubgw/hubgw/auth"
+	"github.com/hubgw/hubgw/cache"
+	"github.com/hubgw/hubgw/gateway"
+	"github.com/hubgw/hubgw/gateway/fanout"
+	"github.com/hubgw/hubgw/gateway/jobs"
+	"github.com/hubgw/hubgw/gateway/readcache"
+	"github.com/hubgw/hubgw/gateway/registry"
+)
+
+// This file assembles hubgw's state: where sessions, the registry
+// snapshot, job records and cached reads live. With no redis-url it is
+// all in this process; with one, every replica pointed at the same Redis
+// shares it, and the gateway never falls back to memory when Redis fails:
+// calls that need state get CodeStateUnavailable and /readyz says why.
+
+// validateState checks the state settings without I/O.
+func (c Config) validateState() []error {
+	var errs []error
+	if c.RedisURL != "" {
+		if _, err := cache.ParseURL(c.RedisURL); err != nil {
+			errs = append(errs, err)
+		}
+		if c.SecretKeyFile == "" {
+			errs = append(errs, errors.New("redis-url is set but secret-key-file is not: with Redis, relay credentials and upstream session keys are stored encrypted (AES-256-GCM), so the gateway needs a key; create one with `openssl rand -hex 32 > /etc/hubgw/secret.key` (chmod 600) and pass --secret-key-file or HUBGW_SECRET_KEY_FILE"))
+		}
+	}
+	if _, err := readcache.ParseSpec(c.ReadCache, gateway.ReadOnly); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Jobs && (c.JobRetention <= 0 || c.JobLease <= 0) {
+		errs = append(errs, errors.New("job-retention and job-lease must be positive"))
+	}
+	return errs
+}
+
+// state is what New builds from the state settings.
+type state struct {
+	store    cache.Store
+	redis    *cache.Redis // nil in memory mode
+	sessions auth.Store
+	jobs     gateway.JobRecorder // nil when recording is off
+	cache    *readcache.Cache    // nil without an allowlist
+	shared   registry.Shared     // nil in memory mode
+	log      *slog.Logger
+}
+
+func newState(cfg Config, log *slog.Logger) (*state, error) {
+	st := &state{log: log}
+	exp := auth.Expiry{Idle: cfg.SessionIdle, Absolute: cfg.SessionMax}
+	host, _ := os.Hostname()
+	replica := fmt.Sprintf("%s-%d-%s", host, os.Getpid(), auth.NewID()[2:8])
+	if cfg.RedisURL == "" {
+		st.store = cache.NewMemory(cache.MemoryOptions{MaxEntries: cfg.CacheSize})
+		st.sessions = auth.NewMemoryStore(exp, 0, nil)
+	} else {
+		seal, err := auth.LoadSecretKey(cfg.SecretKeyFile)
+		if err != nil {
+			return nil, err
+		}
+		r, err := cache.NewRedis(cfg.RedisURL, cache.RedisOptions{Timeout: cfg.RedisTimeout, Prefix: cfg.RedisPrefix, CAFile: cfg.RedisCAFile})
+		if err != nil {
+			return nil, err
+		}
+		st.store, st.redis = r, r
+		if st.sessions, err = auth.NewSharedStore(r, seal, auth.SharedOptions{Expiry: exp, Logger: log}); err != nil {
+			return nil, err
+		}
+		st.shared = registry.NewStoreShared(r, 2*cfg.RegistryTTL, replica, log)
+	}
+	if cfg.Jobs {
+		rec, err := jobs.New(st.store, jobs.Options{
+			Retention: cfg.JobRetention,
+			Lease:     cfg.JobLease,
+			ResultJSON: func(v any) ([]byte, error) {
+				return xmlrpc.AppendValueJSON(nil, v, xmlrpc.JSONOptions{})
+			},
+			Fault:   gateway.Fault,
+			Replica: replica,
+			Logger:  log,
+		})
+		if err != nil {
+			return nil, err
+		}
+		st.jobs = rec
+	}
+	ttls, err := readcache.ParseSpec(cfg.ReadCache, gateway.ReadOnly)
+	if err != nil {
+		return nil, err
+	}
+	if len(ttls) > 0 {
+		st.cache, err = readcache.New(st.store, readcache.Options{
+			TTL: ttls,
+			// The XML-RPC edge's answers are raw value bytes: stored as
+			// they are, and a hit is those bytes again.
+			Encode: func(v any) ([]byte, error) {
+				if r, ok := v.(xmlrpc.Raw); ok {
+					return append([]byte(nil), r...), nil
+				}
+				return xmlrpc.AppendValue(nil, v)
+			},
+			Decode: func(b []byte) (any, error) { return xmlrpc.Raw(b), nil },
+			Logger: log,
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
+// wrap puts the read cache in front of the upstream stack, so a hit costs
+// neither a slot nor an upstream metric.
+func (st *state) wrap(inv fanout.Invoker) fanout.Invoker {
+	if st.cache == nil {
+		return inv
+	}
+	return st.cache.Middleware()(inv)
+}
+
+// start checks the store once, so a Redis that is down at start is said
+// clearly in the log (the gateway serves anyway and recovers when Redis
+// answers; /readyz reports it meanwhile), and follows other replicas'
+// registry snapshots until ctx ends.
+func (st *state) start(ctx context.Context, reg *registry.Registry) {
+	if st.redis != nil {
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := st.store.Ping(pctx)
+		cancel()
+		if err != nil {
+			st.log.Error("state store unavailable at start: calls that need sessions or jobs fail with fault 4108 and /readyz is false until it answers", "redis", st.redis.Where(), "err", err)
+		} else {
+			st.log.Info("state store", "redis", st.redis.Where())
+		}
+	}
+	go reg.Follow(ctx)
+}
+
+// ready: the store answers.
+func (st *state) ready(ctx context.Context) error {
+	if err := st.store.Ping(ctx); err != nil {
+		return fmt.Errorf("state store: %w", err)
+	}
+	return nil
+}
+
+func (st *state) close() { st.store.Close() }

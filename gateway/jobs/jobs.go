@@ -1,0 +1,585 @@
+// Package jobs records every fan-out as a job: who sent which method with
+// which arguments (secrets removed) to which servers, and what each server
+// answered (value or fault, duration, attempts), written as each server
+// answers, so a running job shows its progress from any replica. It is the
+// answer to "what was updated and what not?".
+//
+// A job lives in the shared store (cache.Store) as two hashes, hash-tagged
+// so a cluster keeps them on one slot. "job:{id}" is small:
+//
+//	job          the header: id, method, user, args, targets, start (JSON)
+//	s:<i>        target i's status, written when it answers
+//	end          written by the owner when the fan-out is over
+//	interrupted  written by a reader who found the owner's lease gone
+//
+// "job:{id}:targets" holds t:<i>, target i's whole outcome (JSON, with
+// its answer), read only when one job is asked for, so listing jobs does
+// not move their results. A lease, "job:{id}:lease", that the owning replica renews while the
+// fan-out runs. A replica that dies mid-fan-out stops renewing; the first
+// reader after the lease expires marks the job interrupted, keeping every
+// target already recorded. Sorted sets "jobs" and "jobs:user:<user>" index
+// jobs by start time for listing; everything expires after the retention.
+package jobs
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hubgw/hubgw/cache"
+	"github.com/hubgw/hubgw/gateway/catalog"
+	"github.com/hubgw/hubgw/gateway/fanout"
+	"github.com/hubgw/hubgw/gateway/rpc"
+	"github.com/hubgw/hubgw/gateway/target"
+)
+
+// Status is a job's state.
+type Status string
+
+const (
+	Running Status = "running"
+	Done    Status = "done"
+	// Interrupted: the replica running the fan-out stopped (crashed,
+	// killed, lost the store) before it ended. Targets without an outcome
+	// may or may not have applied the call.
+	Interrupted Status = "interrupted"
+)
+
+// Target statuses besides fanout.Kind's outcomes (ok, fault, timeout,
+// transport, circuit_open, canceled).
+const (
+	TargetRunning     = "running"     // sent, no answer yet
+	TargetInterrupted = "interrupted" // no answer recorded before the job was interrupted
+)
+
+// ErrNotFound: no such job (never existed, expired, or another user's).
+var ErrNotFound = errors.New("no such job")
+
+// Job is one fan-out.
+type Job struct {
+	ID      string          `json:"id"`
+	Method  string          `json:"method"`
+	User    string          `json:"user"`
+	Args    json.RawMessage `json:"args,omitempty"` // the first target's arguments, secrets removed
+	Status  Status          `json:"status"`
+	Replica string          `json:"replica"` // the gateway replica that ran it
+	Started time.Time       `json:"started"`
+	Ended   *time.Time      `json:"ended,omitempty"`
+	// Counts of targets: all of them, those that answered, with a value,
+	// and with a fault or no answer.
+	Total     int `json:"total"`
+	Finished  int `json:"finished"`
+	Succeeded int `json:"succeeded"`
+	Failed    int `json:"failed"`
+	// Targets, in request order; List leaves them out.
+	Targets []Target `json:"targets,omitempty"`
+}
+
+// Target is one server of a job.
+type Target struct {
+	ServerID int64  `json:"serverId"` // 0 for the hub
+	Name     string `json:"name"`
+	Hub      bool   `json:"hub,omitempty"`
+	// Status is running, interrupted, or how the server answered: ok,
+	// fault, timeout, transport, circuit_open, canceled.
+	Status string `json:"status"`
+	// Result is the server's value as JSON (structs keep their member
+	// order; dates are strings, base64 is a string).
+	Result json.RawMessage `json:"result,omitempty"`
+	// ResultOmitted says why Result is absent although the server
+	// answered (too large to record).
+	ResultOmitted string     `json:"resultOmitted,omitempty"`
+	FaultCode     int        `json:"faultCode,omitempty"`
+	FaultString   string     `json:"faultString,omitempty"`
+	Error         string     `json:"error,omitempty"` // transport detail
+	DurationMs    int64      `json:"durationMs"`
+	Attempts      int        `json:"attempts"`
+	Finished      *time.Time `json:"finished,omitempty"`
+	// Args are this target's arguments when they differ from the job's
+	// (multicast sends each server its own).
+	Args json.RawMessage `json:"args,omitempty"`
+}
+
+// OK reports whether the server answered with a value.
+func (t Target) OK() bool { return t.Status == "ok" }
+
+// Options tune a Recorder.
+type Options struct {
+	Retention time.Duration // how long jobs are kept; default 24h
+	// Lease is how long a job stays "running" without its replica
+	// renewing it (every Lease/3); default 30s.
+	Lease time.Duration
+	// MaxResultBytes caps one target's recorded result; default 64 KiB.
+	MaxResultBytes int
+	// ResultJSON turns a server's value (possibly an edge's raw value)
+	// into JSON; the default handles package rpc's Go values.
+	ResultJSON func(v any) ([]byte, error)
+	// Fault is the fault a client sees for a failed result (gateway.Fault).
+	Fault   func(fanout.Result) *rpc.Fault
+	Replica string // this replica's name; default host-pid-random
+	Logger  *slog.Logger
+	Now     func() time.Time // for tests
+}
+
+// Recorder writes and reads jobs.
+type Recorder struct {
+	st      cache.Store
+	o       Options
+	secrets map[string][][]bool // method → per overload (without the session key), which params are secret
+}
+
+// New returns a Recorder on st.
+func New(st cache.Store, o Options) (*Recorder, error) {
+	if o.Retention <= 0 {
+		o.Retention = 24 * time.Hour
+	}
+	if o.Lease <= 0 {
+		o.Lease = 30 * time.Second
+	}
+	if o.MaxResultBytes <= 0 {
+		o.MaxResultBytes = 64 << 10
+	}
+	if o.ResultJSON == nil {
+		o.ResultJSON = func(v any) ([]byte, error) { return appendJSON(nil, v, 0) }
+	}
+	if o.Fault == nil {
+		o.Fault = func(r fanout.Result) *rpc.Fault {
+			if r.Fault != nil {
+				return r.Fault
+			}
+			return &rpc.Fault{Code: -32603, String: fmt.Sprint(r.Err)}
+		}
+	}
+	if o.Replica == "" {
+		host, _ := os.Hostname()
+		o.Replica = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), newID()[1:7])
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	cat, err := catalog.Load()
+	if err != nil {
+		return nil, err
+	}
+	return &Recorder{st: st, o: o, secrets: secretParams(cat)}, nil
+}
+
+// Replica is this recorder's replica name.
+func (r *Recorder) Replica() string { return r.o.Replica }
+
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	return "j" + hex.EncodeToString(b[:])
+}
+
+func jobKey(id string) string     { return "job:{" + id + "}" }
+func targetsKey(id string) string { return "job:{" + id + "}:targets" }
+func leaseKey(id string) string   { return "job:{" + id + "}:lease" }
+func userIndex(u string) string   { return "jobs:user:" + u }
+
+const allIndex = "jobs"
+
+// header is the "job" field.
+type header struct {
+	ID      string          `json:"id"`
+	Method  string          `json:"method"`
+	User    string          `json:"user"`
+	Args    json.RawMessage `json:"args,omitempty"`
+	Replica string          `json:"replica"`
+	Started time.Time       `json:"started"`
+	Targets []Target        `json:"targets"` // identity only
+}
+
+// end is the "end" and "interrupted" fields.
+type end struct {
+	At time.Time `json:"at"`
+}
+
+// Spec is what Start needs to know of a fan-out.
+type Spec struct {
+	Method  string
+	User    string
+	Targets []target.Target
+	// Args holds each target's arguments without the session key.
+	Args [][]any
+}
+
+// Start records a new job as running, with a lease, before anything is
+// sent. An error (the store is down) means nothing should be sent: a
+// fan-out that cannot be recorded is not made.
+func (r *Recorder) Start(ctx context.Context, spec Spec) (*Run, error) {
+	now := r.o.Now().UTC()
+	h := header{ID: newID(), Method: spec.Method, User: spec.User, Replica: r.o.Replica, Started: now, Targets: make([]Target, len(spec.Targets))}
+	run := &Run{
+		rec: r, id: h.ID, idx: map[string][]int{}, args: map[int]json.RawMessage{},
+		pending: map[int]outcome{}, done: make([]bool, len(spec.Targets)),
+		wake: make(chan struct{}, 1), stop: make(chan struct{}), exited: make(chan struct{}),
+	}
+	var first []byte
+	for i, t := range spec.Targets {
+		h.Targets[i] = Target{ServerID: t.ID, Name: t.String(), Hub: t.Hub, Status: TargetRunning}
+		run.idx[t.Key()] = append(run.idx[t.Key()], i)
+		var a []any
+		if i < len(spec.Args) {
+			a = spec.Args[i]
+		}
+		s := r.summarize(spec.Method, a)
+		if i == 0 {
+			first, h.Args = s, s
+		} else if string(s) != string(first) {
+			run.args[i] = s
+		}
+	}
+	b, err := json.Marshal(h)
+	if err != nil {
+		return nil, err
+	}
+	score := float64(now.UnixMilli())
+	cutoff := float64(now.Add(-r.o.Retention).UnixMilli())
+	err = r.st.Batch(ctx, func(bt cache.Batch) {
+		bt.HSet(jobKey(h.ID), r.o.Retention, map[string][]byte{"job": b})
+		bt.Set(leaseKey(h.ID), []byte(r.o.Replica), r.o.Lease)
+		for _, ix := range []string{allIndex, userIndex(spec.User)} {
+			bt.ZAdd(ix, r.o.Retention, score, h.ID)
+			bt.ZRemBelow(ix, cutoff)
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("recording the job: %w", err)
+	}
+	go run.write()
+	return run, nil
+}
+
+// outcome is one target's record: its status and its whole JSON.
+type outcome struct {
+	status string
+	json   []byte
+}
+
+// Run is a job being recorded. Its methods may be called on a nil *Run
+// (recording off): they do nothing.
+type Run struct {
+	rec  *Recorder
+	id   string
+	idx  map[string][]int        // target key → indexes, in order
+	args map[int]json.RawMessage // of targets whose arguments differ from the first's
+
+	mu      sync.Mutex
+	pending map[int]outcome // by target index, not yet written
+	done    []bool
+	failed  bool // a write failed: say so once
+
+	wake   chan struct{}
+	stop   chan struct{}
+	exited chan struct{}
+}
+
+// ID is the job's id ("" for a nil Run).
+func (run *Run) ID() string {
+	if run == nil {
+		return ""
+	}
+	return run.id
+}
+
+// Finished records one target's result; it returns at once, the write
+// happening in the background, batched with whatever else finished
+// meanwhile. r.Target says which target it is.
+func (run *Run) Finished(r fanout.Result) {
+	if run == nil {
+		return
+	}
+	b := run.rec.targetJSON(r, run.argsFor)
+	status := fanout.Kind(r)
+	run.mu.Lock()
+	i := -1
+	for _, j := range run.idx[r.Target.Key()] {
+		if !run.done[j] {
+			i = j
+			run.done[j] = true
+			break
+		}
+	}
+	run.mu.Unlock()
+	if i < 0 {
+		return
+	}
+	o := outcome{status, b(i)} // outside the lock: 500 targets encode in parallel
+	run.mu.Lock()
+	run.pending[i] = o
+	run.mu.Unlock()
+	select {
+	case run.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (run *Run) argsFor(i int) json.RawMessage { return run.args[i] }
+
+// End records the results of targets not reported yet, waits for the
+// outstanding writes and marks the job done. It is bounded by the store's
+// own timeouts.
+func (run *Run) End(results fanout.Results) {
+	if run == nil {
+		return
+	}
+	run.mu.Lock()
+	missing := []fanout.Result{}
+	for i, r := range results {
+		if i < len(run.done) && !run.done[i] {
+			missing = append(missing, r)
+		}
+	}
+	run.mu.Unlock()
+	for _, r := range missing {
+		run.Finished(r)
+	}
+	close(run.stop)
+	<-run.exited
+}
+
+// write is the job's one writer: it flushes whatever finished since the
+// last write, so 500 targets answering at once cost a few round trips,
+// not 500, and renews the lease while the fan-out runs.
+func (run *Run) write() {
+	defer close(run.exited)
+	r := run.rec
+	tick := time.NewTicker(r.o.Lease / 3)
+	defer tick.Stop()
+	for {
+		select {
+		case <-run.wake:
+			run.flush(false)
+		case <-tick.C:
+			run.flush(false) // renews the lease, and retries failed writes
+		case <-run.stop:
+			run.flush(true)
+			return
+		}
+	}
+}
+
+func (run *Run) flush(final bool) {
+	r := run.rec
+	run.mu.Lock()
+	fields := make(map[string][]byte, len(run.pending)+1) // of job:{id}
+	targets := make(map[string][]byte, len(run.pending))  // of job:{id}:targets
+	flushed := maps.Clone(run.pending)
+	for i, o := range run.pending {
+		fields["s:"+strconv.Itoa(i)] = []byte(o.status)
+		targets["t:"+strconv.Itoa(i)] = o.json
+	}
+	clear(run.pending)
+	run.mu.Unlock()
+	if final {
+		e, _ := json.Marshal(end{At: r.o.Now().UTC()})
+		fields["end"] = e
+	}
+	// Not the request's context: the record must be written even when
+	// the client has gone away.
+	ctx := context.Background()
+	err := r.st.Batch(ctx, func(b cache.Batch) {
+		// Outcomes before statuses: a reader that sees a status finds
+		// its outcome (a cluster pipelines them in this order on one slot).
+		if len(targets) > 0 {
+			b.HSet(targetsKey(run.id), r.o.Retention, targets)
+		}
+		if len(fields) > 0 {
+			b.HSet(jobKey(run.id), r.o.Retention, fields)
+		}
+		if !final {
+			// The lease is never deleted: it expires by itself, so a
+			// reader racing with the end sees "running", not "interrupted".
+			b.Set(leaseKey(run.id), []byte(r.o.Replica), r.o.Lease)
+		}
+	})
+	if err == nil {
+		return
+	}
+	run.mu.Lock()
+	for i, o := range flushed {
+		if _, newer := run.pending[i]; !newer {
+			run.pending[i] = o // retried on the next flush
+		}
+	}
+	first := !run.failed
+	run.failed = true
+	run.mu.Unlock()
+	if first || final {
+		r.o.Logger.Error("job record not written; it will show as interrupted unless a later write succeeds", "job", run.id, "final", final, "err", err)
+	}
+}
+
+// targetJSON encodes a result now (the value may be a pooled buffer the
+// caller reuses) and returns a function that completes it with its index.
+func (r *Recorder) targetJSON(res fanout.Result, argsFor func(int) json.RawMessage) func(int) []byte {
+	t := Target{
+		ServerID: res.Target.ID, Name: res.Target.String(), Hub: res.Target.Hub,
+		Status: fanout.Kind(res), DurationMs: res.Duration.Milliseconds(), Attempts: res.Attempts,
+	}
+	fin := r.o.Now().UTC()
+	t.Finished = &fin
+	if res.OK() {
+		b, err := r.o.ResultJSON(res.Value)
+		switch {
+		case err != nil:
+			t.ResultOmitted = "result not representable as JSON: " + err.Error()
+		case len(b) > r.o.MaxResultBytes:
+			t.ResultOmitted = fmt.Sprintf("result of %d bytes is over the %d byte limit", len(b), r.o.MaxResultBytes)
+		default:
+			t.Result = b
+		}
+	} else {
+		f := r.o.Fault(res)
+		t.FaultCode, t.FaultString = f.Code, f.String
+		if res.Err != nil {
+			t.Error = res.Err.Error()
+		}
+	}
+	result := t.Result
+	t.Result = nil
+	return func(i int) []byte {
+		t.Args = argsFor(i)
+		b, _ := json.Marshal(t) // plain data: cannot fail
+		if result == nil {
+			return b
+		}
+		// The result is spliced in rather than marshalled: encoding/json
+		// would scan and compact it again, which is a fifth of the cost
+		// of recording a 500-server fan-out.
+		b = append(b[:len(b)-1], `,"result":`...)
+		b = append(b, result...)
+		return append(b, '}')
+	}
+}
+
+// Get reads a job with every target. A job whose owner's lease has
+// expired before it ended is marked interrupted here, for every reader
+// after.
+func (r *Recorder) Get(ctx context.Context, id string) (*Job, error) {
+	j, err := r.summary(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	ts, err := r.st.HGetAll(ctx, targetsKey(id))
+	if err != nil && !errors.Is(err, cache.ErrNotFound) {
+		return nil, err
+	}
+	for i := range j.Targets {
+		b, ok := ts["t:"+strconv.Itoa(i)]
+		if !ok {
+			continue
+		}
+		var t Target
+		if err := json.Unmarshal(b, &t); err == nil {
+			j.Targets[i] = t
+		}
+	}
+	return j, nil
+}
+
+// summary reads a job's small hash: header, statuses and end, with
+// targets' identities and statuses but not their outcomes.
+func (r *Recorder) summary(ctx context.Context, id string) (*Job, error) {
+	h, err := r.st.HGetAll(ctx, jobKey(id))
+	if errors.Is(err, cache.ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	var hd header
+	if err := json.Unmarshal(h["job"], &hd); err != nil {
+		return nil, fmt.Errorf("job %s: unreadable header: %w", id, err)
+	}
+	j := &Job{ID: hd.ID, Method: hd.Method, User: hd.User, Args: hd.Args, Replica: hd.Replica, Started: hd.Started, Status: Running, Total: len(hd.Targets), Targets: hd.Targets}
+	var e end
+	switch {
+	case json.Unmarshal(h["end"], &e) == nil:
+		j.Status, j.Ended = Done, &e.At
+	case json.Unmarshal(h["interrupted"], &e) == nil:
+		j.Status, j.Ended = Interrupted, &e.At
+	default:
+		_, err := r.st.Get(ctx, leaseKey(id))
+		if errors.Is(err, cache.ErrNotFound) {
+			e := end{At: r.o.Now().UTC()}
+			b, _ := json.Marshal(e)
+			if _, err := r.st.HSetNX(ctx, jobKey(id), "interrupted", b); err != nil {
+				return nil, err
+			}
+			j.Status, j.Ended = Interrupted, &e.At
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	for i := range j.Targets {
+		st, ok := h["s:"+strconv.Itoa(i)]
+		switch {
+		case ok:
+			j.Targets[i].Status = string(st)
+			j.Finished++
+			if string(st) == "ok" {
+				j.Succeeded++
+			} else {
+				j.Failed++
+			}
+		case j.Status != Running:
+			j.Targets[i].Status = TargetInterrupted
+		default:
+			j.Targets[i].Status = TargetRunning
+		}
+	}
+	return j, nil
+}
+
+// Filter selects jobs for List.
+type Filter struct {
+	User  string // "" means every user's
+	Limit int    // default 20, at most 1000
+}
+
+// List returns the newest jobs first, without their targets.
+func (r *Recorder) List(ctx context.Context, f Filter) ([]Job, error) {
+	if f.Limit <= 0 {
+		f.Limit = 20
+	}
+	f.Limit = min(f.Limit, 1000)
+	ix := allIndex
+	if f.User != "" {
+		ix = userIndex(f.User)
+	}
+	ids, err := r.st.ZRevRange(ctx, ix, f.Limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Job, 0, len(ids))
+	for _, id := range ids {
+		j, err := r.summary(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			continue // expired between the index and the record
+		}
+		if err != nil {
+			return nil, err
+		}
+		j.Targets = nil
+		out = append(out, *j)
+	}
+	// The index scores milliseconds; order within one by the exact start.
+	slices.SortStableFunc(out, func(a, b Job) int { return b.Started.Compare(a.Started) })
+	return out, nil
+}
