@@ -45,6 +45,12 @@ func run(listen, simListen string, peripherals int) error {
 	cfg.Listen = listen
 	cfg.HubURL = sim.Hub().URL()
 	cfg.PeripheralScheme = "http"
+	// A group of the first two peripherals, to show group targeting.
+	var group []string
+	for _, p := range sim.Peripherals()[:min(2, len(sim.Peripherals()))] {
+		group = append(group, p.FQDN())
+	}
+	cfg.Groups = map[string][]string{"demo": group}
 	srv, err := server.New(cfg, log)
 	if err != nil {
 		return err
@@ -73,13 +79,17 @@ REST, with curl:
   t=$(curl -s -H 'Content-Type: application/json' -d '{"username":"admin","password":"admin","mode":"autoconnect"}' %s/api/v1/login | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
   curl -s -X POST -H "Authorization: Bearer $t" '%s/api/v1/call/system/listSystems?targets=all'
 
-spacecmd at the hub through the gateway:
-  spacecmd -s %s --nossl -u admin -p admin -- system_list
+spacecmd through the gateway (the target is the user part of -s; ids, FQDNs, groups, all):
+  at the hub:          spacecmd -s %[14]s --nossl -u admin -p admin -- system_list
+  at one peripheral:   spacecmd -s %[15]d@%[14]s --nossl -u admin -p admin -- softwarechannel_list
+  at the demo group:   spacecmd -s demo@%[14]s --nossl -u admin -p admin -- configchannel_list
+  at all peripherals:  spacecmd -s all@%[14]s --nossl -u admin -p admin -- activationkey_list
+  scripts, path form:  %[2]s/t/all/rpc/api
 
 Ctrl-C stops the demo.
-`, peripherals, gw, gw, sim.Hub().URL(), gw, gw, gw, gw, gw, gw, gw, gw, gw, l.Addr().String())
+`, peripherals, gw, gw, sim.Hub().URL(), gw, gw, gw, gw, gw, gw, gw, gw, gw, l.Addr().String(), sim.Peripherals()[0].ID())
 	for _, p := range sim.Peripherals() {
-		fmt.Printf("  peripheral %-14s %s\n", p.Name(), p.URL())
+		fmt.Printf("  peripheral id %d  FQDN %s  (%s)\n", p.ID(), p.FQDN(), p.Name())
 	}
 	return srv.Serve(ctx, l, 10*time.Second)
 }
