@@ -136,6 +136,8 @@ func (h *Handler) Register(e *echo.Echo) {
 	e.Any("/api/v1/hub/*", h.only(http.MethodPost, h.call(openapi.Hub)))
 	e.Any("/api/v1/peripherals/:target/*", h.only(http.MethodPost, h.call(openapi.Peripheral)))
 	e.Any("/api/v1/call/*", h.only(http.MethodPost, h.call(openapi.Fanout)))
+	e.Any("/api/v1/jobs", h.only(http.MethodGet, h.jobList))
+	e.Any("/api/v1/jobs/:id", h.only(http.MethodGet, h.job))
 	e.Any("/api/v1/*", h.unknownRoute)
 	e.Any("/api/v1", h.unknownRoute)
 	e.Any(openapi.NativePrefix+"*", h.native)

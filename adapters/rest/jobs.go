@@ -1,0 +1,68 @@
+package rest
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/hubgw/hubgw/auth"
+	"github.com/hubgw/hubgw/gateway"
+	"github.com/hubgw/hubgw/gateway/jobs"
+	"github.com/hubgw/hubgw/gateway/rpc"
+)
+
+// JobReader is what the jobs endpoints need; *gateway.Gateway is one.
+// Declared apart from Gateway so a core without job records still serves
+// the rest of the surface.
+type JobReader interface {
+	Job(ctx context.Context, s *auth.Session, id string) (*jobs.Job, error)
+	Jobs(ctx context.Context, s *auth.Session, limit int) ([]jobs.Job, error)
+}
+
+// job is GET /api/v1/jobs/{jobId}: one fan-out's record, per target, from
+// whichever replica ran it.
+func (h *Handler) job(c echo.Context) error {
+	s, ok, err := h.authed(c)
+	if !ok {
+		return err
+	}
+	jr, ok := h.gw.(JobReader)
+	if !ok {
+		return h.fault(c, rpc.Faultf(gateway.CodeUnknownJob, "hubgw: job recording is off on this gateway"))
+	}
+	j, err := jr.Job(c.Request().Context(), s, c.Param("id"))
+	if err != nil {
+		return h.fault(c, err)
+	}
+	return c.JSON(http.StatusOK, j)
+}
+
+// jobList is GET /api/v1/jobs?limit=N: the user's jobs, newest first,
+// without per-target detail.
+func (h *Handler) jobList(c echo.Context) error {
+	s, ok, err := h.authed(c)
+	if !ok {
+		return err
+	}
+	limit := 50
+	if q := c.QueryParam("limit"); q != "" {
+		n, err := strconv.Atoi(q)
+		if err != nil || n < 1 || n > 1000 {
+			return h.fault(c, rpc.Faultf(gateway.CodeBadParams, "hubgw: limit must be an integer from 1 to 1000, not %q", q))
+		}
+		limit = n
+	}
+	list := []jobs.Job{}
+	if jr, ok := h.gw.(JobReader); ok {
+		js, err := jr.Jobs(c.Request().Context(), s, limit)
+		if err != nil {
+			return h.fault(c, err)
+		}
+		list = append(list, js...)
+	}
+	return c.JSON(http.StatusOK, struct {
+		Jobs []jobs.Job `json:"jobs"`
+	}{list})
+}

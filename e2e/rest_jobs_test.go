@@ -1,0 +1,54 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/hubgw/hubgw/e2e/uyunisim"
+	"github.com/hubgw/hubgw/gateway"
+)
+
+// A fan-out's job is readable over REST, per target, by its user only.
+func TestRESTJobs(t *testing.T) {
+	sim := startSim(t, uyunisim.Config{Peripherals: 3})
+	g := startGateway(t, sim, nil)
+	token := restLogin(t, g, "autoconnect")
+	ps := sim.Peripherals()
+	require.NoError(t, ps[2].Inject(uyunisim.Faults{Down: true}))
+
+	r := rest(t, g, http.MethodPost, "/api/v1/call/system/listSystems?targets=all", token, nil)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	id, _ := r.JSON(t)["jobId"].(string)
+	require.NotEmpty(t, id, "%s", r.Body)
+
+	r = rest(t, g, http.MethodGet, "/api/v1/jobs/"+id, token, nil)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	job := r.JSON(t)
+	require.Equal(t, id, job["id"])
+	require.Equal(t, "system.listSystems", job["method"])
+	targets := job["targets"].([]any)
+	require.Len(t, targets, 3)
+	var statuses []string
+	for _, tg := range targets {
+		statuses = append(statuses, tg.(map[string]any)["status"].(string))
+	}
+	require.Equal(t, []string{"ok", "ok", "transport"}, statuses, "%s", r.Body)
+	require.Equal(t, json.Number(fmt.Sprint(gateway.CodeUnreachable)), targets[2].(map[string]any)["faultCode"])
+	require.NotContains(t, string(r.Body), token, "no session key in a job record")
+
+	r = rest(t, g, http.MethodGet, "/api/v1/jobs?limit=10", token, nil)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	list := r.JSON(t)["jobs"].([]any)
+	require.NotEmpty(t, list)
+	require.Equal(t, id, list[0].(map[string]any)["id"], "newest first")
+
+	requireProblem(t, rest(t, g, http.MethodGet, "/api/v1/jobs/no-such-job", token, nil), http.StatusNotFound, gateway.CodeUnknownJob, "no job")
+	requireProblem(t, rest(t, g, http.MethodGet, "/api/v1/jobs?limit=zero", token, nil), http.StatusBadRequest, gateway.CodeBadParams, "limit")
+	requireProblem(t, rest(t, g, http.MethodGet, "/api/v1/jobs/"+id, "", nil), http.StatusUnauthorized, gateway.CodeNoSession, "bearer")
+	requireProblem(t, rest(t, g, http.MethodDelete, "/api/v1/jobs/"+id, token, nil), http.StatusMethodNotAllowed, gateway.CodeInvalidRequest, "")
+	requireServing(t, g, token)
+}
