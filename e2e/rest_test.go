@@ -413,19 +413,20 @@ func TestRESTFanoutWithAPeripheralDown(t *testing.T) {
 }
 
 func TestRESTManualAttach(t *testing.T) {
-	sim := startSim(t, uyunisim.Config{Peripherals: 2})
+	// A hub that names its peripherals (system names, not FQDNs).
+	sim := startSim(t, uyunisim.Config{Peripherals: 2, Discovery: uyunisim.DiscoveryEntitlement})
 	g := startGateway(t, sim, nil)
 	token := restLogin(t, g, "manual")
 	ps := sim.Peripherals()
 
-	requireProblem(t, rest(t, g, http.MethodPost, "/api/v1/peripherals/"+pname(ps[0])+"/system/listSystems", token, nil),
+	requireProblem(t, rest(t, g, http.MethodPost, "/api/v1/peripherals/"+ps[0].Name()+"/system/listSystems", token, nil),
 		http.StatusConflict, gateway.CodeNotAttached, "not attached")
 	// Without credentials a manual session cannot attach.
 	requireProblem(t, rest(t, g, http.MethodPost, "/api/v1/attach", token, map[string]any{"targets": []string{"all"}}),
 		http.StatusBadRequest, gateway.CodeBadParams, "usernames and passwords")
 
 	r := rest(t, g, http.MethodPost, "/api/v1/attach", token, map[string]any{"credentials": []map[string]string{
-		{"target": pname(ps[0]), "username": "admin", "password": "admin"},
+		{"target": ps[0].Name(), "username": "admin", "password": "admin"},
 		{"target": fmt.Sprint(ps[1].ID()), "username": "admin", "password": "wrong"},
 	}})
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
@@ -436,8 +437,8 @@ func TestRESTManualAttach(t *testing.T) {
 	require.NotContains(t, string(r.Body), `"wrong"`, "passwords never come back")
 
 	r = rest(t, g, http.MethodPost, "/api/v1/call/system/listSystems?targets=all", token, nil)
-	require.Equal(t, []string{pname(ps[0])}, names(results(t, r.JSON(t))), "all: the attached ones")
-	r = rest(t, g, http.MethodPost, "/api/v1/call/system/listSystems?targets="+pname(ps[1]), token, nil)
+	require.Equal(t, []string{ps[0].Name()}, names(results(t, r.JSON(t))), "all: the attached ones")
+	r = rest(t, g, http.MethodPost, "/api/v1/call/system/listSystems?targets="+ps[1].Name(), token, nil)
 	rs = results(t, r.JSON(t))
 	require.Equal(t, json.Number(fmt.Sprint(gateway.CodeNotAttached)), rs[0]["faultCode"])
 	requireServing(t, g, token)

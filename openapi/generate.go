@@ -224,7 +224,7 @@ func (g *generator) components() {
 	g.problem = g.addResponse(respProblem, &openapi3.Response{Description: ptr("An error: problem details with the Uyuni fault code (see the README for the fault code → HTTP status table)."), Content: problemContent})
 	g.badRequest = g.addResponse(respBadRequest, &openapi3.Response{Description: ptr("The request is malformed or its parameters do not fit the method: the problem names them."), Content: problemContent})
 	g.unauthorized = g.addResponse(respUnauthorized, &openapi3.Response{Description: ptr("No bearer token, or an unknown or expired one (faultCode -1): log in again."), Content: problemContent})
-	g.notFound = g.addResponse(respNotFound, &openapi3.Response{Description: ptr("No such method on the hub, or no such target."), Content: problemContent})
+	g.notFound = g.addResponse(respNotFound, &openapi3.Response{Description: ptr("Not found: no such method, overload or target; or the server's own fault about a missing object (no such system, channel, user, ...)."), Content: problemContent})
 
 	tr := obj([]string{"serverId", "serverName", "ok", "outcome", "durationMs", "attempts"}, openapi3.Schemas{
 		"serverId":    integer("int64", "The peripheral's system id on the hub; 0 for the hub."),
@@ -278,7 +278,7 @@ func outcomeSchema() *openapi3.Schema {
 func (g *generator) tags() {
 	g.doc.Tags = openapi3.Tags{
 		{Name: tagGateway, Description: "Sessions, peripherals and attachment."},
-		{Name: tagJobs, Description: "Reserved: GET /api/v1/jobs and GET /api/v1/jobs/{jobId} will list and show recorded fan-outs (FanoutResult.jobId)."},
+		{Name: tagJobs, Description: "Recorded fan-outs (FanoutResult.jobId): what was sent where and what each target answered, readable from any replica until the retention ends."},
 		{Name: tagNative, Description: "Uyuni's own HTTP API for the hub, so scripts written for it work against the gateway: `/rhn/manager/api/<ns path>/<method>`, GET for read-only methods and POST for the others, parameters by name (scalars in the query, anything in a JSON body; the set must match one overload), answers `{success, result}` or `{success: false, message}`, session in the `pxt-session-cookie` cookie."},
 	}
 	for _, ns := range g.m.Namespaces {
@@ -394,6 +394,8 @@ func (g *generator) gatewayOps() {
 		Tags: []string{tagGateway}, OperationID: "peripherals", Summary: "The peripherals and their health",
 		Responses: responses(200, &openapi3.ResponseRef{Value: &openapi3.Response{Description: ptr("The registry, as this session sees it."), Content: jsonContent(peripherals)}}, 401, g.unauthorized, "default", g.problem),
 	})
+
+	g.jobs()
 
 	native := g.addSchema("NativeResponse", obj([]string{"success"}, openapi3.Schemas{
 		"success": boolean(""),
@@ -561,4 +563,57 @@ func (g *generator) callOp(k Kind, o *Overload, rb *openapi3.RequestBodyRef) {
 		r.body = rb.Value.Content[contentJSON].Schema
 	}
 	g.routes[routeKey{k, o}] = r
+}
+
+// jobs documents GET /api/v1/jobs and GET /api/v1/jobs/{jobId}
+// (gateway/jobs.Job is the shape).
+func (g *generator) jobs() {
+	dateTime := &openapi3.SchemaRef{Value: openapi3.NewDateTimeSchema()}
+	anyValue := &openapi3.SchemaRef{Value: &openapi3.Schema{Description: "JSON, as the REST calls return values; secrets removed from arguments."}}
+	target := g.addSchema("JobTarget", obj([]string{"serverId", "name", "status", "durationMs", "attempts"}, openapi3.Schemas{
+		"serverId":      integer("int64", "The peripheral's id; 0 for the hub."),
+		"name":          str("The server's name."),
+		"hub":           boolean("The hub itself."),
+		"status":        str("pending or running while the job runs; then ok, fault, timeout, transport, circuit_open, canceled, or interrupted (its replica stopped)."),
+		"result":        anyValue,
+		"resultOmitted": str("Why the result was not kept (too large)."),
+		"faultCode":     integer("int32", "The fault code, upstream or the gateway's."),
+		"faultString":   str(""),
+		"error":         str("Transport detail when the server did not answer."),
+		"durationMs":    integer("int64", ""),
+		"attempts":      integer("int32", ""),
+		"finished":      dateTime,
+		"args":          anyValue,
+	}))
+	job := g.addSchema("Job", obj([]string{"id", "method", "user", "status", "replica", "started", "total", "finished", "succeeded", "failed"}, openapi3.Schemas{
+		"id":        str("The job id (FanoutResult.jobId, hub.getJob)."),
+		"method":    str("The Uyuni method called."),
+		"user":      str("Who called it."),
+		"args":      anyValue,
+		"status":    {Value: &openapi3.Schema{Type: types(openapi3.TypeString), Enum: []any{"running", "done", "interrupted"}}},
+		"replica":   str("The gateway replica that ran it."),
+		"started":   dateTime,
+		"ended":     dateTime,
+		"total":     integer("int32", "Targets in all."),
+		"finished":  integer("int32", "Targets that answered so far."),
+		"succeeded": integer("int32", ""),
+		"failed":    integer("int32", ""),
+		"targets":   arrayOf(target, "One entry per target, in the order of the call (absent in lists)."),
+	}))
+	list := g.addSchema("JobList", obj([]string{"jobs"}, openapi3.Schemas{"jobs": arrayOf(job, "The caller's jobs, newest first.")}))
+	g.addOp("/api/v1/jobs", http.MethodGet, &openapi3.Operation{
+		Tags: []string{tagJobs}, OperationID: "listJobs", Summary: "The caller's recorded fan-outs",
+		Parameters: openapi3.Parameters{{Value: &openapi3.Parameter{
+			Name: "limit", In: openapi3.ParameterInQuery, Description: "At most this many (1 to 1000; default 50).",
+			Schema: &openapi3.SchemaRef{Value: &openapi3.Schema{Type: types(openapi3.TypeInteger), Min: ptr(1.0), Max: ptr(1000.0)}},
+		}}},
+		Responses: responses(200, &openapi3.ResponseRef{Value: &openapi3.Response{Description: ptr("Newest first."), Content: jsonContent(list)}}, 401, g.unauthorized, "default", g.problem),
+	})
+	g.addOp("/api/v1/jobs/{jobId}", http.MethodGet, &openapi3.Operation{
+		Tags: []string{tagJobs}, OperationID: "getJob", Summary: "One fan-out: what each target answered",
+		Parameters: openapi3.Parameters{{Value: &openapi3.Parameter{
+			Name: "jobId", In: openapi3.ParameterInPath, Required: true, Description: "FanoutResult.jobId.", Schema: str(""),
+		}}},
+		Responses: responses(200, &openapi3.ResponseRef{Value: &openapi3.Response{Description: ptr("The job, per target."), Content: jsonContent(job)}}, 401, g.unauthorized, "default", g.problem),
+	})
 }

@@ -3,9 +3,10 @@ package xmlrpc
 // XML-RPC → JSON, for hubgw's REST surface. A Raw value is transcoded in
 // one pass over its bytes, straight into JSON: no tree of Go values is
 // built, so a 1000-system listSystems costs what scanning it costs (see
-// BenchmarkRawAppendJSON against kolo/xmlrpc + encoding/json). It reuses the
-// decoder's scanner (tag, chars, close...), so both accept and reject
-// exactly the same documents.
+// BenchmarkJSONTranscode against kolo/xmlrpc + encoding/json). The
+// canonical form Uyuni writes takes a fast path (jsonFast); anything else
+// the general path, which reuses the decoder's scanner (tag, chars,
+// close...), so both accept and reject exactly the same documents.
 //
 // The mapping:
 //
@@ -52,8 +53,12 @@ func (o *JSONOptions) loc() *time.Location {
 // AppendJSON appends the JSON form of the raw value to dst. On error dst is
 // returned as it was given.
 func (r Raw) AppendJSON(dst []byte, o JSONOptions) ([]byte, error) {
-	d := decoder{b: r, lim: Limits{}.withDefaults()}
 	n := len(dst)
+	if out, ok := fastJSON(dst, r, o.loc()); ok {
+		return out, nil
+	}
+	dst = dst[:n]
+	d := decoder{b: r, lim: Limits{}.withDefaults()}
 	dst, err := d.jsonValue(dst, &o)
 	if err == nil && d.i != len(d.b) {
 		err = d.errorf("unexpected data after value")
@@ -444,8 +449,12 @@ func appendValueJSON(dst []byte, v any, o *JSONOptions, depth int) ([]byte, erro
 		dst = base64.StdEncoding.AppendEncode(dst, x)
 		return append(dst, '"'), nil
 	case Raw:
+		n := len(dst)
+		if out, ok := fastJSON(dst, x, o.loc()); ok {
+			return out, nil
+		}
 		d := decoder{b: x, lim: Limits{}.withDefaults()}
-		dst, err := d.jsonValue(dst, o)
+		dst, err := d.jsonValue(dst[:n], o)
 		if err == nil && d.i != len(d.b) {
 			err = d.errorf("unexpected data after value")
 		}
@@ -508,4 +517,333 @@ func appendValueJSON(dst []byte, v any, o *JSONOptions, depth int) ([]byte, erro
 		return dst, &EncodeError{"a fault is not a value"}
 	}
 	return dst, &EncodeError{fmt.Sprintf("%T has no JSON form", v)}
+}
+
+// jsonFast transcodes the canonical form Uyuni writes (elements without
+// attributes or prefixes, no comments, CDATA or character references,
+// <name> before <value>, no white space inside tags) by matching whole
+// tags, about twice as fast as the general path; on anything else it gives
+// up and the general path (the decoder's scanner) transcodes the value from
+// its start. It accepts nothing the decoder rejects: FuzzRawJSON checks that
+// both paths agree with the decoder. Kept apart from the decoder's own
+// validate-only fast path because this one writes as it reads.
+type jsonFast struct {
+	b     []byte
+	i     int
+	depth int
+	loc   *time.Location
+}
+
+// fastJSON appends raw's JSON, or reports false leaving dst's length as it
+// was (the caller truncates).
+func fastJSON(dst []byte, raw []byte, loc *time.Location) ([]byte, bool) {
+	f := jsonFast{b: raw, loc: loc}
+	dst, ok := f.value(dst)
+	return dst, ok && f.i == len(f.b)
+}
+
+func litPrefix(b []byte, p string) bool { return len(b) >= len(p) && string(b[:len(p)]) == p }
+
+func (f *jsonFast) ws() {
+	for f.i < len(f.b) && isSpace(f.b[f.i]) {
+		f.i++
+	}
+}
+
+func (f *jsonFast) lit(s string) bool {
+	if len(f.b)-f.i >= len(s) && string(f.b[f.i:f.i+len(s)]) == s {
+		f.i += len(s)
+		return true
+	}
+	return false
+}
+
+func (f *jsonFast) value(dst []byte) ([]byte, bool) {
+	f.ws()
+	if f.lit("<value/>") {
+		return append(dst, `""`...), true
+	}
+	if !f.lit("<value>") {
+		return dst, false
+	}
+	start := f.i
+	f.ws()
+	var ok bool
+	if f.i+1 < len(f.b) && f.b[f.i] == '<' && f.b[f.i+1] != '/' {
+		if dst, ok = f.typed(dst); !ok {
+			return dst, false
+		}
+		f.ws()
+		return dst, f.lit("</value>")
+	}
+	f.i = start // untyped: a string, white space included
+	if dst, ok = f.str(dst); !ok {
+		return dst, false
+	}
+	return dst, f.lit("</value>")
+}
+
+// str writes the character data up to the next '<' as a JSON string,
+// resolving the five predefined entities; anything unusual gives up.
+func (f *jsonFast) str(dst []byte) ([]byte, bool) {
+	b := f.b
+	dst = append(dst, '"')
+	run := f.i // start of bytes copied as they are
+	for i := f.i; i < len(b); {
+		c := b[i]
+		if c < utf8.RuneSelf && jsonSafe[c] && c != '<' && c != '&' {
+			i++
+			continue
+		}
+		dst = append(dst, b[run:i]...)
+		switch {
+		case c == '<':
+			if i+1 < len(b) && b[i+1] == '!' {
+				return dst, false // comment or CDATA
+			}
+			f.i = i
+			return append(dst, '"'), true
+		case c == '&':
+			rest := b[i:]
+			switch {
+			case litPrefix(rest, "&amp;"):
+				dst, i = append(dst, '&'), i+5
+			case litPrefix(rest, "&lt;"):
+				dst, i = append(dst, '<'), i+4
+			case litPrefix(rest, "&gt;"):
+				dst, i = append(dst, '>'), i+4
+			case litPrefix(rest, "&quot;"):
+				dst, i = append(dst, '\\', '"'), i+6
+			case litPrefix(rest, "&apos;"):
+				dst, i = append(dst, '\''), i+6
+			default:
+				return dst, false
+			}
+		case c == '"' || c == '\\':
+			dst, i = append(dst, '\\', c), i+1
+		case c == '\n':
+			dst, i = append(dst, '\\', 'n'), i+1
+		case c == '\r':
+			dst, i = append(dst, '\\', 'r'), i+1
+		case c == '\t':
+			dst, i = append(dst, '\\', 't'), i+1
+		case c >= utf8.RuneSelf:
+			r, n := utf8.DecodeRune(b[i:])
+			if (r == utf8.RuneError && n <= 1) || !xmlChar(r) {
+				return dst, false
+			}
+			if r == '\u2028' || r == '\u2029' {
+				dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			} else {
+				dst = append(dst, b[i:i+n]...)
+			}
+			i += n
+		default:
+			return dst, false // a control character: the general path says which
+		}
+		run = i
+	}
+	return dst, false // no end
+}
+
+// raw is the character data up to the next '<' when it is plain (numbers, dates).
+func (f *jsonFast) raw() ([]byte, bool) {
+	start := f.i
+	for f.i < len(f.b) {
+		c := f.b[f.i]
+		if c == '<' {
+			return f.b[start:f.i], true
+		}
+		if !textByte[c] || c == '&' {
+			return nil, false
+		}
+		f.i++
+	}
+	return nil, false
+}
+
+// typed writes one type element; f.b[f.i] is '<'.
+func (f *jsonFast) typed(dst []byte) ([]byte, bool) {
+	rest := f.b[f.i:]
+	if len(rest) < 3 {
+		return dst, false
+	}
+	var ok bool
+	switch rest[1] {
+	case 's':
+		switch {
+		case f.lit("<string>"):
+			if dst, ok = f.str(dst); !ok {
+				return dst, false
+			}
+			return dst, f.lit("</string>")
+		case f.lit("<string/>"):
+			return append(dst, `""`...), true
+		case f.lit("<struct>"):
+			return f.structure(dst)
+		case f.lit("<struct/>"):
+			return append(dst, "{}"...), true
+		}
+	case 'i':
+		switch {
+		case f.lit("<i4>"):
+			return f.integer(dst, "</i4>")
+		case f.lit("<int>"):
+			return f.integer(dst, "</int>")
+		case f.lit("<i8>"):
+			return f.integer(dst, "</i8>")
+		}
+	case 'b':
+		if f.lit("<boolean>") {
+			switch {
+			case f.lit("1</boolean>"), f.lit("true</boolean>"):
+				return append(dst, "true"...), true
+			case f.lit("0</boolean>"), f.lit("false</boolean>"):
+				return append(dst, "false"...), true
+			}
+		}
+	case 'd':
+		switch {
+		case f.lit("<dateTime.iso8601>"):
+			txt, ok := f.raw()
+			if !ok {
+				return dst, false
+			}
+			txt = trimSpace(txt)
+			t, err := ParseDateTime(txt)
+			if err != nil {
+				return dst, false
+			}
+			if hz := hasZone(txt); !hz && f.loc == time.UTC && uyuniShape(txt) {
+				// Uyuni's yyyyMMddTHH:mm:ss in UTC, checked by ParseDateTime:
+				// rearranged without the time package.
+				dst = append(dst, '"')
+				dst = append(dst, txt[0:4]...)
+				dst = append(dst, '-', txt[4], txt[5], '-', txt[6], txt[7], 'T')
+				dst = append(dst, txt[9:17]...)
+				dst = append(dst, 'Z', '"')
+			} else {
+				dst = appendJSONTime(dst, t, !hz, f.loc)
+			}
+			return dst, f.lit("</dateTime.iso8601>")
+		case f.lit("<double>"):
+			txt, ok := f.raw()
+			if !ok {
+				return dst, false
+			}
+			d, ok := parseDouble(trimSpace(txt))
+			if !ok {
+				return dst, false
+			}
+			return appendJSONFloat(dst, d), f.lit("</double>")
+		}
+	case 'a':
+		switch {
+		case f.lit("<array>"):
+			return f.array(dst)
+		case f.lit("<array/>"):
+			return append(dst, "[]"...), true
+		}
+	case 'n':
+		if f.lit("<nil/>") {
+			return append(dst, "null"...), true
+		}
+	}
+	return dst, false // base64, i1, i2, float, prefixes, attributes: the general path
+}
+
+// uyuniShape reports whether a date is written yyyyMMddTHH:mm:ss.
+func uyuniShape(b []byte) bool {
+	if len(b) != 17 || b[8] != 'T' || b[11] != ':' || b[14] != ':' {
+		return false
+	}
+	for i, c := range b {
+		if i != 8 && i != 11 && i != 14 && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+func (f *jsonFast) integer(dst []byte, closing string) ([]byte, bool) {
+	txt, ok := f.raw()
+	if !ok {
+		return dst, false
+	}
+	n, ok := parseInt(trimSpace(txt))
+	if !ok {
+		return dst, false
+	}
+	return strconv.AppendInt(dst, n, 10), f.lit(closing)
+}
+
+func (f *jsonFast) enter() bool {
+	f.depth++
+	return f.depth <= DefaultMaxDepth
+}
+
+func (f *jsonFast) structure(dst []byte) ([]byte, bool) {
+	if !f.enter() {
+		return dst, false
+	}
+	defer func() { f.depth-- }()
+	dst = append(dst, '{')
+	var ok bool
+	for first := true; ; first = false {
+		f.ws()
+		if f.lit("</struct>") {
+			return append(dst, '}'), true
+		}
+		if !f.lit("<member>") {
+			return dst, false
+		}
+		f.ws()
+		if !f.lit("<name>") {
+			return dst, false
+		}
+		if !first {
+			dst = append(dst, ',')
+		}
+		if dst, ok = f.str(dst); !ok || !f.lit("</name>") {
+			return dst, false
+		}
+		dst = append(dst, ':')
+		if dst, ok = f.value(dst); !ok {
+			return dst, false
+		}
+		f.ws()
+		if !f.lit("</member>") {
+			return dst, false
+		}
+	}
+}
+
+func (f *jsonFast) array(dst []byte) ([]byte, bool) {
+	if !f.enter() {
+		return dst, false
+	}
+	defer func() { f.depth-- }()
+	f.ws()
+	if f.lit("<data/>") {
+		f.ws()
+		return append(dst, "[]"...), f.lit("</array>")
+	}
+	if !f.lit("<data>") {
+		return dst, false
+	}
+	dst = append(dst, '[')
+	var ok bool
+	for first := true; ; first = false {
+		f.ws()
+		if f.lit("</data>") {
+			f.ws()
+			return append(dst, ']'), f.lit("</array>")
+		}
+		if !first {
+			dst = append(dst, ',')
+		}
+		if dst, ok = f.value(dst); !ok {
+			return dst, false
+		}
+	}
 }

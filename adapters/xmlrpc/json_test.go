@@ -77,6 +77,18 @@ func TestRawAppendJSON(t *testing.T) {
 			require.Equal(t, "prefix:"+tt.want, string(got))
 			require.True(t, json.Valid(got[len("prefix:"):]), "%s", got)
 
+			// Both paths, where the fast one applies, say the same.
+			loc := tt.loc
+			if loc == nil {
+				loc = time.UTC
+			}
+			general, err := generalJSON(raw, loc)
+			require.NoError(t, err)
+			require.Equal(t, tt.want, string(general))
+			if fast, ok := fastJSON(nil, raw, loc); ok {
+				require.Equal(t, tt.want, string(fast))
+			}
+
 			// The decoded value gives the same JSON.
 			v, err := raw.Decode()
 			require.NoError(t, err)
@@ -84,6 +96,41 @@ func TestRawAppendJSON(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, tt.want, string(viaValue))
 		})
+	}
+}
+
+// generalJSON transcodes with the general path only.
+func generalJSON(raw Raw, loc *time.Location) ([]byte, error) {
+	d := decoder{b: raw, lim: Limits{}.withDefaults()}
+	out, err := d.jsonValue(nil, &JSONOptions{Location: loc})
+	if err == nil && d.i != len(d.b) {
+		err = d.errorf("unexpected data after value")
+	}
+	return out, err
+}
+
+// TestJSONFastPath: what Uyuni writes takes the fast path; the rest falls
+// back to the general one.
+func TestJSONFastPath(t *testing.T) {
+	raw, err := DecodeResponseRaw(listSystemsBody(), Limits{})
+	require.NoError(t, err)
+	fast, ok := fastJSON(nil, raw, time.UTC)
+	require.True(t, ok, "listSystems is canonical")
+	general, err := generalJSON(raw, time.UTC)
+	require.NoError(t, err)
+	require.Equal(t, string(general), string(fast))
+	for _, v := range []string{
+		`<value><!-- c --><i4>1</i4></value>`,
+		`<value><ex:i8>1</ex:i8></value>`,
+		`<value><string>&#65;</string></value>`,
+		`<value><string><![CDATA[x]]></string></value>`,
+		`<value><base64>AA==</base64></value>`,
+		`<value><struct><member><value><i4>1</i4></value><name>a</name></member></struct></value>`,
+		`<value><array></array></value>`,
+		`<value><i4 a="1">1</i4></value>`,
+	} {
+		_, ok := fastJSON(nil, rawOf(t, v), time.UTC)
+		require.False(t, ok, v)
 	}
 }
 
@@ -198,6 +245,9 @@ func FuzzRawJSON(f *testing.F) {
 		got, err := raw.AppendJSON(nil, JSONOptions{})
 		require.NoError(t, err)
 		require.True(t, json.Valid(got), "%s", got)
+		general, err := generalJSON(raw, time.UTC)
+		require.NoError(t, err)
+		require.Equal(t, string(general), string(got), "fast and general paths")
 		v, err := DecodeResponse(doc, Limits{})
 		require.NoError(t, err)
 		want, err := AppendValueJSON(nil, v, JSONOptions{})
