@@ -43,8 +43,11 @@ func TestRESTJobs(t *testing.T) {
 	r = rest(t, g, http.MethodGet, "/api/v1/jobs?limit=10", token, nil)
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
 	list := r.JSON(t)["jobs"].([]any)
-	require.NotEmpty(t, list)
-	require.Equal(t, id, list[0].(map[string]any)["id"], "newest first")
+	var listed []any
+	for _, j := range list {
+		listed = append(listed, j.(map[string]any)["id"])
+	}
+	require.Contains(t, listed, id, "%s", r.Body) // not necessarily first: reading the hub's API list for the document is a job too
 
 	requireProblem(t, rest(t, g, http.MethodGet, "/api/v1/jobs/no-such-job", token, nil), http.StatusNotFound, gateway.CodeUnknownJob, "no job")
 	requireProblem(t, rest(t, g, http.MethodGet, "/api/v1/jobs?limit=zero", token, nil), http.StatusBadRequest, gateway.CodeBadParams, "limit")
