@@ -85,6 +85,12 @@ func newState(cfg Config, log *slog.Logger) (*state, error) {
 			ResultJSON: func(v any) ([]byte, error) {
 				return xmlrpc.AppendValueJSON(nil, v, xmlrpc.JSONOptions{})
 			},
+			SizeHint: func(v any) int {
+				if r, ok := v.(xmlrpc.Raw); ok {
+					return len(r) / 2 // JSON takes about half the XML-RPC bytes
+				}
+				return 0
+			},
 			Fault:   gateway.Fault,
 			Replica: replica,
 			Logger:  log,

@@ -119,8 +119,14 @@ type Options struct {
 	// Lease is how long a job stays "running" without its replica
 	// renewing it (every Lease/3); default 30s.
 	Lease time.Duration
-	// MaxResultBytes caps one target's recorded result; default 64 KiB.
+	// MaxResultBytes caps one target's recorded result; default 4 KiB.
+	// A job records what was changed where: write results are small, and
+	// keeping every answer of a 500-peripheral listSystems (20 KiB each as
+	// JSON) in every job made the memory store grow by 10 MB per call.
 	MaxResultBytes int
+	// SizeHint estimates a value's encoded size without encoding it (an
+	// edge's raw value knows its length); default 0, unknown.
+	SizeHint func(v any) int
 	// ResultJSON turns a server's value (possibly an edge's raw value)
 	// into JSON; the default handles package rpc's Go values.
 	ResultJSON func(v any) ([]byte, error)
@@ -146,8 +152,11 @@ func New(st cache.Store, o Options) (*Recorder, error) {
 	if o.Lease <= 0 {
 		o.Lease = 30 * time.Second
 	}
+	if o.SizeHint == nil {
+		o.SizeHint = func(any) int { return 0 }
+	}
 	if o.MaxResultBytes <= 0 {
-		o.MaxResultBytes = 64 << 10
+		o.MaxResultBytes = 4 << 10
 	}
 	if o.ResultJSON == nil {
 		o.ResultJSON = func(v any) ([]byte, error) { return appendJSON(nil, v, 0) }
@@ -435,8 +444,16 @@ func (r *Recorder) targetJSON(res fanout.Result, argsFor func(int) json.RawMessa
 	fin := r.o.Now().UTC()
 	t.Finished = &fin
 	if res.OK() {
-		b, err := r.o.ResultJSON(res.Value)
+		var b []byte
+		var err error
+		if n := r.o.SizeHint(res.Value); n > 4*r.o.MaxResultBytes {
+			// Surely over the limit once encoded: not worth encoding.
+			t.ResultOmitted = fmt.Sprintf("result of about %d bytes is over the %d byte limit", n, r.o.MaxResultBytes)
+		} else {
+			b, err = r.o.ResultJSON(res.Value)
+		}
 		switch {
+		case t.ResultOmitted != "":
 		case err != nil:
 			t.ResultOmitted = "result not representable as JSON: " + err.Error()
 		case len(b) > r.o.MaxResultBytes:
