@@ -76,6 +76,24 @@ func (g *Gateway) Hub() target.Target { return g.o.Hub }
 // reference is a CodeUnknownServer fault that lists the valid ones.
 func (g *Gateway) Resolve(ctx context.Context, s *auth.Session, refs []string) ([]target.Target, error) {
 	var snap *registry.Snapshot
+	for _, ref := range refs {
+		if !strings.EqualFold(strings.TrimSpace(ref), "hub") {
+			var err error
+			if snap, err = g.snapshot(ctx, s); err != nil {
+				return nil, err
+			}
+			break
+		}
+	}
+	return g.resolveIn(snap, refs, func(t target.Target) bool {
+		_, attached := s.Keys[t.Key()]
+		return attached
+	})
+}
+
+// resolveIn resolves refs against snap (nil when every ref is "hub");
+// inAll says which peripherals "all" stands for.
+func (g *Gateway) resolveIn(snap *registry.Snapshot, refs []string, inAll func(target.Target) bool) ([]target.Target, error) {
 	var out []target.Target
 	seen := map[string]bool{}
 	add := func(t target.Target) {
@@ -90,16 +108,10 @@ func (g *Gateway) Resolve(ctx context.Context, s *auth.Session, refs []string) (
 			add(g.o.Hub)
 			continue
 		}
-		if snap == nil {
-			var err error
-			if snap, err = g.snapshot(ctx, s); err != nil {
-				return nil, err
-			}
-		}
-		switch members, group := g.o.Groups[ref]; {
+		switch members, group := g.group(ref); {
 		case strings.EqualFold(ref, "all"):
 			for _, t := range snap.Targets {
-				if _, ok := s.Keys[t.Key()]; ok {
+				if inAll(t) {
 					add(t)
 				}
 			}
@@ -107,7 +119,7 @@ func (g *Gateway) Resolve(ctx context.Context, s *auth.Session, refs []string) (
 			for _, m := range members {
 				t, ok := find(snap, m)
 				if !ok {
-					return nil, rpc.Faultf(CodeUnknownServer, "hubgw: group %q names %q, which is not a peripheral of this hub", ref, m)
+					return nil, rpc.Faultf(CodeUnknownServer, "hubgw: group %q names %q, which is not a peripheral of this hub; valid targets: %s", ref, m, strings.Join(g.validTargets(snap), ", "))
 				}
 				add(t)
 			}

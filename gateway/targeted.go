@@ -592,42 +592,11 @@ func (g *Gateway) group(ref string) ([]string, bool) {
 // (targeted sessions attach on demand, and a peripheral that failed to log
 // in must show up as a failure, not vanish from "all").
 func (g *Gateway) resolveRefs(snap *registry.Snapshot, refs []string) ([]target.Target, error) {
-	var out []target.Target
-	seen := map[string]bool{}
-	add := func(t target.Target) {
-		if !seen[t.Key()] {
-			seen[t.Key()] = true
-			out = append(out, t)
-		}
-	}
-	for _, ref := range refs {
-		switch members, group := g.group(ref); {
-		case strings.EqualFold(ref, "hub"):
-			add(g.o.Hub)
-		case strings.EqualFold(ref, "all"):
-			for _, t := range snap.Targets {
-				add(t)
-			}
-		case group:
-			for _, m := range members {
-				t, ok := find(snap, m)
-				if !ok {
-					return nil, rpc.Faultf(CodeUnknownServer, "hubgw: group %q names %q, which is not a peripheral of this hub; valid targets: %s", ref, m, strings.Join(g.validTargets(snap), ", "))
-				}
-				add(t)
-			}
-		default:
-			t, ok := find(snap, ref)
-			if !ok {
-				return nil, rpc.Faultf(CodeUnknownServer, "hubgw: unknown target %q; valid targets: %s", ref, strings.Join(g.validTargets(snap), ", "))
-			}
-			add(t)
-		}
-	}
-	if len(out) == 0 {
+	out, err := g.resolveIn(snap, refs, func(target.Target) bool { return true })
+	if err == nil && len(out) == 0 {
 		return nil, rpc.Faultf(CodeUnknownServer, "hubgw: target %q names no servers: the hub lists no peripherals", strings.Join(refs, ","))
 	}
-	return out, nil
+	return out, err
 }
 
 // The API catalog, indexed for targeted calls. It is embedded and never
