@@ -322,3 +322,15 @@ func TLS(t testing.TB) (url, caFile string) {
 	t.Cleanup(s.kill)
 	return "rediss://" + s.Addr, caFile
 }
+
+type quietLogger struct{}
+
+func (quietLogger) Printf(context.Context, string, ...any) {}
+
+// Main runs a package's tests with go-redis's own logger silenced: tests
+// that stop Redis on purpose would fill the output with its reconnection
+// attempts. Use it as TestMain.
+func Main(m *testing.M) {
+	redis.SetLogger(quietLogger{})
+	os.Exit(m.Run())
+}

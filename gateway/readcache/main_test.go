@@ -1,20 +1,10 @@
 package readcache_test
 
 import (
-	"context"
-	"os"
 	"testing"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/hubgw/hubgw/cache/redistest"
 )
 
-type quiet struct{}
-
-func (quiet) Printf(context.Context, string, ...any) {}
-
-// TestMain silences go-redis's own logger: tests that stop Redis on
-// purpose would fill the output with its reconnection attempts.
-func TestMain(m *testing.M) {
-	redis.SetLogger(quiet{})
-	os.Exit(m.Run())
-}
+// TestMain silences go-redis's logger (tests stop Redis on purpose).
+func TestMain(m *testing.M) { redistest.Main(m) }
