@@ -12,18 +12,7 @@ import (
 // BenchmarkStore is the store's basic costs: a 1 KB Get and a job-style
 // Batch (a hash of 10 fields and a key), memory and a local Redis.
 func BenchmarkStore(b *testing.B) {
-	mk := map[string]func(b *testing.B) cache.Store{
-		"memory": func(*testing.B) cache.Store { return cache.NewMemory(cache.MemoryOptions{}) },
-		"redis": func(b *testing.B) cache.Store {
-			srv := redistest.Start(b)
-			r, err := cache.NewRedis(srv.URL, cache.RedisOptions{Prefix: redistest.Prefix(b)})
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() { r.Close() })
-			return r
-		},
-	}
+	mk := redistest.Stores()
 	value := make([]byte, 1024)
 	fields := map[string][]byte{}
 	for i := range 10 {

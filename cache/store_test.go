@@ -14,22 +14,8 @@ import (
 	"github.com/hubgw/hubgw/cache/redistest"
 )
 
-// stores returns each implementation under test, fresh.
-func stores(t *testing.T) map[string]func(t *testing.T) cache.Store {
-	return map[string]func(t *testing.T) cache.Store{
-		"memory": func(t *testing.T) cache.Store { return cache.NewMemory(cache.MemoryOptions{}) },
-		"redis": func(t *testing.T) cache.Store {
-			srv := redistest.Start(t)
-			r, err := cache.NewRedis(srv.URL, cache.RedisOptions{Prefix: redistest.Prefix(t)})
-			require.NoError(t, err)
-			t.Cleanup(func() { r.Close() })
-			return r
-		},
-	}
-}
-
 func TestStoreStrings(t *testing.T) {
-	for name, mk := range stores(t) {
+	for name, mk := range redistest.Stores() {
 		t.Run(name, func(t *testing.T) {
 			s, ctx := mk(t), context.Background()
 			_, err := s.Get(ctx, "a")
@@ -64,7 +50,7 @@ func TestStoreStrings(t *testing.T) {
 }
 
 func TestStoreUpdate(t *testing.T) {
-	for name, mk := range stores(t) {
+	for name, mk := range redistest.Stores() {
 		t.Run(name, func(t *testing.T) {
 			s, ctx := mk(t), context.Background()
 			err := s.Update(ctx, "missing", 0, func([]byte) ([]byte, error) { t.Fatal("fn called"); return nil, nil })
@@ -97,7 +83,7 @@ func TestStoreUpdate(t *testing.T) {
 }
 
 func TestStoreHashesSortedSetsBatch(t *testing.T) {
-	for name, mk := range stores(t) {
+	for name, mk := range redistest.Stores() {
 		t.Run(name, func(t *testing.T) {
 			s, ctx := mk(t), context.Background()
 			_, err := s.HGetAll(ctx, "h")
@@ -140,7 +126,7 @@ func TestStoreHashesSortedSetsBatch(t *testing.T) {
 }
 
 func TestStorePubSub(t *testing.T) {
-	for name, mk := range stores(t) {
+	for name, mk := range redistest.Stores() {
 		t.Run(name, func(t *testing.T) {
 			s, ctx := mk(t), context.Background()
 			sub, err := s.Subscribe(ctx, "ch")

@@ -28,6 +28,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/hubgw/hubgw/cache"
 )
 
 // Server is one Redis for a test.
@@ -333,4 +335,22 @@ func (quietLogger) Printf(context.Context, string, ...any) {}
 func Main(m *testing.M) {
 	redis.SetLogger(quietLogger{})
 	os.Exit(m.Run())
+}
+
+// Stores returns a constructor per cache.Store implementation, "memory"
+// and "redis" (a fresh prefix on this package's Redis), for tests and
+// benchmarks that run against both.
+func Stores() map[string]func(testing.TB) cache.Store {
+	return map[string]func(testing.TB) cache.Store{
+		"memory": func(testing.TB) cache.Store { return cache.NewMemory(cache.MemoryOptions{}) },
+		"redis": func(t testing.TB) cache.Store {
+			srv := Start(t)
+			r, err := cache.NewRedis(srv.URL, cache.RedisOptions{Prefix: Prefix(t)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { r.Close() })
+			return r
+		},
+	}
 }

@@ -65,21 +65,8 @@ func newRecorder(t *testing.T, st cache.Store, o jobs.Options) *jobs.Recorder {
 	return r
 }
 
-func stores(t *testing.T) map[string]func(t *testing.T) cache.Store {
-	return map[string]func(t *testing.T) cache.Store{
-		"memory": func(*testing.T) cache.Store { return cache.NewMemory(cache.MemoryOptions{}) },
-		"redis": func(t *testing.T) cache.Store {
-			srv := redistest.Start(t)
-			r, err := cache.NewRedis(srv.URL, cache.RedisOptions{Prefix: redistest.Prefix(t)})
-			require.NoError(t, err)
-			t.Cleanup(func() { r.Close() })
-			return r
-		},
-	}
-}
-
 func TestJobRecordsEveryTarget(t *testing.T) {
-	for name, mk := range stores(t) {
+	for name, mk := range redistest.Stores() {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			rec := newRecorder(t, mk(t), jobs.Options{Replica: "A"})
@@ -251,7 +238,7 @@ func interruptedJob(t *testing.T, dying *killable, st cache.Store, o jobs.Option
 }
 
 func TestListNewestFirstPerUser(t *testing.T) {
-	for name, mk := range stores(t) {
+	for name, mk := range redistest.Stores() {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			c := &clock{now: time.Unix(1_000_000, 0)}

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hubgw/hubgw/cache"
 	"github.com/hubgw/hubgw/cache/redistest"
 	"github.com/hubgw/hubgw/gateway/fanout"
 	"github.com/hubgw/hubgw/gateway/readcache"
@@ -17,18 +16,7 @@ import (
 // store and a local Redis.
 func BenchmarkHit(b *testing.B) {
 	answer := strings.Repeat("<value><struct><member><name>id</name><value><i4>1000010001</i4></value></member></struct></value>", 100)
-	mk := map[string]func(b *testing.B) cache.Store{
-		"memory": func(*testing.B) cache.Store { return cache.NewMemory(cache.MemoryOptions{}) },
-		"redis": func(b *testing.B) cache.Store {
-			srv := redistest.Start(b)
-			r, err := cache.NewRedis(srv.URL, cache.RedisOptions{Prefix: redistest.Prefix(b)})
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() { r.Close() })
-			return r
-		},
-	}
+	mk := redistest.Stores()
 	for _, name := range []string{"memory", "redis"} {
 		b.Run(name, func(b *testing.B) {
 			c, err := readcache.New(mk[name](b), readcache.Options{

@@ -61,21 +61,8 @@ func write(t target.Target, method string) fanout.Call {
 	return fanout.Call{Target: t, Method: method, User: "alice", Params: []any{"k"}}
 }
 
-func stores() map[string]func(t *testing.T) cache.Store {
-	return map[string]func(t *testing.T) cache.Store{
-		"memory": func(*testing.T) cache.Store { return cache.NewMemory(cache.MemoryOptions{}) },
-		"redis": func(t *testing.T) cache.Store {
-			srv := redistest.Start(t)
-			r, err := cache.NewRedis(srv.URL, cache.RedisOptions{Prefix: redistest.Prefix(t)})
-			require.NoError(t, err)
-			t.Cleanup(func() { r.Close() })
-			return r
-		},
-	}
-}
-
 func TestHitsAndKeys(t *testing.T) {
-	for name, mk := range stores() {
+	for name, mk := range redistest.Stores() {
 		t.Run(name, func(t *testing.T) {
 			u := &upstream{}
 			c := newCache(t, mk(t))
@@ -122,7 +109,7 @@ func TestHitsAndKeys(t *testing.T) {
 }
 
 func TestWritesInvalidateTheirNamespaceOnTheirTarget(t *testing.T) {
-	for name, mk := range stores() {
+	for name, mk := range redistest.Stores() {
 		t.Run(name, func(t *testing.T) {
 			st := mk(t)
 			u := &upstream{}
