@@ -6,12 +6,21 @@ PKGS    := ./...
 # spurious "context deadline exceeded" (golang/go#75804).
 FUZZTIME ?= 3000000x
 
+# What `hubgw version` and hubgw_build_info report. A tag vX.Y.Z names the
+# version; between tags it is a Go pseudo-version of the commit. The date is
+# the commit's, so two builds of one commit are the same bytes.
+VERSION ?= $(shell git describe --tags --match 'v[0-9]*' --dirty 2>/dev/null || echo v0.0.0-$$(TZ=UTC git log -1 --format=%cd --date=format-local:%Y%m%d%H%M%S 2>/dev/null)-$$(git rev-parse --short=12 HEAD 2>/dev/null))
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
+DATE    ?= $(shell git log -1 --format=%cI 2>/dev/null)
+BUILDINFO := github.com/hubgw/hubgw/buildinfo
+LDFLAGS := -s -w -X $(BUILDINFO).version=$(VERSION) -X $(BUILDINFO).commit=$(COMMIT) -X $(BUILDINFO).date=$(DATE)
+
 .PHONY: all build test test-short bench fuzz lint demo clean swagger-ui
 
 all: build
 
 build:
-	$(GO) build -o $(BIN)/ ./cmd/...
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/ ./cmd/...
 
 # All tests, race detector on. Redis- and browser-backed tests find their
 # servers themselves (REDIS_URL, else a redis-server they start).

@@ -23,6 +23,7 @@ import (
 	"github.com/hubgw/hubgw/adapters/rest"
 	"github.com/hubgw/hubgw/adapters/uyuni"
 	"github.com/hubgw/hubgw/adapters/xmlrpc"
+	"github.com/hubgw/hubgw/buildinfo"
 	"github.com/hubgw/hubgw/gateway"
 	"github.com/hubgw/hubgw/gateway/fanout"
 	"github.com/hubgw/hubgw/gateway/registry"
@@ -181,6 +182,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics.RegisterBuildInfo(reg, buildinfo.Read())
 	obs := metrics.NewUpstream(reg, MethodClass, client.Dials)
 	breakers := fanout.NewBreakers(fanout.BreakerSettings{Failures: cfg.BreakerFailures, Cooldown: cfg.BreakerCooldown, OnChange: obs.BreakerChanged})
 	health := rest.NewHealth() // each server's last call, for GET /api/v1/peripherals

@@ -31,6 +31,7 @@ import (
 
 	"github.com/hubgw/hubgw/adapters/httpapi"
 	"github.com/hubgw/hubgw/adapters/server"
+	"github.com/hubgw/hubgw/buildinfo"
 	"github.com/hubgw/hubgw/cache"
 )
 
@@ -46,8 +47,10 @@ func root() *cobra.Command {
 		Short:         "Gateway for Uyuni hub deployments: XML-RPC (hub-xmlrpc-api compatible) with fan-out to peripherals",
 		SilenceUsage:  true,
 		SilenceErrors: false,
+		Version:       buildinfo.Read().String(),
 	}
-	cmd.AddCommand(serveCmd())
+	cmd.SetVersionTemplate("{{.Version}}\n")
+	cmd.AddCommand(serveCmd(), versionCmd())
 	return cmd
 }
 
@@ -202,7 +205,7 @@ func serve(ctx context.Context, cfg server.Config) error {
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	log.Info("hubgw serving", "listen", l.Addr().String(), "hub", cfg.HubURL, "xmlrpc", "/hub/rpc/api", "rest", "/api/v1", "docs", "/docs/")
+	log.Info("hubgw serving", "version", buildinfo.Read().Version, "listen", l.Addr().String(), "hub", cfg.HubURL, "xmlrpc", "/hub/rpc/api", "rest", "/api/v1", "docs", "/docs/")
 	err = srv.Serve(ctx, l, 30*time.Second)
 	log.Info("hubgw stopped")
 	return err
