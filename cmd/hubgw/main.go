@@ -17,6 +17,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"reflect"
 	"strings"
 	"syscall"
 	"time"
@@ -113,6 +114,12 @@ func loadConfig(f *pflag.FlagSet, environ []string) (server.Config, error) {
 		if err := k.Load(file.Provider(path), yaml.Parser()); err != nil {
 			return server.Config{}, fmt.Errorf("reading %s: %w", path, err)
 		}
+		if err := unknownKeys(k.Raw(), reflect.TypeFor[server.Config]()); err != nil {
+			return server.Config{}, fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	if err := unknownEnv(environ, reflect.TypeFor[server.Config]()); err != nil {
+		return server.Config{}, fmt.Errorf("environment: %w", err)
 	}
 	legacy := map[string]func(string) (string, any){
 		"HUB_API_URL":         func(v string) (string, any) { return "hub-url", v },
@@ -143,7 +150,7 @@ func loadConfig(f *pflag.FlagSet, environ []string) (server.Config, error) {
 		Prefix:      "HUBGW_",
 		EnvironFunc: func() []string { return environ },
 		TransformFunc: func(key, v string) (string, any) {
-			key = strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(key, "HUBGW_")), "_", "-")
+			key = envKey(key)
 			if key == "groups" {
 				return key, groups(v)
 			}

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// A typo in hubgw.yaml or a HUBGW_ variable stops the start with the
+// key's name and the setting it probably meant, instead of leaving the
+// default silently in force.
+func TestUnknownSettingsAreRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name, yaml string
+		env        []string
+		want       []string
+		notWant    string
+	}{
+		{name: "a top-level typo", yaml: "max-per-sever: 3\n",
+			want: []string{`unknown setting "max-per-sever" (did you mean "max-per-server"?)`}},
+		{name: "a typo in a peripheral", yaml: "peripherals:\n  p1.example.com:\n    url: https://p1/rpc/api\n    ca-fle: /ca.pem\n",
+			want: []string{`unknown setting "peripherals.p1.example.com.ca-fle" (did you mean "peripherals.p1.example.com.ca-file"?)`}},
+		{name: "nothing near", yaml: "colour: blue\n", want: []string{`unknown setting "colour"`}, notWant: "did you mean"},
+		{name: "all at once", yaml: "listn: :1\nhub_url: http://h/rpc/api\n",
+			want: []string{`"listn" (did you mean "listen"?)`, `"hub_url" (did you mean "hub-url"?)`}},
+		{name: "an environment variable", env: []string{"HUBGW_CALL_TIMEOUTS=1m", "HUB_API_URL=http://h/rpc/api", "PATH=/bin"},
+			want: []string{`unknown setting "HUBGW_CALL_TIMEOUTS" (did you mean "HUBGW_CALL_TIMEOUT"?)`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var args []string
+			if tc.yaml != "" {
+				path := filepath.Join(t.TempDir(), "hubgw.yaml")
+				require.NoError(t, os.WriteFile(path, []byte(tc.yaml), 0o600))
+				args = []string{"--config", path}
+			}
+			cmd := serveCmd()
+			require.NoError(t, cmd.Flags().Parse(args))
+			_, err := loadConfig(cmd.Flags(), tc.env)
+			require.Error(t, err)
+			for _, w := range tc.want {
+				require.ErrorContains(t, err, w)
+			}
+			if tc.notWant != "" {
+				require.NotContains(t, err.Error(), tc.notWant)
+			}
+		})
+	}
+}
