@@ -86,6 +86,8 @@ type Config struct {
 	Jobs          bool          `koanf:"jobs"`            // record every fan-out
 	JobRetention  time.Duration `koanf:"job-retention"`
 	JobLease      time.Duration `koanf:"job-lease"`
+	// How it is served: TLS, shutdown (ops.go).
+	Ops `koanf:",squash"`
 }
 
 // Defaults are the values a flag-less start uses.
@@ -137,6 +139,7 @@ func (c Config) Validate() error {
 		}
 	}
 	errs = append(errs, c.validateState()...)
+	errs = append(errs, c.Ops.validate())
 	if err := c.validateREST(); err != nil {
 		errs = append(errs, err)
 	}
@@ -154,6 +157,8 @@ type Server struct {
 	metrics  *prometheus.Registry
 	rest     *rest.Handler
 	state    *state
+
+	readiness *readiness // /readyz, cached; unready while draining (ready.go)
 }
 
 // New assembles a Server; it does no I/O.
@@ -234,12 +239,13 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		},
 	})
 	s := &Server{cfg: cfg, log: log, client: client, registry: regy, gateway: gw, metrics: reg, state: st}
+	s.readiness = newReadiness(s.ready)
 	if s.rest, err = newREST(cfg, gw, breakers, health, log); err != nil {
 		return nil, err
 	}
 	s.echo = httpapi.New(httpapi.Config{
 		XMLRPC:  httpapi.NewXMLRPC(gw, cfg.MaxBodyBytes, log),
-		Ready:   s.ready,
+		Ready:   s.readiness.ready,
 		Metrics: reg,
 		Routes:  []func(*echo.Echo){s.rest.Register},
 	})
@@ -325,6 +331,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener, grace time.Duration)
 		return err
 	case <-ctx.Done():
 	}
+	s.drain(context.Background())
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	err := srv.Shutdown(sctx)

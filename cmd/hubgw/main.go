@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
 	"reflect"
@@ -97,6 +96,10 @@ func serveCmd() *cobra.Command {
 	f.String("introspect-user", "", "hub account the gateway reads the API list with at start, for /openapi.json (else at the first REST login)")
 	f.String("introspect-password", "", "its password (prefer HUBGW_INTROSPECT_PASSWORD)")
 	f.Duration("openapi-refresh", d.OpenAPIRefresh, "how often the hub's API list is looked at again for /openapi.json")
+	f.String("tls-cert", "", "PEM certificate (chain) to serve HTTPS with; reloaded on SIGHUP and when the file changes")
+	f.String("tls-key", "", "PEM private key of --tls-cert")
+	f.Duration("shutdown-grace", 0, "how long calls in flight may finish after a stop (0: call-timeout)")
+	f.Duration("drain-delay", 0, "after a stop, answer /readyz 503 for this long before closing the listener (behind a load balancer)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		cfg, err := loadConfig(f, os.Environ())
 		if err != nil {
@@ -206,14 +209,16 @@ func serve(ctx context.Context, cfg server.Config) error {
 	if err != nil {
 		return err
 	}
-	l, err := net.Listen("tcp", cfg.Listen)
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	l, watching, err := listen(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	log.Info("hubgw serving", "version", buildinfo.Read().Version, "listen", l.Addr().String(), "hub", cfg.HubURL, "xmlrpc", "/hub/rpc/api", "rest", "/api/v1", "docs", "/docs/")
-	err = srv.Serve(ctx, l, 30*time.Second)
+	log.Info("hubgw serving", "version", buildinfo.Read().Version, "listen", l.Addr().String(), "tls", cfg.TLSCert != "", "hub", cfg.HubURL, "xmlrpc", "/hub/rpc/api", "rest", "/api/v1", "docs", "/docs/")
+	err = srv.Serve(ctx, l, cfg.Grace())
+	stop()
+	<-watching
 	log.Info("hubgw stopped")
 	return err
 }
