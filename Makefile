@@ -15,7 +15,7 @@ DATE    ?= $(shell git log -1 --format=%cI 2>/dev/null)
 BUILDINFO := github.com/hubgw/hubgw/buildinfo
 LDFLAGS := -s -w -X $(BUILDINFO).version=$(VERSION) -X $(BUILDINFO).commit=$(COMMIT) -X $(BUILDINFO).date=$(DATE)
 
-.PHONY: all build test test-short bench fuzz lint demo clean swagger-ui
+.PHONY: all build test test-short bench fuzz lint demo clean swagger-ui package
 
 all: build
 
@@ -58,8 +58,19 @@ lint:
 demo:
 	$(GO) run ./e2e/demo --listen 127.0.0.1:2830 --sim-listen 127.0.0.1:9000 --peripherals 3
 
+# RPM and DEB for linux/PKG_ARCH in PKG_OUT: the binary (static), the
+# systemd unit, /etc/hubgw's files, the docs. nfpm runs as a library
+# (packaging/main.go), so nothing but Go is needed. packaging/package_test.go
+# (part of make test) runs this and checks the packages with rpmlint,
+# lintian and systemd-analyze.
+PKG_ARCH ?= $(shell $(GO) env GOARCH)
+PKG_OUT  ?= out
+package:
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(PKG_ARCH) $(GO) build -trimpath -buildmode=pie -ldflags "$(LDFLAGS)" -o $(PKG_OUT)/linux_$(PKG_ARCH)/hubgw ./cmd/hubgw
+	$(GO) run ./packaging -version $(VERSION) -arch $(PKG_ARCH) -bin $(PKG_OUT)/linux_$(PKG_ARCH)/hubgw -out $(PKG_OUT) -mtime $(DATE)
+
 clean:
-	rm -rf $(BIN)
+	rm -rf $(BIN) out
 
 # Swagger UI for /docs, vendored: the files committed under
 # openapi/swaggerui/dist come from this exact npm package (checked against
