@@ -55,8 +55,12 @@ lint:
 	$(GO) vet $(PKGS)
 
 # The gateway in front of a simulated hub with 3 peripherals, in one process.
+# PORT is the gateway's, SIM_PORT the simulated hub's (its peripherals take
+# the next ones); unset, free ports are chosen and printed.
+PORT     ?= 0
+SIM_PORT ?= 0
 demo:
-	$(GO) run ./e2e/demo --listen 127.0.0.1:2830 --sim-listen 127.0.0.1:9000 --peripherals 3
+	$(GO) run ./e2e/demo --listen 127.0.0.1:$(PORT) --sim-listen 127.0.0.1:$(SIM_PORT) --peripherals 3
 
 # RPM and DEB for linux/PKG_ARCH in PKG_OUT: the binary (static), the
 # systemd unit, /etc/hubgw's files, the docs. nfpm runs as a library

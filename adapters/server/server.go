@@ -247,7 +247,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		XMLRPC:  httpapi.NewXMLRPC(gw, cfg.MaxBodyBytes, log),
 		Ready:   s.readiness.ready,
 		Metrics: reg,
-		Routes:  []func(*echo.Echo){s.rest.Register},
+		Routes:  []func(*echo.Echo){s.rest.Register, s.landing},
 	})
 	return s, nil
 }
