@@ -3,10 +3,7 @@ package e2e
 import (
 	"bytes"
 	"compress/gzip"
-	"context"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"regexp"
 	"runtime"
@@ -70,32 +67,25 @@ func TestReadyzProbeStormIsOneHubCall(t *testing.T) {
 // drain-delay, so a load balancer stops sending before the listener closes.
 func TestReadyzUnreadyWhileDraining(t *testing.T) {
 	sim := startSim(t, uyunisim.Config{Peripherals: 1})
-	cfg := server.Defaults()
-	cfg.HubURL = sim.Hub().URL()
-	cfg.PeripheralScheme = "http"
-	cfg.DrainDelay = 3 * time.Second
-	srv, err := server.New(cfg, slog.New(slog.DiscardHandler))
-	require.NoError(t, err)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, l, cfg.Grace()) }()
-	base := "http://" + l.Addr().String()
-	status, _ := get(t, base+"/readyz")
+	const delay = 3 * time.Second
+	g := startGateway(t, sim, func(c *server.Config) { c.DrainDelay = delay })
+	status, _ := get(t, g.Base+"/readyz")
 	require.Equal(t, http.StatusOK, status)
 
 	start := time.Now()
-	stop()
-	status, body := get(t, base+"/readyz")
-	require.Equal(t, http.StatusServiceUnavailable, status, "unready at once, cached answer or not")
+	stopped := make(chan error, 1)
+	go func() { stopped <- g.Stop() }()
+	require.Eventually(t, func() bool {
+		status, _ = get(t, g.Base+"/readyz")
+		return status == http.StatusServiceUnavailable
+	}, delay/2, 10*time.Millisecond, "unready at once, cached answer or not")
+	_, body := get(t, g.Base+"/readyz")
 	require.Contains(t, body, "draining")
-	status, _ = get(t, base+"/healthz")
+	status, _ = get(t, g.Base+"/healthz")
 	require.Equal(t, http.StatusOK, status, "still serving while draining")
-	c := kolo(t, base+"/hub/rpc/api")
-	mustCall(t, c, "hub.loginWithAutoconnectMode", "admin", "admin")
-	require.NoError(t, <-done)
-	require.GreaterOrEqual(t, time.Since(start), cfg.DrainDelay)
+	mustCall(t, kolo(t, g.URL), "hub.loginWithAutoconnectMode", "admin", "admin")
+	require.NoError(t, <-stopped)
+	require.GreaterOrEqual(t, time.Since(start), delay)
 }
 
 // fetch GETs path with the given request headers and returns the answer

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -38,6 +39,9 @@ type gw struct {
 	URL    string // the XML-RPC endpoint
 	Base   string
 	Server *server.Server
+	// Stop stops it as SIGTERM does and returns what Serve returned, once
+	// in-flight calls have finished; the test's cleanup calls it too.
+	Stop func() error
 }
 
 // startGateway serves a gateway in front of sim on a loopback port.
@@ -62,13 +66,14 @@ func startGateway(t testing.TB, sim *uyunisim.Sim, tweak func(*server.Config)) *
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, l, 5*time.Second) }()
-	t.Cleanup(func() {
+	go func() { done <- srv.Serve(ctx, l, cfg.Grace()) }()
+	stop := sync.OnceValue(func() error {
 		cancel()
-		require.NoError(t, <-done)
+		return <-done
 	})
+	t.Cleanup(func() { require.NoError(t, stop()) })
 	base := "http://" + l.Addr().String()
-	return &gw{URL: base + "/hub/rpc/api", Base: base, Server: srv}
+	return &gw{URL: base + "/hub/rpc/api", Base: base, Server: srv, Stop: stop}
 }
 
 // koloClient calls with kolo/xmlrpc's request encoder and response decoder:

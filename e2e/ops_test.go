@@ -1,11 +1,8 @@
 package e2e
 
 import (
-	"context"
 	"encoding/pem"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -86,18 +83,8 @@ func TestMetricsHealthAndReadiness(t *testing.T) {
 // answer, not a reset connection, and new connections are refused.
 func TestGracefulShutdownFinishesInFlightCalls(t *testing.T) {
 	sim := startSim(t, uyunisim.Config{Peripherals: 1})
-	cfg := server.Defaults()
-	cfg.HubURL = sim.Hub().URL()
-	cfg.PeripheralScheme = "http"
-	srv, err := server.New(cfg, slog.New(slog.DiscardHandler))
-	require.NoError(t, err)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, l, 10*time.Second) }()
-	base := "http://" + l.Addr().String()
-	c := kolo(t, base+"/hub/rpc/api")
+	g := startGateway(t, sim, nil)
+	c := kolo(t, g.URL)
 	res := mustCall(t, c, "hub.loginWithAutoconnectMode", "admin", "admin")
 	key := member(res, "SessionKey").(string)
 
@@ -125,12 +112,13 @@ func TestGracefulShutdownFinishesInFlightCalls(t *testing.T) {
 		}
 		return false
 	}, 10*time.Second, 5*time.Millisecond, "the call reached the peripheral")
-	stop()
+	stopped := make(chan error, 1)
+	go func() { stopped <- g.Stop() }()
 	a := <-got
 	require.Empty(t, a.err)
 	require.NotEmpty(t, a.v, "the in-flight call got its answer")
-	require.NoError(t, <-done)
-	_, err = http.Get(base + "/healthz")
+	require.NoError(t, <-stopped)
+	_, err := http.Get(g.Base + "/healthz")
 	require.Error(t, err, "a stopped gateway accepts no new connections")
 }
 

@@ -17,9 +17,7 @@ import (
 // valid and complete.
 func TestShippedConfigListsEverySetting(t *testing.T) {
 	const shipped = "../../packaging/hubgw.yaml"
-	cmd := serveCmd()
-	require.NoError(t, cmd.Flags().Parse([]string{"--config", shipped}))
-	cfg, err := loadConfig(cmd.Flags(), nil)
+	cfg, err := load(t, []string{"--config", shipped}, nil)
 	require.NoError(t, err)
 	require.Equal(t, server.Defaults().CallTimeout, cfg.CallTimeout)
 	require.Equal(t, server.Defaults().Listen, cfg.Listen)

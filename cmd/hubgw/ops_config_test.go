@@ -32,9 +32,7 @@ func TestOpsSettings(t *testing.T) {
 		{name: "a certificate needs its key", args: []string{"--tls-cert", "/c"}, err: "tls-cert and tls-key go together"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cmd := serveCmd()
-			require.NoError(t, cmd.Flags().Parse(tc.args))
-			cfg, err := loadConfig(cmd.Flags(), tc.env)
+			cfg, err := load(t, tc.args, tc.env)
 			if tc.err != "" {
 				require.ErrorContains(t, err, tc.err)
 				return

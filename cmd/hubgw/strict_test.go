@@ -35,9 +35,7 @@ func TestUnknownSettingsAreRefused(t *testing.T) {
 				require.NoError(t, os.WriteFile(path, []byte(tc.yaml), 0o600))
 				args = []string{"--config", path}
 			}
-			cmd := serveCmd()
-			require.NoError(t, cmd.Flags().Parse(args))
-			_, err := loadConfig(cmd.Flags(), tc.env)
+			_, err := load(t, args, tc.env)
 			require.Error(t, err)
 			for _, w := range tc.want {
 				require.ErrorContains(t, err, w)
