@@ -71,22 +71,32 @@ func (r *Reloader) ServerConfig() *tls.Config {
 }
 
 // Watch reloads when either file changes, and whenever trigger receives,
-// until ctx ends. It watches the files' directories, not the files: a
+// until ctx ends. It returns once the watch is in place (so a change made
+// after it returns is seen); the channel yields how the watch ended: nil
+// when ctx ended. It watches the files' directories, not the files: a
 // renewal usually writes a new file and renames it over the old one (or
 // swaps a symlink, as certbot and Kubernetes secrets do), which a watch on
 // the old file would not see.
-func (r *Reloader) Watch(ctx context.Context, trigger <-chan os.Signal) error {
+func (r *Reloader) Watch(ctx context.Context, trigger <-chan os.Signal) (<-chan error, error) {
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
-		return fmt.Errorf("watching the certificate: %w", err)
+		return nil, fmt.Errorf("watching the certificate: %w", err)
 	}
-	defer w.Close()
-	dirs := map[string]bool{filepath.Dir(r.certFile): true, filepath.Dir(r.keyFile): true}
-	for d := range dirs {
+	for _, d := range []string{filepath.Dir(r.certFile), filepath.Dir(r.keyFile)} {
 		if err := w.Add(d); err != nil {
-			return fmt.Errorf("watching %s: %w", d, err)
+			w.Close()
+			return nil, fmt.Errorf("watching %s: %w", d, err)
 		}
 	}
+	done := make(chan error, 1)
+	go func() {
+		defer w.Close()
+		done <- r.watch(ctx, w, trigger)
+	}()
+	return done, nil
+}
+
+func (r *Reloader) watch(ctx context.Context, w *fsnotify.Watcher, trigger <-chan os.Signal) error {
 	// A renewal writes two files, often in several steps: reload once
 	// things have been quiet for a moment, not at every event.
 	const settle = 200 * time.Millisecond

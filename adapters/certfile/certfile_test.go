@@ -1,6 +1,8 @@
 package certfile_test
 
 import (
+	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -11,10 +13,14 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"github.com/hubgw/hubgw/adapters/certfile"
 )
@@ -49,4 +55,61 @@ func TestBrokenRenewalKeepsTheCertificate(t *testing.T) {
 
 	_, err = certfile.Load(filepath.Join(dir, "none.pem"), k, slog.New(slog.DiscardHandler))
 	require.ErrorContains(t, err, "none.pem")
+}
+
+// Watch reloads on a change to the files, written in place or renamed
+// into place, and on a trigger; it stops, leaving nothing running, when
+// its context ends.
+func TestWatch(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	dir := t.TempDir()
+	c, k := writePair(t, dir, 1)
+	var logs syncBuffer
+	r, err := certfile.Load(c, k, slog.New(slog.NewJSONHandler(&logs, nil)))
+	require.NoError(t, err)
+	serial := func() int64 {
+		got, err := r.GetCertificate(nil)
+		require.NoError(t, err)
+		return got.Leaf.SerialNumber.Int64()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	trigger := make(chan os.Signal, 1)
+	done, err := r.Watch(ctx, trigger)
+	require.NoError(t, err)
+
+	writePair(t, dir, 2) // seen by the watch
+	require.Eventually(t, func() bool { return serial() == 2 }, 10*time.Second, 10*time.Millisecond)
+
+	trigger <- syscall.SIGHUP // reads the files again
+	require.Eventually(t, func() bool { return strings.Contains(logs.String(), `"why":"signal"`) }, 10*time.Second, 10*time.Millisecond)
+	require.Equal(t, int64(2), serial())
+
+	// A renewal renamed into place, key first, as renewal tools do.
+	other := t.TempDir()
+	c3, k3 := writePair(t, other, 3)
+	require.NoError(t, os.Rename(k3, k))
+	require.NoError(t, os.Rename(c3, c))
+	require.Eventually(t, func() bool { return serial() == 3 }, 10*time.Second, 10*time.Millisecond)
+
+	cancel()
+	require.NoError(t, <-done)
+}
+
+// syncBuffer is a bytes.Buffer the watch's goroutine writes logs to while
+// the test reads them.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

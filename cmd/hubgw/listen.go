@@ -23,20 +23,12 @@ func listen(ctx context.Context, cfg server.Config, log *slog.Logger) (net.Liste
 	if err != nil {
 		return nil, nil, err
 	}
-	var certs *certfile.Reloader
-	if cfg.TLSCert != "" {
-		if certs, err = certfile.Load(cfg.TLSCert, cfg.TLSKey, log); err != nil {
-			l.Close()
-			return nil, nil, err
-		}
-		l = tls.NewListener(l, certs.ServerConfig())
-	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
-	go func() {
-		defer close(done)
-		defer signal.Stop(hup)
-		if certs == nil {
+	if cfg.TLSCert == "" {
+		go func() {
+			defer close(done)
+			defer signal.Stop(hup)
 			for {
 				select {
 				case <-ctx.Done():
@@ -45,10 +37,25 @@ func listen(ctx context.Context, cfg server.Config, log *slog.Logger) (net.Liste
 					log.Info("SIGHUP: nothing to reload (no tls-cert); other settings need a restart")
 				}
 			}
-		}
-		if err := certs.Watch(ctx, hup); err != nil {
+		}()
+		return l, done, nil
+	}
+	certs, err := certfile.Load(cfg.TLSCert, cfg.TLSKey, log)
+	var watching <-chan error
+	if err == nil {
+		watching, err = certs.Watch(ctx, hup)
+	}
+	if err != nil {
+		signal.Stop(hup)
+		l.Close()
+		return nil, nil, err
+	}
+	go func() {
+		defer close(done)
+		defer signal.Stop(hup)
+		if err := <-watching; err != nil {
 			log.Error("tls certificate reloading stopped", "err", err)
 		}
 	}()
-	return l, done, nil
+	return tls.NewListener(l, certs.ServerConfig()), done, nil
 }
