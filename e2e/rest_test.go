@@ -436,8 +436,13 @@ func TestRESTManualAttach(t *testing.T) {
 	require.Equal(t, json.Number("2950"), rs[1]["faultCode"])
 	require.NotContains(t, string(r.Body), `"wrong"`, "passwords never come back")
 
+	// all: every peripheral the hub lists; one this manual session is not
+	// attached to is a failed result, and the answer is not complete.
 	r = rest(t, g, http.MethodPost, "/api/v1/call/system/listSystems?targets=all", token, nil)
-	require.Equal(t, []string{ps[0].Name()}, names(results(t, r.JSON(t))), "all: the attached ones")
+	all := r.JSON(t)
+	require.Equal(t, []string{ps[0].Name(), ps[1].Name()}, names(results(t, all)))
+	require.Equal(t, false, all["complete"])
+	require.Equal(t, json.Number(fmt.Sprint(gateway.CodeNotAttached)), results(t, all)[1]["faultCode"])
 	r = rest(t, g, http.MethodPost, "/api/v1/call/system/listSystems?targets="+ps[1].Name(), token, nil)
 	rs = results(t, r.JSON(t))
 	require.Equal(t, json.Number(fmt.Sprint(gateway.CodeNotAttached)), rs[0]["faultCode"])

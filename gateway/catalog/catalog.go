@@ -78,6 +78,14 @@ func Load() (*Catalog, error) {
 // FullName is "namespace.method", as it is called over XML-RPC.
 func (m Method) FullName() string { return m.Namespace + "." + m.Name }
 
+// TakesSession reports whether the overload's first parameter is the
+// session key: a User parameter (Uyuni's translator turns the key into the
+// user), or a String called sessionKey (the search handlers look the key
+// up themselves). This is the one place that decides it.
+func (m Method) TakesSession() bool {
+	return len(m.Params) > 0 && (m.Params[0].Java == "User" || m.Params[0].Name == "sessionKey")
+}
+
 // HandlerClass is the handler's class name without its package, as
 // api.getApiNamespaces reports it (e.g. "ChannelSoftwareHandler").
 func (n Namespace) HandlerClass() string {
