@@ -151,7 +151,7 @@ func (st *state) start(ctx context.Context, reg *registry.Registry) {
 			st.log.Info("state store", "redis", st.redis.Where())
 		}
 	}
-	go reg.Follow(ctx)
+	reg.Follow(ctx)
 }
 
 // ready: the store answers.
