@@ -34,12 +34,16 @@ type Faults struct {
 	// FailMethod answers these methods ("system.listSystems") with the given
 	// fault instead of running them.
 	FailMethod map[string]*rpc.Fault
+	// ActionFailure is the fraction (0 to 1) of systems on which a scheduled
+	// action fails once Config.ActionDelay has passed; which ones is decided
+	// by a hash of the action and system ids, the same way every time.
+	ActionFailure float64
 }
 
 // IsZero reports whether no fault is set.
 func (f Faults) IsZero() bool {
 	return f.Latency == 0 && f.Jitter == 0 && !f.Down && !f.Hang && !f.HTTP500 &&
-		!f.Garbage && !f.Truncated && len(f.FailMethod) == 0
+		!f.Garbage && !f.Truncated && len(f.FailMethod) == 0 && f.ActionFailure == 0
 }
 
 // clone copies f so that later changes to the caller's map do not leak in.
@@ -50,14 +54,15 @@ func (f Faults) clone() *Faults {
 
 // faultsJSON is the wire form of Faults on the control endpoint.
 type faultsJSON struct {
-	LatencyMS  float64              `json:"latency_ms"`
-	JitterMS   float64              `json:"jitter_ms"`
-	Down       bool                 `json:"down"`
-	Hang       bool                 `json:"hang"`
-	HTTP500    bool                 `json:"http500"`
-	Garbage    bool                 `json:"garbage"`
-	Truncated  bool                 `json:"truncated"`
-	FailMethod map[string]faultJSON `json:"fail_method,omitempty"`
+	LatencyMS     float64              `json:"latency_ms"`
+	JitterMS      float64              `json:"jitter_ms"`
+	Down          bool                 `json:"down"`
+	Hang          bool                 `json:"hang"`
+	HTTP500       bool                 `json:"http500"`
+	Garbage       bool                 `json:"garbage"`
+	Truncated     bool                 `json:"truncated"`
+	FailMethod    map[string]faultJSON `json:"fail_method,omitempty"`
+	ActionFailure float64              `json:"action_failure,omitempty"`
 }
 
 type faultJSON struct {
@@ -71,6 +76,7 @@ func (f Faults) MarshalJSON() ([]byte, error) {
 	j := faultsJSON{
 		LatencyMS: ms(f.Latency), JitterMS: ms(f.Jitter),
 		Down: f.Down, Hang: f.Hang, HTTP500: f.HTTP500, Garbage: f.Garbage, Truncated: f.Truncated,
+		ActionFailure: f.ActionFailure,
 	}
 	if len(f.FailMethod) > 0 {
 		j.FailMethod = make(map[string]faultJSON, len(f.FailMethod))
@@ -95,9 +101,13 @@ func (f *Faults) UnmarshalJSON(b []byte) error {
 	if j.LatencyMS < 0 || j.JitterMS < 0 {
 		return fmt.Errorf("faults: negative latency or jitter")
 	}
+	if j.ActionFailure < 0 || j.ActionFailure > 1 {
+		return fmt.Errorf("faults: action_failure is a fraction from 0 to 1")
+	}
 	*f = Faults{
 		Latency: fromMS(j.LatencyMS), Jitter: fromMS(j.JitterMS),
 		Down: j.Down, Hang: j.Hang, HTTP500: j.HTTP500, Garbage: j.Garbage, Truncated: j.Truncated,
+		ActionFailure: j.ActionFailure,
 	}
 	if len(j.FailMethod) > 0 {
 		f.FailMethod = make(map[string]*rpc.Fault, len(j.FailMethod))

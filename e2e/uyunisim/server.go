@@ -29,12 +29,13 @@ const maxRequestBytes = 64 << 20
 
 // Server is one simulated Uyuni server: its own port, state and faults.
 type Server struct {
-	sim  *Sim
-	name string
-	role string
-	id   int64  // system id on the hub; 0 for the hub
-	addr string // host:port, the same for the server's whole life
-	st   *state
+	sim     *Sim
+	name    string
+	role    string
+	apiMode string // API level: a discovery mode (Config.Discovery, ServerVersions)
+	id      int64  // system id on the hub; 0 for the hub
+	addr    string // host:port, the same for the server's whole life
+	st      *state
 
 	faults  atomic.Pointer[Faults]
 	hanging atomic.Int64 // requests held by Faults.Hang right now
@@ -46,11 +47,24 @@ type Server struct {
 }
 
 func newServer(sim *Sim, name, role string, id int64, addr string) *Server {
-	s := &Server{sim: sim, name: name, role: role, id: id, addr: addr, calls: callLog{max: sim.cfg.MaxCalls}}
+	s := &Server{sim: sim, name: name, role: role, apiMode: sim.cfg.Discovery, id: id, addr: addr, calls: callLog{max: sim.cfg.MaxCalls}}
+	if m, ok := sim.cfg.ServerVersions[name]; ok {
+		s.apiMode = m
+	}
 	s.st = newState(sim, s)
 	s.handler = s.routes()
 	return s
 }
+
+// mode is the server's API level, as a discovery mode.
+func (s *Server) mode() string { return s.apiMode }
+
+// surface is the API the server serves.
+func (s *Server) surface() *surface { return s.sim.surfaces[s.apiMode] }
+
+// OrgID is the org of the admin (Config.User) on this server, the prefix of
+// its activation keys: "<org>-<key>".
+func (s *Server) OrgID() int64 { return s.st.org.id }
 
 // Name is "hub" or "peripheral-N".
 func (s *Server) Name() string { return s.name }
@@ -187,7 +201,7 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request) {
 	if decodeErr == nil {
 		call.Params = trimAll(call.Params)
 		rec.Method = call.Method
-		rec.Params = redact(call.Method, call.Params, s.sim.surface.paramNames(call.Method, len(call.Params)))
+		rec.Params = redact(call.Method, call.Params, s.surface().paramNames(call.Method, len(call.Params)))
 	}
 	f := s.faults.Load()
 	recorded := false
