@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -42,8 +43,12 @@ type Server struct {
 	calls   callLog
 	handler http.Handler
 
-	mu  sync.Mutex // guards srv, which is nil while the server is down
-	srv *http.Server
+	mu      sync.Mutex // guards srv, which is nil while the server is down, and upTimer
+	srv     *http.Server
+	upTimer *time.Timer // Faults.DownFor
+
+	ranMu sync.Mutex
+	ran   map[string]int // calls per method since the faults were set (Faults.FailAfter)
 }
 
 func newServer(sim *Sim, name, role string, id int64, addr string) *Server {
@@ -90,8 +95,32 @@ func (s *Server) Faults() Faults { return *s.faults.Load().clone() }
 func (s *Server) Inject(f Faults) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.faults.Store(f.clone())
+	stored := f.clone()
+	s.faults.Store(stored)
+	s.ranMu.Lock()
+	s.ran = nil
+	s.ranMu.Unlock()
 	s.sim.log.Info("uyunisim faults", "server", s.name, "faults", f)
+	if s.upTimer != nil {
+		s.upTimer.Stop()
+		s.upTimer = nil
+	}
+	if f.Down && f.DownFor > 0 {
+		s.upTimer = time.AfterFunc(f.DownFor, func() {
+			if !s.sim.track() {
+				return
+			}
+			defer s.sim.wg.Done()
+			if s.faults.Load() != stored {
+				return // replaced meanwhile
+			}
+			up := *stored
+			up.Down, up.DownFor = false, 0
+			if err := s.Inject(up); err != nil {
+				s.sim.log.Error("uyunisim back up", "server", s.name, "err", err)
+			}
+		})
+	}
 	if f.Down {
 		if s.srv != nil {
 			s.srv.Close() // cuts open connections too, as a dead server would
@@ -159,6 +188,9 @@ func (s *Server) serveLocked(l net.Listener) {
 func (s *Server) stop(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.upTimer != nil {
+		s.upTimer.Stop()
+	}
 	if s.srv == nil {
 		return nil
 	}
@@ -256,6 +288,10 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request) {
 		flt = f.FailMethod[call.Method]
 		resp = xmlrpc.AppendFault(nil, flt)
 		rec.Outcome = OutcomeInjectedFault
+	case s.failsAfter(f, call.Method) != nil:
+		flt = s.failsAfter(f, call.Method)
+		resp = xmlrpc.AppendFault(nil, flt)
+		rec.Outcome = OutcomeInjectedFault
 	default:
 		resp, flt = s.invoke(call.Method, call.Params)
 		rec.Outcome = OutcomeOK
@@ -264,6 +300,12 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	rec.Fault = flt
+	if decodeErr == nil && slices.Contains(f.DropAnswer, call.Method) {
+		// Applied, never answered: the client cannot tell whether it happened.
+		rec.Outcome = OutcomeDropped
+		record()
+		panic(http.ErrAbortHandler)
+	}
 
 	w.Header().Set("Content-Type", "text/xml")
 	w.Header().Set("Content-Length", strconv.Itoa(len(resp)))
@@ -275,6 +317,25 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request) {
 		panic(http.ErrAbortHandler) // net/http closes the connection without logging
 	}
 	w.Write(resp)
+}
+
+// failsAfter counts a call of method and returns Faults.FailAfter's fault
+// once the method has run its allowed number of times.
+func (s *Server) failsAfter(f *Faults, method string) *rpc.Fault {
+	fa, ok := f.FailAfter[method]
+	if !ok {
+		return nil
+	}
+	s.ranMu.Lock()
+	defer s.ranMu.Unlock()
+	if s.ran == nil {
+		s.ran = make(map[string]int)
+	}
+	if s.ran[method] >= fa.After {
+		return fa.Fault
+	}
+	s.ran[method]++
+	return nil
 }
 
 // sleep waits d plus up to jitter more. It reports false if the client went
