@@ -187,15 +187,8 @@ func stringList(l []any) ([]string, *rpc.Fault) {
 // memberString reads a String member of a Map<String,String>; absent and
 // null read as "".
 func memberString(s rpc.Struct, name string) (string, *rpc.Fault) {
-	v, ok := s.Get(name)
-	if !ok || v == nil {
-		return "", nil
-	}
-	str, ok := v.(string)
-	if !ok {
-		return "", castFault(v, "java.lang.String")
-	}
-	return str, nil
+	v, _ := s.Get(name)
+	return asString(v)
 }
 
 // asString is a (String) cast of a map value.
@@ -226,6 +219,14 @@ func validateMap(m rpc.Struct, valid ...string) *rpc.Fault {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// find is the first element of list that matches, or nil.
+func find[T any](list []*T, match func(*T) bool) *T {
+	if i := slices.IndexFunc(list, match); i >= 0 {
+		return list[i]
+	}
+	return nil
+}
 
 func formatInt(n int64) string { return strconv.FormatInt(n, 10) }
 

@@ -182,12 +182,7 @@ func (c *call) configArg() (*configChannel, *rpc.Fault) {
 }
 
 func (cc *configChannel) file(path string) *configFile {
-	for _, f := range cc.files {
-		if f.path == path {
-			return f
-		}
-	}
-	return nil
+	return find(cc.files, func(f *configFile) bool { return f.path == path })
 }
 
 // noSuchPath is NoSuchConfigFilePathException(path, channelLabel).
@@ -535,10 +530,8 @@ func configChannelLookupFileInfo(c *call) (any, *rpc.Fault) {
 		if file == nil {
 			return nil, noSuchPath(path, cc.label)
 		}
-		for _, r := range file.revisions {
-			if r.revision == want {
-				return c.st.revisionStruct(cc, path, r, false), nil
-			}
+		if r := find(file.revisions, func(r *configRevision) bool { return r.revision == want }); r != nil {
+			return c.st.revisionStruct(cc, path, r, false), nil
 		}
 		return nil, handlerFault(-1028, "No such config revision")
 	}
@@ -557,19 +550,28 @@ func configChannelLookupFileInfo(c *call) (any, *rpc.Fault) {
 	return out, nil
 }
 
-func configChannelGetFileRevisions(c *call) (any, *rpc.Fault) {
+// fileArg is getFileRevision(s)' lookup of channel and filePath (1022).
+func (c *call) fileArg() (*configChannel, *configFile, *rpc.Fault) {
 	cc, f := c.configArg()
 	if f != nil {
-		return nil, f
+		return nil, nil, f
 	}
 	path := c.str("filePath")
 	file := cc.file(path)
 	if file == nil {
-		return nil, noSuchFile(path)
+		return nil, nil, noSuchFile(path)
+	}
+	return cc, file, nil
+}
+
+func configChannelGetFileRevisions(c *call) (any, *rpc.Fault) {
+	cc, file, f := c.fileArg()
+	if f != nil {
+		return nil, f
 	}
 	out := make([]any, len(file.revisions))
 	for i, r := range file.revisions {
-		out[i] = c.st.revisionStruct(cc, path, r, false)
+		out[i] = c.st.revisionStruct(cc, file.path, r, false)
 	}
 	return out, nil
 }
@@ -577,20 +579,13 @@ func configChannelGetFileRevisions(c *call) (any, *rpc.Fault) {
 // configChannelGetFileRevision also serves getEncodedFileRevision (encoded).
 func configChannelGetFileRevision(encoded bool) func(c *call) (any, *rpc.Fault) {
 	return func(c *call) (any, *rpc.Fault) {
-		cc, f := c.configArg()
+		cc, file, f := c.fileArg()
 		if f != nil {
 			return nil, f
 		}
-		path := c.str("filePath")
-		file := cc.file(path)
-		if file == nil {
-			return nil, noSuchFile(path)
-		}
 		want, _ := c.integer("revision")
-		for _, r := range file.revisions {
-			if r.revision == want {
-				return c.st.revisionStruct(cc, path, r, encoded), nil
-			}
+		if r := find(file.revisions, func(r *configRevision) bool { return r.revision == want }); r != nil {
+			return c.st.revisionStruct(cc, file.path, r, encoded), nil
 		}
 		// lookupConfigRevisionByRevId finds nothing and the serializer is
 		// handed null: Uyuni answers an unhandled exception.

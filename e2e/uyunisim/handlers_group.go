@@ -13,21 +13,11 @@ import (
 // uyuni-project handler. Groups have no members in the simulator.
 
 func (st *state) groupByID(id int64) *serverGroup {
-	for _, g := range st.groups {
-		if g.id == id {
-			return g
-		}
-	}
-	return nil
+	return find(st.groups, func(g *serverGroup) bool { return g.id == id })
 }
 
 func (st *state) groupByName(name string) *serverGroup {
-	for _, g := range st.groups {
-		if g.name == name {
-			return g
-		}
-	}
-	return nil
+	return find(st.groups, func(g *serverGroup) bool { return g.name == name })
 }
 
 func (st *state) groupStruct(g *serverGroup) rpc.Struct {

@@ -152,12 +152,7 @@ func scheduleListSystems(state int) func(c *call) (any, *rpc.Fault) {
 }
 
 func (st *state) actionByID(id int64) *action {
-	for _, a := range st.actions {
-		if a.id == id {
-			return a
-		}
-	}
-	return nil
+	return find(st.actions, func(a *action) bool { return a.id == id })
 }
 
 // systemsArg is XmlRpcSystemHelper.lookupServers: an unknown id is -208.

@@ -158,21 +158,14 @@ func channelSoftwareDelete(c *call) (any, *rpc.Fault) {
 // Repositories.
 
 func (st *state) repoByLabel(label string) *repo {
-	for _, r := range st.repos {
-		if r.label == label {
-			return r
-		}
-	}
-	return nil
+	return find(st.repos, func(r *repo) bool { return r.label == label })
 }
 
 // repoArg is lookupContentSourceByLabel / ById (1213).
 func (c *call) repoArg() (*repo, *rpc.Fault) {
 	if id, ok := c.integer("id"); ok {
-		for _, r := range c.st.repos {
-			if r.id == id {
-				return r, nil
-			}
+		if r := find(c.st.repos, func(r *repo) bool { return r.id == id }); r != nil {
+			return r, nil
 		}
 		return nil, handlerFault(1213, fmt.Sprintf("No such repository with id: %d", id))
 	}
