@@ -167,7 +167,7 @@ func TestObjectsDrift(t *testing.T) {
 			t.Fatalf("%s: %d", c, code)
 		}
 	}
-	for _, bad := range []string{`{"kind":"planet"}`, `{"kind":"channel","label":"base-chan","set":{"arch_label":"x"}}`, `{"colour":1}`} {
+	for _, bad := range []string{`{"kind":"planet"}`, `{"kind":"group","name":"g","hidden":true}`, `{"kind":"channel","label":"base-chan","set":{"arch_label":"x"}}`, `{"colour":1}`} {
 		var e map[string]string
 		if code := control(t, http.MethodPost, simURL(p, "/sim/objects"), bad, &e); code != http.StatusBadRequest || e["error"] == "" {
 			t.Errorf("%s: %d %v", bad, code, e)

@@ -223,6 +223,11 @@ func (s *Server) ChangeObject(c ObjectChange) error {
 	st := s.st
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	if c.Hidden && c.Kind != "channel" {
+		// Config channel labels, keys (org-prefixed) and groups are per org:
+		// an invisible one would collide with nothing.
+		return fmt.Errorf("hidden: only channels are seeded in the hidden org")
+	}
 	var err error
 	switch c.Kind {
 	case "channel":
