@@ -49,6 +49,8 @@ func TestStatus(t *testing.T) {
 		{-213, "", 404},
 		{2850, "", 404},
 		{10001, "", 404},
+		{-212, "redstone.xmlrpc.XmlRpcFault: Activation Key [1-web] Not Found!", 404},
+		{-212, "redstone.xmlrpc.XmlRpcFault: Invalid entitlement", 422},
 		{1022, "", 404},
 		{1206, "", 409},
 		{-211, "", 422},
