@@ -207,6 +207,15 @@ func (g *Gateway) API() *uyuniapi.API { return g.api }
 // ReadOnly reports whether method only reads (uyuniapi.ReadOnly).
 func (g *Gateway) ReadOnly(method string) bool { return uyuniapi.ReadOnly(method) }
 
+// Decode turns a result's raw value (as an edge returns it) into Go values
+// of the rpc package's types, for the gateway's own engines.
+func (g *Gateway) Decode(v any) (any, error) { return g.o.Decode(v) }
+
+// JobRecorder is the recorder jobs are kept in; nil when recording is off.
+// Engines that make many Internal calls for one client request record
+// that request as one job with it.
+func (g *Gateway) JobRecorder() JobRecorder { return g.o.Jobs }
+
 // Hub is the hub's target.
 func (g *Gateway) Hub() target.Target { return g.o.Hub }
 

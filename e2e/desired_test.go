@@ -1,0 +1,214 @@
+package e2e
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/hubgw/hubgw/e2e/uyunisim"
+	"github.com/hubgw/hubgw/gateway/uyuniapi"
+)
+
+// motd ends in a newline that must survive the trip (Uyuni trims strings).
+const motd = "Welcome to the fleet\n"
+
+// bundle is the issue's bundle: a base and a child channel with a repo, a
+// config channel with a text file, a directory and a symlink, a group, and
+// a key that uses all of them.
+const bundle = `apiVersion: hubgw/v1
+kind: ActivationKey
+metadata: {name: web}
+spec:
+  description: Web servers
+  baseChannel: fleet-base
+  childChannels: [fleet-tools]
+  entitlements: [monitoring_entitled]
+  usageLimit: unlimited
+  contactMethod: default
+  configChannels: [fleet-cfg]
+  deployConfigs: true
+  packages: [vim]
+  systemGroups: [web]
+---
+apiVersion: hubgw/v1
+kind: SoftwareChannel
+metadata: {name: fleet-tools}
+spec:
+  name: Fleet Tools
+  summary: tools
+  arch: channel-x86_64
+  parent: fleet-base
+  repositories:
+    - {label: fleet-tools-repo, type: yum, url: "https://repo.example.org/tools"}
+---
+apiVersion: hubgw/v1
+kind: SoftwareChannel
+metadata: {name: fleet-base}
+spec:
+  name: Fleet Base
+  summary: base
+  description: the fleet's base channel
+  arch: channel-x86_64
+  checksum: sha256
+  gpg: {id: "abcd1234", check: true}
+---
+apiVersion: hubgw/v1
+kind: ConfigChannel
+metadata: {name: fleet-cfg}
+spec:
+  name: Fleet config
+  description: motd and friends
+  files:
+    - {path: /etc/motd, content: "Welcome to the fleet\n", owner: root, group: root, mode: "0644"}
+    - {path: /etc/fleet, type: directory, mode: "0755"}
+    - {path: /etc/fleet/motd, type: symlink, target: /etc/motd}
+  subscribe: {systemGroups: [web]}
+---
+apiVersion: hubgw/v1
+kind: SystemGroup
+metadata: {name: web}
+spec: {description: Web servers}
+`
+
+// desiredRig is a simulator with n peripherals and a gateway, logged in
+// over REST in autoconnect mode.
+func desiredRig(t *testing.T, cfg uyunisim.Config) (*uyunisim.Sim, *gw, string) {
+	t.Helper()
+	sim := startSim(t, cfg)
+	g := startGateway(t, sim, nil)
+	token := restLogin(t, g, "autoconnect")
+	return sim, g, token
+}
+
+// planOrApply posts YAML documents to targets.
+func planOrApply(t *testing.T, g *gw, token, op, docs string, targets ...string) map[string]any {
+	t.Helper()
+	r := restWith(t, http.DefaultClient, g, http.MethodPost, "/api/v1/"+op+"?targets="+strings.Join(targets, ","), token, "application/yaml", docs)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	return r.JSON(t)
+}
+
+// byServer maps each target's objects ("Kind/name" → action or outcome).
+func byServer(t *testing.T, res map[string]any, field string) map[string]map[string]string {
+	t.Helper()
+	out := map[string]map[string]string{}
+	for _, tv := range res["targets"].([]any) {
+		tm := tv.(map[string]any)
+		objs := map[string]string{}
+		for _, ov := range tm["objects"].([]any) {
+			om := ov.(map[string]any)
+			objs[om["kind"].(string)+"/"+om["name"].(string)] = om[field].(string)
+		}
+		out[tm["target"].(string)] = objs
+	}
+	return out
+}
+
+func allEqual(t *testing.T, got map[string]map[string]string, want string, servers int) {
+	t.Helper()
+	require.Len(t, got, servers)
+	for srv, objs := range got {
+		require.Len(t, objs, 5, srv)
+		for o, v := range objs {
+			require.Equal(t, want, v, "%s on %s: %v", o, srv, got)
+		}
+	}
+}
+
+// writes are the write calls a server received.
+func writes(s *uyunisim.Server) []string {
+	var out []string
+	for _, c := range s.Calls() {
+		if c.Method != "" && !uyuniapi.ReadOnly(c.Method) && !strings.HasPrefix(c.Method, "auth.") {
+			out = append(out, c.Method)
+		}
+	}
+	return out
+}
+
+func resetCalls(sim *uyunisim.Sim) {
+	for _, s := range sim.Servers() {
+		s.ResetCalls()
+	}
+}
+
+func TestDesiredApplyBundleTwice(t *testing.T) {
+	sim, g, token := desiredRig(t, uyunisim.Config{Peripherals: 3})
+
+	plan := planOrApply(t, g, token, "plan", bundle, "all")
+	allEqual(t, byServer(t, plan, "action"), "create", 3)
+	require.Equal(t, json.Number("15"), plan["summary"].(map[string]any)["create"])
+
+	res := planOrApply(t, g, token, "apply", bundle, "all")
+	allEqual(t, byServer(t, res, "outcome"), "created", 3)
+	require.NotEmpty(t, res["jobId"])
+
+	sum := sha256.Sum256([]byte(motd))
+	for _, p := range sim.Peripherals() {
+		o := p.Objects()
+		key := findKey(t, o, "web")
+		require.Equal(t, "fleet-base", key.Base, p.Name())
+		require.Equal(t, []string{"fleet-tools"}, key.ChildChannels)
+		require.Equal(t, []string{"fleet-cfg"}, key.ConfigChannels)
+		require.True(t, key.DeployConfigs)
+		require.Equal(t, []string{"vim"}, key.Packages)
+		require.Len(t, key.Groups, 1)
+		cc := findConfig(t, o, "fleet-cfg")
+		files := map[string]uyunisim.ConfigFileJSON{}
+		for _, f := range cc.Files {
+			files[f.Path] = f
+		}
+		require.Equal(t, hex.EncodeToString(sum[:]), files["/etc/motd"].SHA256, "the file is byte-identical, final newline included")
+		require.Equal(t, "directory", files["/etc/fleet"].Type)
+		require.Equal(t, "755", files["/etc/fleet"].Permissions)
+		require.Equal(t, "/etc/motd", files["/etc/fleet/motd"].Target)
+		ch := findChannel(t, o, "fleet-tools")
+		require.Equal(t, "fleet-base", ch.Parent)
+		require.Equal(t, []string{"fleet-tools-repo"}, ch.Repos)
+		require.Equal(t, "ABCD1234", findChannel(t, o, "fleet-base").GPGID)
+	}
+
+	// Again: everything unchanged, no write reaches any server, no new revision.
+	resetCalls(sim)
+	res = planOrApply(t, g, token, "apply", bundle, "all")
+	allEqual(t, byServer(t, res, "outcome"), "unchanged", 3)
+	for _, s := range sim.Servers() {
+		require.Empty(t, writes(s), s.Name())
+	}
+	for _, p := range sim.Peripherals() {
+		for _, f := range findConfig(t, p.Objects(), "fleet-cfg").Files {
+			require.Equal(t, 1, f.Revisions, f.Path)
+		}
+	}
+}
+
+func findKey(t *testing.T, o uyunisim.Objects, name string) uyunisim.KeyJSON {
+	t.Helper()
+	for _, k := range o.ActivationKeys {
+		if strings.HasSuffix(k.Key, "-"+name) {
+			return k
+		}
+	}
+	t.Fatalf("no key %s", name)
+	return uyunisim.KeyJSON{}
+}
+
+func findConfig(t *testing.T, o uyunisim.Objects, label string) uyunisim.ConfigChannelJSON {
+	t.Helper()
+	i := slices.IndexFunc(o.ConfigChannels, func(c uyunisim.ConfigChannelJSON) bool { return c.Label == label })
+	require.GreaterOrEqual(t, i, 0, "no config channel %s", label)
+	return o.ConfigChannels[i]
+}
+
+func findChannel(t *testing.T, o uyunisim.Objects, label string) uyunisim.ChannelJSON {
+	t.Helper()
+	i := slices.IndexFunc(o.Channels, func(c uyunisim.ChannelJSON) bool { return c.Label == label })
+	require.GreaterOrEqual(t, i, 0, "no channel %s", label)
+	return o.Channels[i]
+}
