@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hubgw/hubgw/e2e/uyunisim"
+	"github.com/hubgw/hubgw/gateway/rpc"
 	"github.com/hubgw/hubgw/gateway/uyuniapi"
 )
 
@@ -211,4 +213,154 @@ func findChannel(t *testing.T, o uyunisim.Objects, label string) uyunisim.Channe
 	i := slices.IndexFunc(o.Channels, func(c uyunisim.ChannelJSON) bool { return c.Label == label })
 	require.GreaterOrEqual(t, i, 0, "no channel %s", label)
 	return o.Channels[i]
+}
+
+func TestDesiredPlanCannotWrite(t *testing.T) {
+	sim, g, token := desiredRig(t, uyunisim.Config{Peripherals: 2})
+	resetCalls(sim)
+	plan := planOrApply(t, g, token, "plan", bundle, "all")
+	allEqual(t, byServer(t, plan, "action"), "create", 2)
+	for _, s := range sim.Servers() {
+		require.Empty(t, writes(s), "a plan wrote to %s", s.Name())
+	}
+	for _, p := range sim.Peripherals() {
+		require.NotEmpty(t, p.Calls(), p.Name()) // it did read
+	}
+}
+
+func TestDesiredDriftOnOneServer(t *testing.T) {
+	sim, g, token := desiredRig(t, uyunisim.Config{Peripherals: 3})
+	planOrApply(t, g, token, "apply", bundle, "all")
+	p2 := sim.Peripherals()[1]
+	require.NoError(t, p2.ChangeObject(uyunisim.ObjectChange{Kind: "config_file", Channel: "fleet-cfg", Path: "/etc/motd",
+		Set: map[string]any{"contents": "drifted"}}))
+
+	plan := planOrApply(t, g, token, "plan", bundle, "all")
+	for srv, objs := range byServer(t, plan, "action") {
+		for o, a := range objs {
+			want := "noop"
+			if srv == pname(p2) && o == "ConfigChannel/fleet-cfg" {
+				want = "update"
+			}
+			require.Equal(t, want, a, "%s on %s", o, srv)
+		}
+	}
+	changes := plan["targets"].([]any)[1].(map[string]any)["objects"].([]any)[3].(map[string]any)["changes"].([]any)
+	require.Len(t, changes, 1)
+	require.Equal(t, "files[/etc/motd].sha256", changes[0].(map[string]any)["field"])
+
+	resetCalls(sim)
+	res := planOrApply(t, g, token, "apply", bundle, "all")
+	require.Equal(t, json.Number("1"), res["summary"].(map[string]any)["updated"])
+	require.Equal(t, json.Number("14"), res["summary"].(map[string]any)["unchanged"])
+	for _, s := range sim.Servers() {
+		want := []string(nil)
+		if s == p2 {
+			want = []string{"configchannel.createOrUpdatePath", "configchannel.deployAllSystems"}
+		}
+		require.Equal(t, want, writes(s), s.Name())
+	}
+	sum := sha256.Sum256([]byte(motd))
+	for _, f := range findConfig(t, p2.Objects(), "fleet-cfg").Files {
+		if f.Path == "/etc/motd" {
+			require.Equal(t, hex.EncodeToString(sum[:]), f.SHA256)
+			require.Equal(t, 3, f.Revisions) // applied, drifted, fixed
+		}
+	}
+}
+
+func TestDesiredKeyBaseChange(t *testing.T) {
+	sim, g, token := desiredRig(t, uyunisim.Config{Peripherals: 2})
+	planOrApply(t, g, token, "apply", bundle, "all")
+	moved := strings.Replace(bundle, "baseChannel: fleet-base\n  childChannels: [fleet-tools]", "baseChannel: other-base\n  childChannels: [other-tools]", 1) + `---
+apiVersion: hubgw/v1
+kind: SoftwareChannel
+metadata: {name: other-base}
+spec: {name: Other Base, summary: b, arch: channel-x86_64}
+---
+apiVersion: hubgw/v1
+kind: SoftwareChannel
+metadata: {name: other-tools}
+spec: {name: Other Tools, summary: t, arch: channel-x86_64, parent: other-base}
+`
+	res := planOrApply(t, g, token, "apply", moved, "all")
+	for srv, objs := range byServer(t, res, "outcome") {
+		require.Equal(t, "updated", objs["ActivationKey/web"], srv)
+	}
+	for _, p := range sim.Peripherals() {
+		key := findKey(t, p.Objects(), "web")
+		require.Equal(t, "other-base", key.Base)
+		require.Equal(t, []string{"other-tools"}, key.ChildChannels, "children re-added after the base change")
+		require.Equal(t, []string{"fleet-cfg"}, key.ConfigChannels)
+	}
+	res = planOrApply(t, g, token, "apply", moved, "all")
+	require.Equal(t, json.Number("14"), res["summary"].(map[string]any)["unchanged"])
+}
+
+// TestDesiredOutcomesPerServer: each server's trouble gives its outcome
+// there only: a channel label taken by an invisible org (conflict, and the
+// objects that need it blocked), an immutable field, a server down
+// (unreachable), a failure in the middle of a key's writes (partial).
+func TestDesiredOutcomesPerServer(t *testing.T) {
+	sim, g, token := desiredRig(t, uyunisim.Config{Peripherals: 5})
+	ps := sim.Peripherals()
+	require.NoError(t, ps[0].ChangeObject(uyunisim.ObjectChange{Kind: "channel", Label: "fleet-base", Name: "Somebody Else", Hidden: true}))
+	require.NoError(t, ps[1].ChangeObject(uyunisim.ObjectChange{Kind: "config_channel", Label: "fleet-cfg", Set: map[string]any{"type": "state"}}))
+	require.NoError(t, ps[2].Inject(uyunisim.Faults{Down: true}))
+	require.NoError(t, ps[3].Inject(uyunisim.Faults{FailMethod: map[string]*rpc.Fault{"activationkey.addPackages": {Code: -1, String: "boom"}}}))
+
+	res := planOrApply(t, g, token, "apply", bundle, "all")
+	got := byServer(t, res, "outcome")
+	want := map[string]string{"SystemGroup/web": "created", "SoftwareChannel/fleet-base": "created", "SoftwareChannel/fleet-tools": "created",
+		"ConfigChannel/fleet-cfg": "created", "ActivationKey/web": "created"}
+	with := func(changes map[string]string) map[string]string {
+		out := maps.Clone(want)
+		maps.Copy(out, changes)
+		return out
+	}
+	require.Equal(t, with(map[string]string{"SoftwareChannel/fleet-base": "conflict", "SoftwareChannel/fleet-tools": "blocked", "ActivationKey/web": "blocked"}), got[pname(ps[0])])
+	require.Equal(t, with(map[string]string{"ConfigChannel/fleet-cfg": "conflict", "ActivationKey/web": "blocked"}), got[pname(ps[1])])
+	require.Equal(t, map[string]string{"SystemGroup/web": "unreachable", "SoftwareChannel/fleet-base": "unreachable", "SoftwareChannel/fleet-tools": "unreachable",
+		"ConfigChannel/fleet-cfg": "unreachable", "ActivationKey/web": "unreachable"}, got[pname(ps[2])])
+	require.Equal(t, with(map[string]string{"ActivationKey/web": "failed"}), got[pname(ps[3])])
+	require.Equal(t, want, got[pname(ps[4])])
+
+	key := object(t, res, pname(ps[3]), "ActivationKey/web")
+	require.Equal(t, true, key["partial"])
+	require.Equal(t, json.Number("-1"), key["faultCode"])
+	var steps []string
+	for _, s := range key["steps"].([]any) {
+		steps = append(steps, s.(map[string]any)["call"].(string))
+	}
+	require.Equal(t, "activationkey.create", steps[0])
+	require.Equal(t, "activationkey.addPackages", steps[len(steps)-1])
+	conflict := object(t, res, pname(ps[0]), "SoftwareChannel/fleet-base")
+	require.Equal(t, json.Number("1201"), conflict["faultCode"]) // the label is taken in an org the user cannot see
+
+	// The job records the apply once, per server.
+	job := rest(t, g, http.MethodGet, "/api/v1/jobs/"+res["jobId"].(string), token, nil)
+	require.Equal(t, http.StatusOK, job.Status, "%s", job.Body)
+	j := job.JSON(t)
+	require.Equal(t, "hub.apply", j["method"])
+	require.Len(t, j["targets"], 5)
+	require.NotContains(t, string(job.Body), "Welcome to the fleet", "file contents never enter job records")
+}
+
+// object finds one object's entry of one server in a plan or apply answer.
+func object(t *testing.T, res map[string]any, server, name string) map[string]any {
+	t.Helper()
+	for _, tv := range res["targets"].([]any) {
+		tm := tv.(map[string]any)
+		if tm["target"] != server {
+			continue
+		}
+		for _, ov := range tm["objects"].([]any) {
+			om := ov.(map[string]any)
+			if om["kind"].(string)+"/"+om["name"].(string) == name {
+				return om
+			}
+		}
+	}
+	t.Fatalf("no %s on %s", name, server)
+	return nil
 }
