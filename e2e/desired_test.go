@@ -364,3 +364,86 @@ func object(t *testing.T, res map[string]any, server, name string) map[string]an
 	t.Fatalf("no %s on %s", name, server)
 	return nil
 }
+
+// TestDesiredPythonXMLRPC drives hub.plan, hub.apply and hub.export with
+// Python's xmlrpc.client: a script's view of the same contract.
+func TestDesiredPythonXMLRPC(t *testing.T) {
+	sim := startSim(t, uyunisim.Config{Peripherals: 2})
+	g := startGateway(t, sim, nil)
+	out := python(t, `
+import json, os, sys, xmlrpc.client as x
+s = x.ServerProxy(os.environ["GW"])
+k = s.hub.loginWithAutoconnectMode("admin", "admin")["SessionKey"]
+docs = os.environ["DOCS"]
+out = {}
+out["plan"] = s.hub.plan(k, docs, ["all"])["summary"]
+a = s.hub.apply(k, docs, ["all"])
+out["apply"] = a["summary"]
+out["job"] = s.hub.getJob(k, a["jobId"])["Method"]
+out["again"] = s.hub.apply(k, docs, "all")["summary"]
+out["export"] = s.hub.export(k, os.environ["P1"], "ConfigChannel", "fleet-cfg")
+out["key"] = s.hub.export(k, os.environ["P1"], "ActivationKey", "web")["spec"]
+try:
+    s.hub.plan(k, "apiVersion: hubgw/v1\nkind: ConfigChannel\nmetadata: {name: c}\nspec: {files: [{path: /x, content: y, mode: '644x'}]}", ["all"])
+except x.Fault as e:
+    out["invalid"] = [e.faultCode, e.faultString]
+try:
+    s.hub.export(k, os.environ["P1"], "SystemGroup", "nope")
+except x.Fault as e:
+    out["missing"] = e.faultCode
+print(json.dumps(out))
+`, "GW="+g.URL, "DOCS="+bundle, "P1="+pname(sim.Peripherals()[0]))
+	var got map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out), &got), out)
+	require.Equal(t, float64(10), got["plan"].(map[string]any)["create"])
+	require.Equal(t, float64(10), got["apply"].(map[string]any)["created"])
+	require.Equal(t, "hub.apply", got["job"])
+	require.Equal(t, float64(10), got["again"].(map[string]any)["unchanged"])
+	exp := got["export"].(map[string]any)
+	require.Equal(t, "hubgw/v1", exp["apiVersion"])
+	files := exp["spec"].(map[string]any)["files"].([]any)
+	require.Len(t, files, 3)
+	require.Equal(t, map[string]any{"path": "/etc/motd", "type": "file", "content": motd, "owner": "root", "group": "root", "mode": "0644"}, files[2])
+	key := got["key"].(map[string]any)
+	require.Equal(t, "fleet-base", key["baseChannel"])
+	require.Equal(t, []any{"web"}, key["systemGroups"])
+	require.Equal(t, []any{float64(-32602), `hubgw: invalid documents: documents[0].spec.files[0].mode: "644x" is not an octal mode (write it quoted: "0644")`}, got["invalid"])
+	require.Equal(t, float64(-210), got["missing"])
+}
+
+// TestDesiredExportThenApply: the hub's key, exported, applied to every
+// peripheral, makes them all alike; the exported document plans as noop
+// on the server it came from.
+func TestDesiredExportThenApply(t *testing.T) {
+	sim, g, token := desiredRig(t, uyunisim.Config{Peripherals: 2})
+	planOrApply(t, g, token, "apply", bundle, "hub")
+	var docs []any
+	for _, o := range []string{"SystemGroup/web", "SoftwareChannel/fleet-base", "SoftwareChannel/fleet-tools", "ConfigChannel/fleet-cfg", "ActivationKey/web"} {
+		r := rest(t, g, http.MethodGet, "/api/v1/export/hub/"+o, token, nil)
+		require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+		docs = append(docs, r.JSON(t))
+	}
+	r := rest(t, g, http.MethodPost, "/api/v1/plan", token, map[string]any{"documents": docs, "targets": []string{"hub"}})
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	require.Equal(t, json.Number("5"), r.JSON(t)["summary"].(map[string]any)["noop"], "%s", r.Body)
+	r = rest(t, g, http.MethodPost, "/api/v1/apply", token, map[string]any{"documents": docs, "targets": []string{"all"}})
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	require.Equal(t, json.Number("10"), r.JSON(t)["summary"].(map[string]any)["created"], "%s", r.Body)
+	hubKey := findKey(t, sim.Hub().Objects(), "web")
+	for _, p := range sim.Peripherals() {
+		k := findKey(t, p.Objects(), "web")
+		require.Equal(t, hubKey.Base, k.Base)
+		require.Equal(t, hubKey.ChildChannels, k.ChildChannels)
+		require.Equal(t, hubKey.ConfigChannels, k.ConfigChannels)
+		require.Equal(t, hubKey.Packages, k.Packages)
+	}
+
+	// Bad requests are problem+json.
+	bad := restWith(t, http.DefaultClient, g, http.MethodPost, "/api/v1/plan?targets=all", token, "application/yaml", "kind: Nope\n")
+	p := requireProblem(t, bad, http.StatusUnprocessableEntity, -32602, `documents[0].kind: "Nope" is not one of`)
+	require.Contains(t, invalidParams(t, p), "documents[0].apiVersion")
+	bad = rest(t, g, http.MethodPost, "/api/v1/plan", token, map[string]any{"documents": docs})
+	requireProblem(t, bad, http.StatusBadRequest, -32602, "targets")
+	bad = rest(t, g, http.MethodGet, "/api/v1/export/hub/SystemGroup/nope", token, nil)
+	requireProblem(t, bad, http.StatusNotFound, -210, "no SystemGroup")
+}
