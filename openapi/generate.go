@@ -396,6 +396,7 @@ func (g *generator) gatewayOps() {
 	})
 
 	g.jobs()
+	g.desired()
 
 	native := g.addSchema("NativeResponse", obj([]string{"success"}, openapi3.Schemas{
 		"success": boolean(""),
