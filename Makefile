@@ -34,6 +34,7 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./auth/... ./cache/...
 	$(GO) test -run '^$$' -bench Unicast -benchtime 3000x -count 1 -timeout 30m ./e2e
 	$(GO) test -run '^$$' -bench 'Multicast|JobRecording' -benchtime 200x -count 1 -timeout 30m ./e2e
+	$(GO) test -run '^$$' -bench 'PlanApply' -benchtime 3x -count 1 -timeout 30m ./e2e
 
 # Fuzz each target for FUZZTIME (go test -fuzz runs one target at a time).
 fuzz:
