@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hubgw/hubgw/adapters/server"
 	"github.com/hubgw/hubgw/e2e/uyunisim"
 	"github.com/hubgw/hubgw/gateway/uyuniapi"
 )
@@ -27,11 +26,7 @@ func BenchmarkPlanApply(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.Cleanup(func() { sim.Close() })
-		g := startGateway(b, sim, func(c *server.Config) {
-			c.MaxPerServer = 64
-			c.MaxConcurrency = 4096
-			c.RequestTimeout = 30 * time.Second
-		})
+		g := benchGateway(b, sim)
 		token := restLogin(b, g, "autoconnect")
 		seq := 0 // names are fresh in every iteration of every run of the function
 		b.Run(fmt.Sprintf("peripherals=%d", n), func(b *testing.B) {

@@ -18,25 +18,22 @@ import (
 )
 
 // plan is POST /api/v1/plan: per server, per object, what apply would do.
-func (h *Handler) plan(c echo.Context) error {
-	s, ts, b, ok, err := h.desiredRequest(c)
-	if !ok {
-		return err
-	}
-	out, err := h.cfg.Desired.Plan(c.Request().Context(), s, ts, b)
-	if err != nil {
-		return h.fault(c, err)
-	}
-	return c.JSON(http.StatusOK, out)
-}
+func (h *Handler) plan(c echo.Context) error { return h.desiredOp(c, false) }
 
 // apply is POST /api/v1/apply: make the targets match, recorded as one job.
-func (h *Handler) apply(c echo.Context) error {
+func (h *Handler) apply(c echo.Context) error { return h.desiredOp(c, true) }
+
+func (h *Handler) desiredOp(c echo.Context, apply bool) error {
 	s, ts, b, ok, err := h.desiredRequest(c)
 	if !ok {
 		return err
 	}
-	out, err := h.cfg.Desired.Apply(c.Request().Context(), s, ts, b)
+	var out any
+	if apply {
+		out, err = h.cfg.Desired.Apply(c.Request().Context(), s, ts, b)
+	} else {
+		out, err = h.cfg.Desired.Plan(c.Request().Context(), s, ts, b)
+	}
 	if err != nil {
 		return h.fault(c, err)
 	}

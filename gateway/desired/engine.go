@@ -162,13 +162,10 @@ func (e *Engine) Plan(ctx context.Context, s *auth.Session, targets []target.Tar
 		}
 		out.Targets[i] = pt
 	})
-	for _, t := range out.Targets {
-		for _, o := range t.Objects {
-			sm := &out.Summary
-			*map[string]*int{ActCreate: &sm.Create, ActUpdate: &sm.Update, ActNoop: &sm.Noop, ActConflict: &sm.Conflict,
-				ActBlocked: &sm.Blocked, ActUnknown: &sm.Unknown}[o.Action]++
-		}
-	}
+	sm := &out.Summary
+	count(out.Targets, func(t PlanTarget) []PlanObject { return t.Objects }, func(o PlanObject) string { return o.Action },
+		map[string]*int{ActCreate: &sm.Create, ActUpdate: &sm.Update, ActNoop: &sm.Noop, ActConflict: &sm.Conflict,
+			ActBlocked: &sm.Blocked, ActUnknown: &sm.Unknown})
 	return out, err
 }
 
@@ -203,14 +200,20 @@ func (e *Engine) Apply(ctx context.Context, s *auth.Session, targets []target.Ta
 	if run != nil {
 		out.JobID = run.ID()
 	}
-	for _, t := range out.Targets {
-		for _, o := range t.Objects {
-			sm := &out.Summary
-			*map[string]*int{Created: &sm.Created, Updated: &sm.Updated, Unchanged: &sm.Unchanged, Failed: &sm.Failed,
-				Conflict: &sm.Conflict, Blocked: &sm.Blocked, Unreachable: &sm.Unreachable, Skipped: &sm.Skipped}[o.Outcome]++
+	sm := &out.Summary
+	count(out.Targets, func(t ApplyTarget) []ApplyObject { return t.Objects }, func(o ApplyObject) string { return o.Outcome },
+		map[string]*int{Created: &sm.Created, Updated: &sm.Updated, Unchanged: &sm.Unchanged, Failed: &sm.Failed,
+			Conflict: &sm.Conflict, Blocked: &sm.Blocked, Unreachable: &sm.Unreachable, Skipped: &sm.Skipped})
+	return out, err
+}
+
+// count adds up the objects of every target by their action or outcome.
+func count[T, O any](targets []T, objects func(T) []O, key func(O) string, into map[string]*int) {
+	for _, t := range targets {
+		for _, o := range objects(t) {
+			*into[key(o)]++
 		}
 	}
-	return out, err
 }
 
 // jobValue is a server's outcomes as a job records them: no contents.
