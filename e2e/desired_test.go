@@ -447,3 +447,38 @@ func TestDesiredExportThenApply(t *testing.T) {
 	bad = rest(t, g, http.MethodGet, "/api/v1/export/hub/SystemGroup/nope", token, nil)
 	requireProblem(t, bad, http.StatusNotFound, -210, "no SystemGroup")
 }
+
+// TestDesiredInterruptedThenConverges: a server that ran a create but
+// whose answer was lost (the hub-crashed-mid-sync question) shows what is
+// known per object; the next apply finishes the job with only what is
+// missing. A dependency outside the documents that a server lacks blocks
+// the object there.
+func TestDesiredInterruptedThenConverges(t *testing.T) {
+	sim, g, token := desiredRig(t, uyunisim.Config{Peripherals: 2})
+	p1 := sim.Peripherals()[0]
+	require.NoError(t, p1.Inject(uyunisim.Faults{DropAnswer: []string{"configchannel.create"}}))
+	res := planOrApply(t, g, token, "apply", bundle, "all")
+	got := byServer(t, res, "outcome")[pname(p1)]
+	require.Equal(t, "failed", got["ConfigChannel/fleet-cfg"])
+	require.Equal(t, "unreachable", got["ActivationKey/web"], "no write was attempted after the server stopped answering")
+	require.Equal(t, "created", byServer(t, res, "outcome")[pname(sim.Peripherals()[1])]["ConfigChannel/fleet-cfg"])
+
+	require.NoError(t, p1.ClearFaults())
+	resetCalls(sim)
+	res = planOrApply(t, g, token, "apply", bundle, "all")
+	got = byServer(t, res, "outcome")[pname(p1)]
+	require.Equal(t, "updated", got["ConfigChannel/fleet-cfg"], "the channel was there: only its files were written")
+	require.Equal(t, "created", got["ActivationKey/web"])
+	require.NotContains(t, writes(p1), "configchannel.create")
+	require.Empty(t, writes(sim.Peripherals()[1]))
+
+	lonely := `apiVersion: hubgw/v1
+kind: ActivationKey
+metadata: {name: lonely}
+spec: {baseChannel: nowhere-base}
+`
+	plan := planOrApply(t, g, token, "plan", lonely, "all")
+	o := object(t, plan, pname(p1), "ActivationKey/lonely")
+	require.Equal(t, "blocked", o["action"])
+	require.Contains(t, o["reason"], "SoftwareChannel nowhere-base, which is missing on this server and not in the documents")
+}
