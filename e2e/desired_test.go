@@ -482,3 +482,23 @@ spec: {baseChannel: nowhere-base}
 	require.Equal(t, "blocked", o["action"])
 	require.Contains(t, o["reason"], "SoftwareChannel nowhere-base, which is missing on this server and not in the documents")
 }
+
+// TestDesiredDeployAlways: deploy: always deploys on every apply, changed
+// or not; never does not deploy even when files change.
+func TestDesiredDeployAlways(t *testing.T) {
+	sim, g, token := desiredRig(t, uyunisim.Config{Peripherals: 1})
+	doc := func(deploy, content string) string {
+		return `apiVersion: hubgw/v1
+kind: ConfigChannel
+metadata: {name: cfg}
+spec: {name: cfg, deploy: ` + deploy + `, files: [{path: /etc/x, content: "` + content + `"}]}
+`
+	}
+	p := sim.Peripherals()[0]
+	planOrApply(t, g, token, "apply", doc("never", "a"), "all")
+	require.Equal(t, []string{"configchannel.create", "configchannel.createOrUpdatePath"}, writes(p))
+	resetCalls(sim)
+	res := planOrApply(t, g, token, "apply", doc("always", "a"), "all")
+	require.Equal(t, "unchanged", byServer(t, res, "outcome")[pname(p)]["ConfigChannel/cfg"])
+	require.Equal(t, []string{"configchannel.deployAllSystems"}, writes(p))
+}

@@ -436,6 +436,11 @@ func (s *server) apply(ctx context.Context, o *object) (res ApplyObject) {
 	switch p.Action {
 	case ActNoop:
 		res.Outcome = Unchanged
+		if o.Kind == KindConfigChannel && o.deploy == "always" {
+			if err := s.deploy(ctx, o); err != nil {
+				return s.failed(res, err)
+			}
+		}
 		return res
 	case ActConflict:
 		res.Outcome, res.Changes = Conflict, p.Changes
