@@ -344,6 +344,7 @@ func TestDesiredOutcomesPerServer(t *testing.T) {
 	require.Equal(t, "hub.apply", j["method"])
 	require.Len(t, j["targets"], 5)
 	require.NotContains(t, string(job.Body), "Welcome to the fleet", "file contents never enter job records")
+	require.Contains(t, string(job.Body), `"outcome":"conflict"`, "the job keeps each server's outcomes per object")
 }
 
 // object finds one object's entry of one server in a plan or apply answer.
@@ -501,4 +502,36 @@ spec: {name: cfg, deploy: ` + deploy + `, files: [{path: /etc/x, content: "` + c
 	res := planOrApply(t, g, token, "apply", doc("always", "a"), "all")
 	require.Equal(t, "unchanged", byServer(t, res, "outcome")[pname(p)]["ConfigChannel/cfg"])
 	require.Equal(t, []string{"configchannel.deployAllSystems"}, writes(p))
+}
+
+// TestDesiredChannelDrift: only the changed setDetails keys are sent (an
+// older server refuses keys it does not know), and a repository's URL is
+// put back.
+func TestDesiredChannelDrift(t *testing.T) {
+	sim, g, token := desiredRig(t, uyunisim.Config{Peripherals: 2})
+	planOrApply(t, g, token, "apply", bundle, "all")
+	p := sim.Peripherals()[1]
+	require.NoError(t, p.ChangeObject(uyunisim.ObjectChange{Kind: "channel", Label: "fleet-base", Set: map[string]any{"description": "changed", "gpg_key_id": "FFFF0000"}}))
+	require.NoError(t, p.ChangeObject(uyunisim.ObjectChange{Kind: "repo", Label: "fleet-tools-repo", Set: map[string]any{"url": "https://elsewhere.example.org/"}}))
+
+	plan := planOrApply(t, g, token, "plan", bundle, "all")
+	var fields []string
+	for _, c := range object(t, plan, pname(p), "SoftwareChannel/fleet-base")["changes"].([]any) {
+		fields = append(fields, c.(map[string]any)["field"].(string))
+	}
+	require.Equal(t, []string{"description", "gpg.id"}, fields)
+	require.Equal(t, "update", object(t, plan, pname(p), "SoftwareChannel/fleet-tools")["action"])
+	require.Equal(t, "noop", object(t, plan, pname(sim.Peripherals()[0]), "SoftwareChannel/fleet-base")["action"])
+
+	resetCalls(sim)
+	planOrApply(t, g, token, "apply", bundle, "all")
+	require.Equal(t, []string{"channel.software.setDetails", "channel.software.updateRepoUrl"}, writes(p))
+	for _, c := range p.Calls() {
+		if c.Method == "channel.software.setDetails" {
+			require.Equal(t, map[string]any{"description": "the fleet's base channel", "gpg_key_id": "ABCD1234"}, c.Params[2].(rpc.Struct).Map())
+		}
+	}
+	require.Empty(t, writes(sim.Peripherals()[0]))
+	ch := findChannel(t, p.Objects(), "fleet-base")
+	require.Equal(t, "ABCD1234", ch.GPGID)
 }
