@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/fstest"
 
 	"github.com/stretchr/testify/require"
 
@@ -203,4 +204,22 @@ func containsPrefix(list []string, p string) bool {
 		}
 	}
 	return false
+}
+
+func TestReadSources(t *testing.T) {
+	docs, err := desired.ParseYAML([]byte(`
+apiVersion: hubgw/v1
+kind: ConfigChannel
+metadata: {name: cfg}
+spec: {files: [{path: /etc/motd, source: files/motd}, {path: /etc/x, source: ./missing}]}
+`))
+	require.NoError(t, err)
+	dir := fstest.MapFS{"files/motd": {Data: []byte("hello\n")}}
+	err = desired.ReadSources(docs, dir)
+	var ve *desired.ValidationError
+	require.ErrorAs(t, err, &ve)
+	require.Len(t, ve.Problems, 1)
+	require.Contains(t, ve.Problems[0], `documents[0].spec.files[1].source: "./missing" cannot be read`)
+	files := docs[0].(map[string]any)["spec"].(map[string]any)["files"].([]any)
+	require.Equal(t, map[string]any{"path": "/etc/motd", "content": "hello\n"}, files[0])
 }
