@@ -38,7 +38,7 @@ func Faultf(code int, format string, args ...any) *Fault {
 	return &Fault{Code: code, String: fmt.Sprintf(format, args...)}
 }
 
-// Uyuni's own fault codes (../shared/uyuni-wire-facts.md), for callers that branch on them.
+// Uyuni's own fault codes (e2e/uyunisim/doc.go names the Java class behind each), for callers that branch on them.
 const (
 	CodeNoSession        = -1 // unknown or expired session, also "Could not find method"
 	CodePermission       = -23
