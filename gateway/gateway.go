@@ -77,6 +77,10 @@ type Request struct {
 	// PerTarget: the client chose each server's arguments itself
 	// (hub-xmlrpc-api's multicast), so ids in them are its own choice.
 	PerTarget bool
+	// ServerIDs: the client reads each server's answer apart, in that
+	// server's own ids (hub-xmlrpc-api's multicast and broadcast), so no
+	// gateway-wide ids are given (ids.go).
+	ServerIDs bool
 	// Internal marks the gateway's own calls (reading the hub's API for
 	// the OpenAPI document): never recorded as the user's jobs.
 	Internal bool

@@ -27,6 +27,7 @@ import (
 	"github.com/hubgw/hubgw/adapters/xmlrpc"
 	"github.com/hubgw/hubgw/gateway"
 	"github.com/hubgw/hubgw/gateway/fanout"
+	"github.com/hubgw/hubgw/gateway/fleetids"
 	"github.com/hubgw/hubgw/gateway/registry"
 	"github.com/hubgw/hubgw/gateway/target"
 	"github.com/hubgw/hubgw/gateway/uyuniapi"
@@ -245,12 +246,16 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 			return p.User, p.Password, ok && p.User != ""
 		},
 	})
-	// The per-request wrappers, outermost first: the server-local id rule
-	// refuses before anything is recorded or sent; the job record sees
-	// every target the client asked for, the ones that could not be
-	// reached included; session keys (attach on demand, re-login once)
-	// innermost, so a repeat after a re-login is part of the same job.
+	// The per-request wrappers, outermost first: gateway-wide ids of
+	// systems and actions route a many-target call to the servers that own
+	// the ids it names, and translate the answers' ids; the server-local
+	// id rule refuses what is left before anything is recorded or sent;
+	// the job record sees every target the client asked for, the ones that
+	// could not be reached included; session keys (attach on demand,
+	// re-login once) innermost, so a repeat after a re-login is part of the
+	// same job.
 	gw.Use(
+		gw.FleetIDs(fleetids.New(st.store)),
 		gw.IDRule(),
 		gw.RecordJobs(),
 		gw.KeepSessions(),
