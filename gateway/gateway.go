@@ -144,8 +144,6 @@ type Options struct {
 	// Invoke is the per-server stack (deadline, limits, retries, breaker,
 	// metrics, read cache) every upstream call goes through.
 	Invoke fanout.Invoker
-	// Decode turns an edge's raw value into Go values (rpc package types).
-	Decode func(v any) (any, error)
 	// API is the Uyuni API knowledge (uyuniapi.Load).
 	API       *uyuniapi.API
 	CallLimit time.Duration // bound on one whole client request; default 5m
@@ -175,9 +173,6 @@ func New(o Options) *Gateway {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	if o.Decode == nil {
-		o.Decode = func(v any) (any, error) { return v, nil }
 	}
 	if o.API == nil {
 		api, err := uyuniapi.Load()

@@ -235,7 +235,7 @@ func (g *Gateway) globalIDs(ctx context.Context, space *fleetids.Space, method s
 		if !r.OK() {
 			continue
 		}
-		v, err := g.o.Decode(r.Value)
+		v, err := rpc.Decode(r.Value)
 		if err != nil {
 			continue // the edge reports an undecodable answer as it does for any
 		}

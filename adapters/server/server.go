@@ -24,11 +24,11 @@ import (
 	"github.com/hubgw/hubgw/adapters/rest"
 	"github.com/hubgw/hubgw/adapters/spacecmd"
 	"github.com/hubgw/hubgw/adapters/uyuni"
-	"github.com/hubgw/hubgw/adapters/xmlrpc"
 	"github.com/hubgw/hubgw/gateway"
 	"github.com/hubgw/hubgw/gateway/fanout"
 	"github.com/hubgw/hubgw/gateway/fleetids"
 	"github.com/hubgw/hubgw/gateway/registry"
+	"github.com/hubgw/hubgw/gateway/rpc"
 	"github.com/hubgw/hubgw/gateway/target"
 	"github.com/hubgw/hubgw/gateway/uyuniapi"
 )
@@ -236,7 +236,6 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		Jobs:      st.jobs,
 		Registry:  regy,
 		Invoke:    invoke,
-		Decode:    decodeRaw,
 		API:       api,
 		CallLimit: cfg.CallTimeout,
 		Logger:    log,
@@ -285,15 +284,8 @@ func hubCaller(invoke fanout.Invoker, hub target.Target) registry.Caller {
 			}
 			return nil, r.Err
 		}
-		return decodeRaw(r.Value)
+		return rpc.Decode(r.Value)
 	}
-}
-
-func decodeRaw(v any) (any, error) {
-	if r, ok := v.(xmlrpc.Raw); ok {
-		return r.Decode()
-	}
-	return v, nil
 }
 
 func hostOf(u string) string {
