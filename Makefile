@@ -27,7 +27,8 @@ test-short:
 # directly, multicast to 10/100/500 peripherals), all in one run. Shared
 # state: session lookup (auth), store operations (cache), cached-read hits
 # (gateway/readcache), memory and Redis; job recording on a 500-peripheral
-# broadcast (e2e BenchmarkJobRecording).
+# broadcast (e2e BenchmarkJobRecording); gateway-wide ids on a 1,000-system
+# listing from 100 peripherals against the servers' own (gateway BenchmarkFleetIDs).
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./adapters/... ./gateway/...
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./openapi/...

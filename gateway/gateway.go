@@ -77,6 +77,10 @@ type Request struct {
 	// PerTarget: the client chose each server's arguments itself
 	// (hub-xmlrpc-api's multicast), so ids in them are its own choice.
 	PerTarget bool
+	// ServerIDs: the client reads each server's answer apart, in that
+	// server's own ids (hub-xmlrpc-api's multicast and broadcast), so no
+	// gateway-wide ids are given (ids.go).
+	ServerIDs bool
 	// Internal marks the gateway's own calls (reading the hub's API for
 	// the OpenAPI document): never recorded as the user's jobs.
 	Internal bool
@@ -140,8 +144,6 @@ type Options struct {
 	// Invoke is the per-server stack (deadline, limits, retries, breaker,
 	// metrics, read cache) every upstream call goes through.
 	Invoke fanout.Invoker
-	// Decode turns an edge's raw value into Go values (rpc package types).
-	Decode func(v any) (any, error)
 	// API is the Uyuni API knowledge (uyuniapi.Load).
 	API       *uyuniapi.API
 	CallLimit time.Duration // bound on one whole client request; default 5m
@@ -171,9 +173,6 @@ func New(o Options) *Gateway {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	if o.Decode == nil {
-		o.Decode = func(v any) (any, error) { return v, nil }
 	}
 	if o.API == nil {
 		api, err := uyuniapi.Load()
