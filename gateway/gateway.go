@@ -206,10 +206,6 @@ func (g *Gateway) API() *uyuniapi.API { return g.api }
 // ReadOnly reports whether method only reads (uyuniapi.ReadOnly).
 func (g *Gateway) ReadOnly(method string) bool { return uyuniapi.ReadOnly(method) }
 
-// Decode turns a result's raw value (as an edge returns it) into Go values
-// of the rpc package's types, for the gateway's own engines.
-func (g *Gateway) Decode(v any) (any, error) { return g.o.Decode(v) }
-
 // JobRecorder is the recorder jobs are kept in; nil when recording is off.
 // Engines that make many Internal calls for one client request record
 // that request as one job with it.

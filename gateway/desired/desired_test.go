@@ -47,7 +47,6 @@ func (f *fakeGateway) Do(_ context.Context, req gateway.Request) (gateway.Outcom
 	return gateway.Outcome{Results: fanout.Results{r}}, nil
 }
 
-func (f *fakeGateway) Decode(v any) (any, error)        { return v, nil }
 func (f *fakeGateway) JobRecorder() gateway.JobRecorder { return nil }
 
 const bundle = `

@@ -34,7 +34,6 @@ import (
 // Gateway is what the engine needs of the core; *gateway.Gateway is one.
 type Gateway interface {
 	Do(ctx context.Context, req gateway.Request) (gateway.Outcome, error)
-	Decode(v any) (any, error)
 	JobRecorder() gateway.JobRecorder
 }
 
@@ -327,7 +326,7 @@ func (s *server) call(ctx context.Context, method string, args ...any) (any, err
 	if err != nil {
 		return nil, err
 	}
-	return s.e.gw.Decode(r.Value)
+	return rpc.Decode(r.Value)
 }
 
 // kindOps is one kind's reads and writes.

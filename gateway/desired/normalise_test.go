@@ -41,7 +41,6 @@ func (u uyuniServer) Do(_ context.Context, req gateway.Request) (gateway.Outcome
 	return gateway.Outcome{Results: fanout.Results{r}}, nil
 }
 
-func (uyuniServer) Decode(v any) (any, error)        { return v, nil }
 func (uyuniServer) JobRecorder() gateway.JobRecorder { return nil }
 
 func st(kv ...any) rpc.Struct {
