@@ -161,22 +161,66 @@ func namedParams(d *document, method string, args []string) (map[string]any, err
 	default:
 		return nil, errors.New("give the arguments all as name=value or all positional, not both")
 	}
+	// Overloads with as many parameters whose types the arguments fit;
+	// of those, the one that types the most arguments as JSON wins, as
+	// Uyuni picks by the XML-RPC types sent: 42 goes to getDetails(id),
+	// dev-1 to getDetails(channelLabel).
 	var matches [][]param
+	best, counted := -1, 0
 	for _, ps := range overloads {
-		if len(ps) == len(args) {
+		if len(ps) != len(args) {
+			continue
+		}
+		counted++
+		score := 0
+		for i, p := range ps {
+			ok, typed := fits(args[i], p.Type)
+			if !ok {
+				score = -1
+				break
+			}
+			if typed {
+				score++
+			}
+		}
+		switch {
+		case score > best:
+			best, matches = score, [][]param{ps}
+		case score == best && score >= 0:
 			matches = append(matches, ps)
 		}
 	}
-	switch len(matches) {
-	case 1:
-		for i, p := range matches[0] {
-			params[p.Name] = argValue(args[i], p.Type)
-		}
-		return params, nil
-	case 0:
+	switch {
+	case counted == 0:
 		return nil, fmt.Errorf("%s takes %s, not %d arguments", method, signatures(overloads), len(args))
+	case best < 0:
+		return nil, fmt.Errorf("the arguments fit no overload of %s: %s", method, signatures(overloads))
+	case len(matches) > 1:
+		return nil, fmt.Errorf("%s has %d overloads the arguments fit: %s; give them as name=value", method, len(matches), signatures(matches))
 	}
-	return nil, fmt.Errorf("%s has %d overloads of %d parameters: %s; give the arguments as name=value", method, len(matches), len(args), signatures(matches))
+	for i, p := range matches[0] {
+		params[p.Name] = argValue(args[i], p.Type)
+	}
+	return params, nil
+}
+
+// fits says whether an argument can be a parameter of JSON type typ, and
+// whether it is as typed JSON (not text any string parameter takes).
+func fits(arg, typ string) (ok, typed bool) {
+	if typ == "string" || typ == "" {
+		return true, false
+	}
+	switch v := argValue(arg, typ).(type) {
+	case json.Number:
+		return typ == "number" || (typ == "integer" && !strings.ContainsAny(string(v), ".eE")), true
+	case bool:
+		return typ == "boolean", true
+	case map[string]any:
+		return typ == "object", true
+	case []any:
+		return typ == "array", true
+	}
+	return false, false
 }
 
 // signatures lists parameter lists: "(a, b) or (a, b, c)".
