@@ -70,7 +70,7 @@ func (o *Output) Table(header []string, rows [][]string) error {
 	t.SetOutputMirror(nil)
 	style := table.StyleDefault
 	style.Options = table.Options{}
-	style.Box.PaddingLeft, style.Box.PaddingRight = "", "   "
+	style.Box.PaddingLeft, style.Box.PaddingRight = "", strings.Repeat(" ", columnGap)
 	style.Format.Header = text.FormatUpper
 	t.SetStyle(style)
 	hr := make(table.Row, len(header))
@@ -85,8 +85,13 @@ func (o *Output) Table(header []string, rows [][]string) error {
 		}
 		t.AppendRow(tr)
 	}
-	if o.TTY && o.Width > 0 {
-		t.SetAllowedRowLength(o.Width)
+	if o.TTY && o.Width > 0 && len(header) > 0 {
+		last := len(header)
+		t.SetColumnConfigs([]table.ColumnConfig{{
+			Number:           last,
+			WidthMax:         o.lastColumnWidth(header, rows),
+			WidthMaxEnforcer: func(s string, n int) string { return ellipsis(s, n) },
+		}})
 	}
 	var b strings.Builder
 	for line := range strings.Lines(t.Render()) {
@@ -95,6 +100,34 @@ func (o *Output) Table(header []string, rows [][]string) error {
 	}
 	_, err := io.WriteString(o.W, b.String())
 	return err
+}
+
+// columnGap is the space between columns (the style's right padding).
+const columnGap = 3
+
+// lastColumnWidth is what the terminal leaves for the last column (the
+// value or fault, the one that runs long) once the others are laid out;
+// at least 20.
+func (o *Output) lastColumnWidth(header []string, rows [][]string) int {
+	used := 0
+	for i := range len(header) - 1 {
+		w := text.StringWidthWithoutEscSequences(header[i])
+		for _, r := range rows {
+			if i < len(r) {
+				w = max(w, text.StringWidthWithoutEscSequences(r[i]))
+			}
+		}
+		used += w + columnGap
+	}
+	return max(o.Width-1-used, 20) // -1: a line as wide as the terminal wraps on some
+}
+
+// ellipsis cuts s to n columns, marking the cut.
+func ellipsis(s string, n int) string {
+	if text.StringWidthWithoutEscSequences(s) <= n {
+		return s
+	}
+	return text.Trim(s, n-1) + "…"
 }
 
 // Paint colours an outcome or status: green when good, yellow while
