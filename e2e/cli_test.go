@@ -18,6 +18,7 @@ import (
 
 	"github.com/creack/pty"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 
 	"github.com/hubgw/hubgw/e2e/uyunisim"
 )
@@ -339,6 +340,24 @@ func TestCLITerminal(t *testing.T) {
 	require.Regexp(t, `(?m)^hub\s+ok\s`, out)
 }
 
+// waitNoEcho waits until the terminal stops echoing: the prompt is
+// written just before echo goes off, and what is typed before that is
+// echoed (by the terminal, as for any program that prompts so). On Linux
+// the master's termios calls reach the terminal's own settings.
+func waitNoEcho(t *testing.T, f *os.File) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		tio, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+		require.NoError(t, err)
+		if tio.Lflag&unix.ECHO == 0 {
+			return
+		}
+		require.True(t, time.Now().Before(deadline), "the terminal still echoes after the prompt")
+		time.Sleep(time.Millisecond) // polling the terminal's state: there is no event for it
+	}
+}
+
 // onTerminal runs hubgw with a pseudo-terminal as its stdin, stdout and
 // stderr, typing input once it asks for a password, and returns all it
 // wrote and its exit code.
@@ -358,6 +377,7 @@ func (u *cliUser) onTerminal(t *testing.T, input string, args ...string) (string
 		n, err := f.Read(buf)
 		out.Write(buf[:n])
 		if !typed && bytes.Contains(out.Bytes(), []byte("Password: ")) {
+			waitNoEcho(t, f)
 			_, werr := io.WriteString(f, input)
 			require.NoError(t, werr)
 			typed = true

@@ -12,9 +12,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -73,13 +75,25 @@ type app struct {
 // AddCommands adds the client commands to hubgw's root command and the
 // exit codes to its help.
 func AddCommands(root *cobra.Command) {
-	a := &app{getenv: os.Getenv, store: DefaultStore, http: &http.Client{}}
+	a := &app{getenv: os.Getenv, store: DefaultStore, http: &http.Client{Transport: transport()}}
 	root.AddCommand(a.loginCmd(), a.logoutCmd(), a.callCmd(), a.jobsCmd())
 	if root.Long == "" {
 		root.Long = root.Short
 	}
 	root.Long += "\n\nClient commands (login, logout, call, jobs) talk to a gateway over REST; the login is\n" +
 		"kept in the user's config directory, HUBGW_GATEWAY and HUBGW_TOKEN override it.\n\n" + ExitCodesHelp
+}
+
+// transport is http.DefaultTransport's settings with bounded connecting:
+// a gateway address that drops packets fails in seconds with one line,
+// not after the system's TCP timeout. Answers are not bounded: a fan-out
+// may take as long as the gateway's --call-timeout. A private CA is
+// trusted with SSL_CERT_FILE, as by every Go program.
+func transport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	t.TLSHandshakeTimeout = 10 * time.Second
+	return t
 }
 
 // long is a client command's help: its text, then the exit codes.

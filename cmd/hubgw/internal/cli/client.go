@@ -46,6 +46,7 @@ func (e *ProblemError) Error() string {
 	if msg == "" {
 		msg = p.Title
 	}
+	msg = oneLine(msg) // faults may span lines; an error is one
 	if p.Status == http.StatusUnauthorized && p.FaultCode != 2950 {
 		// No, unknown or expired token: what to do about it, in one line.
 		return fmt.Sprintf("%s: not logged in, or the session expired (%s): run hubgw login", e.Gateway, strings.TrimPrefix(msg, "hubgw: "))

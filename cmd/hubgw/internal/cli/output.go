@@ -151,7 +151,7 @@ func (o *Output) Paint(s string) string {
 func valueText(v json.RawMessage) string {
 	var s string
 	if json.Unmarshal(v, &s) == nil {
-		return s
+		return oneLine(s)
 	}
 	var b bytes.Buffer
 	if json.Compact(&b, v) != nil {
@@ -166,8 +166,12 @@ func faultText(code int, msg, detail string) string {
 	if detail != "" && !strings.Contains(msg, detail) {
 		s += " (" + detail + ")"
 	}
-	return s
+	return oneLine(s)
 }
+
+// oneLine folds runs of white space, line breaks included, into one
+// space: a cell or an error message is one line.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // duration reads as people write it: 12ms, 1.5s, 2m3s.
 func duration(ms int64) string {
