@@ -262,6 +262,12 @@ func TestCLI(t *testing.T) {
 		tok := keptToken(t, u, g.Base)
 		require.Equal(t, http.StatusNoContent, rest(t, g, http.MethodPost, "/api/v1/logout", tok, nil).Status)
 		requireOneLine(t, u.run(t, "", nil, "call", "api.getVersion"), 1, "session expired")
+		r = u.run(t, "", []string{"HUBGW_PASSWORD=admin"}, "login") // again: the same gateway, user and mode
+		require.Equal(t, 0, r.Code, "%s", r.Stderr)
+		require.Contains(t, r.Stderr, "Logged in to "+g.Base+" as admin (manual)")
+		require.NotEqual(t, tok, keptToken(t, u, g.Base))
+		u.ok(t, "call", "api.getVersion")
+		require.Equal(t, http.StatusNoContent, rest(t, g, http.MethodPost, "/api/v1/logout", keptToken(t, u, g.Base), nil).Status)
 		u.ok(t, "logout") // forgets it all the same
 		require.Empty(t, keptLogins(t, u))
 	})

@@ -20,7 +20,9 @@ func (a *app) loginCmd() *cobra.Command {
 		Short: "Log in to a gateway and keep the token for the other commands",
 		Long: long(`
 Log in to a gateway and keep its token in the user's config directory
-(hubgw/credentials.json, readable by the user only). The password comes from
+(hubgw/credentials.json, readable by the user only). Without --gateway and
+HUBGW_GATEWAY it is the last gateway logged in to; without -u, the user (and
+mode) of the session kept for it, to log in again once it expired. The password comes from
 --password-stdin (the first line of standard input), else HUBGW_PASSWORD, else
 a prompt on the terminal that does not echo.
 
@@ -31,8 +33,19 @@ to every peripheral now; failures are listed and the login still stands).`),
   printf '%s\n' "$PASSWORD" | hubgw login --gateway https://gw:2830 -u admin --password-stdin`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			store, err := a.store()
+			if err != nil {
+				return err
+			}
+			creds, err := store.Load()
+			if err != nil {
+				return err
+			}
 			if gateway == "" {
 				gateway = a.getenv("HUBGW_GATEWAY")
+			}
+			if gateway == "" {
+				gateway = creds.Current // logging in again after the session expired
 			}
 			if gateway == "" {
 				return usageError(errors.New("no gateway: give --gateway URL or set HUBGW_GATEWAY"))
@@ -40,6 +53,12 @@ to every peripheral now; failures are listed and the login still stands).`),
 			gw, err := normalizeGateway(gateway)
 			if err != nil {
 				return usageError(err)
+			}
+			if kept := creds.Logins[gw]; user == "" {
+				user = kept.Username
+				if !cmd.Flags().Changed("mode") && kept.Mode != "" {
+					mode = kept.Mode
+				}
 			}
 			if user == "" {
 				return usageError(errors.New("no user: give -u USER"))
@@ -53,16 +72,8 @@ to every peripheral now; failures are listed and the login still stands).`),
 			if err != nil {
 				return err
 			}
-			store, err := a.store()
-			if err != nil {
-				return err
-			}
 			c := &Client{Base: gw, HTTP: a.http}
 			la, err := c.Login(cmd.Context(), user, password, mode)
-			if err != nil {
-				return err
-			}
-			creds, err := store.Load()
 			if err != nil {
 				return err
 			}
