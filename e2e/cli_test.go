@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/creack/pty"
 	"github.com/stretchr/testify/require"
@@ -338,6 +339,15 @@ func TestCLITerminal(t *testing.T) {
 	require.Equal(t, 0, code, "%s", out)
 	require.Regexp(t, "\x1b\\[32mok\x1b\\[0m", out, "ok in green: %q", out)
 	require.Len(t, regexp.MustCompile(`(?m)^\S+\s+\x1b\[32mok`).FindAllString(out, -1), 3, "%q", out)
+
+	// Long values are cut to the terminal's 200 columns, and it is said.
+	out, code = u.onTerminal(t, "", "call", "system.listSystems", "--targets", "all")
+	require.Equal(t, 0, code, "%s", out)
+	require.Contains(t, out, "…\r\n")
+	require.Contains(t, out, "-o json shows them whole")
+	for line := range strings.Lines(out) {
+		require.LessOrEqual(t, utf8.RuneCountInString(ansiEscape.ReplaceAllString(strings.TrimRight(line, "\r\n"), "")), 200, "%q", line)
+	}
 
 	u.env = append(u.env, "NO_COLOR=1")
 	out, code = u.onTerminal(t, "", "call", "api.getVersion", "--targets", "all,hub")

@@ -15,6 +15,7 @@ import (
 
 	"github.com/hubgw/hubgw/adapters/rest"
 	"github.com/hubgw/hubgw/gateway/jobs"
+	"github.com/hubgw/hubgw/gateway/rpc"
 )
 
 // Client is a small client of the gateway's REST surface (/api/v1), for
@@ -47,7 +48,7 @@ func (e *ProblemError) Error() string {
 		msg = p.Title
 	}
 	msg = oneLine(msg) // faults may span lines; an error is one
-	if p.Status == http.StatusUnauthorized && p.FaultCode != 2950 {
+	if p.Status == http.StatusUnauthorized && p.FaultCode != rpc.CodeLogin {
 		// No, unknown or expired token: what to do about it, in one line.
 		return fmt.Sprintf("%s: not logged in, or the session expired (%s): run hubgw login", e.Gateway, strings.TrimPrefix(msg, "hubgw: "))
 	}

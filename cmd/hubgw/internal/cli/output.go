@@ -26,6 +26,7 @@ const (
 // apply and rollout get the same tables, colours and JSON.
 type Output struct {
 	W      io.Writer
+	Notes  io.Writer // stderr: remarks that are not the output (nil: none)
 	Format string
 	// TTY: W is a terminal; Color: and colour is wanted there (NO_COLOR
 	// unset, TERM not dumb); Width: its columns (0: unbounded).
@@ -44,7 +45,7 @@ func (a *app) newOutput(cmd *cobra.Command, format string) (*Output, error) {
 	if format != FormatTable && format != FormatJSON {
 		return nil, usageError(fmt.Errorf("-o %s: want %s or %s", format, FormatTable, FormatJSON))
 	}
-	o := &Output{W: cmd.OutOrStdout(), Format: format}
+	o := &Output{W: cmd.OutOrStdout(), Notes: cmd.ErrOrStderr(), Format: format}
 	if f, ok := o.W.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		o.TTY = true
 		o.Color = a.getenv("NO_COLOR") == "" && a.getenv("TERM") != "dumb"
@@ -73,24 +74,28 @@ func (o *Output) Table(header []string, rows [][]string) error {
 	style.Box.PaddingLeft, style.Box.PaddingRight = "", strings.Repeat(" ", columnGap)
 	style.Format.Header = text.FormatUpper
 	t.SetStyle(style)
-	hr := make(table.Row, len(header))
-	for i, h := range header {
-		hr[i] = h
-	}
-	t.AppendHeader(hr)
-	for _, r := range rows {
-		tr := make(table.Row, len(r))
-		for i, c := range r {
-			tr[i] = c
+	row := func(cells []string) table.Row {
+		r := make(table.Row, len(cells))
+		for i, c := range cells {
+			r[i] = c
 		}
-		t.AppendRow(tr)
+		return r
 	}
+	t.AppendHeader(row(header))
+	for _, r := range rows {
+		t.AppendRow(row(r))
+	}
+	cut := false
 	if o.TTY && o.Width > 0 && len(header) > 0 {
 		last := len(header)
 		t.SetColumnConfigs([]table.ColumnConfig{{
-			Number:           last,
-			WidthMax:         o.lastColumnWidth(header, rows),
-			WidthMaxEnforcer: func(s string, n int) string { return ellipsis(s, n) },
+			Number:   last,
+			WidthMax: o.lastColumnWidth(header, rows),
+			WidthMaxEnforcer: func(s string, n int) string {
+				e := ellipsis(s, n)
+				cut = cut || e != s
+				return e
+			},
 		}})
 	}
 	var b strings.Builder
@@ -98,8 +103,13 @@ func (o *Output) Table(header []string, rows [][]string) error {
 		b.WriteString(strings.TrimRight(line, " \n"))
 		b.WriteByte('\n')
 	}
-	_, err := io.WriteString(o.W, b.String())
-	return err
+	if _, err := io.WriteString(o.W, b.String()); err != nil {
+		return err
+	}
+	if cut && o.Notes != nil {
+		fmt.Fprintln(o.Notes, "(long values are cut to the terminal's width: -o json shows them whole)")
+	}
+	return nil
 }
 
 // columnGap is the space between columns (the style's right padding).
