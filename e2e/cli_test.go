@@ -217,6 +217,9 @@ func TestCLI(t *testing.T) {
 		require.Contains(t, r.Stdout, `"value":true`)
 		requireOneLine(t, u.run(t, "", nil, "call", "channel.software.create", "a", "b", "-t", target), 1, "channel.software.create takes (label, name, summary, archLabel, parentLabel) or")
 		requireOneLine(t, u.run(t, "", nil, "call", "channel.software.isExisting", "channelLabel=x", "y"), 1, "all as name=value or all positional")
+		requireOneLine(t, u.run(t, "", nil, "call", "channel.software.isExisting", "channelLable=x"), 1, "channel.software.isExisting has no parameter channelLable: it takes (channelLabel)")
+		r = u.ok(t, "call", "channel.software.isExisting", `"channelLable=x"`, "-o", "json") // quoted: a value
+		require.Contains(t, r.Stdout, `"value":false`)
 		requireOneLine(t, u.run(t, "", nil, "call", "no.such.method", "x"), 1, "no method no.such.method")
 		requireOneLine(t, u.run(t, "", nil, "call", "nodots"), 1, "not a method name")
 		// The gateway's refusal, by parameter name: exit 1, nothing ran.

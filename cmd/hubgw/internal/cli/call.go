@@ -90,7 +90,10 @@ servers failed" (the work ran) from 1 (nothing ran: usage, login or gateway).`),
 	return cmd
 }
 
-var methodName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+$`)
+var (
+	methodName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+$`)
+	namedArg   = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_]*)=`)
+)
 
 // splitTargets flattens --targets a,b --targets c.
 func splitTargets(flags []string) []string {
@@ -138,12 +141,16 @@ func namedParams(d *document, method string, args []string) (map[string]any, err
 			types[p.Name] = p.Type
 		}
 	}
+	// An argument that reads name=value is one, and a name the method
+	// lacks is a typo to report, not text to send: a value that reads so
+	// is passed as a JSON string ('"a=b"').
 	named := 0
 	for _, a := range args {
-		if n, _, ok := strings.Cut(a, "="); ok {
-			if _, known := types[n]; known {
-				named++
+		if n := namedArg.FindStringSubmatch(a); n != nil {
+			if _, known := types[n[1]]; !known {
+				return nil, fmt.Errorf("%s has no parameter %s: it takes %s (a value that reads name=value goes in JSON quotes: '\"%s\"')", method, n[1], signatures(overloads), a)
 			}
+			named++
 		}
 	}
 	params := map[string]any{}

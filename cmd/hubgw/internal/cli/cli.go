@@ -113,6 +113,7 @@ func (a *app) client(flagGateway string) (*Client, error) {
 		gw = a.getenv("HUBGW_GATEWAY")
 	}
 	var creds Credentials
+	// No config directory (no HOME): HUBGW_GATEWAY and HUBGW_TOKEN still work.
 	if s, err := a.store(); err == nil {
 		if creds, err = s.Load(); err != nil {
 			return nil, err
