@@ -33,7 +33,7 @@ func TestStoreIsPrivate(t *testing.T) {
 	got, err := s.Load()
 	require.NoError(t, err)
 	require.Equal(t, want, got)
-	left, err := filepath.Glob(filepath.Join(filepath.Dir(s.Path), ".credentials-*"))
+	left, err := filepath.Glob(filepath.Join(filepath.Dir(s.Path), ".credentials.json-*"))
 	require.NoError(t, err)
 	require.Empty(t, left, "no temporary file left behind")
 

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -119,15 +120,17 @@ func (d *document) resolve(s schema) schema {
 
 // document reads the gateway's OpenAPI document, kept in the user's
 // cache directory and revalidated with its ETag, so a call with
-// arguments costs a small 304 rather than 2 MB.
+// arguments costs a small 304 rather than 2 MB. The cache file is the
+// ETag's line, then the document, in one file written whole, so hubgw
+// runs in parallel never pair one document with another's ETag.
 func (c *Client) document(ctx context.Context) (*document, error) {
 	cache := c.documentCache()
 	var cached []byte
 	etag := ""
 	if cache != "" {
 		if b, err := os.ReadFile(cache); err == nil {
-			if e, err := os.ReadFile(cache + ".etag"); err == nil {
-				cached, etag = b, strings.TrimSpace(string(e))
+			if e, doc, ok := bytes.Cut(b, []byte("\n")); ok {
+				etag, cached = string(e), doc
 			}
 		}
 	}
@@ -139,11 +142,9 @@ func (c *Client) document(ctx context.Context) (*document, error) {
 	switch {
 	case a.Status == http.StatusNotModified && cached != nil:
 		body = cached
-	case cache != "" && a.ETag != "":
+	case cache != "" && a.ETag != "" && !strings.Contains(a.ETag, "\n"):
 		// Best effort: without a cache the next call fetches it again.
-		if os.MkdirAll(filepath.Dir(cache), 0o700) == nil && os.WriteFile(cache, body, 0o600) == nil {
-			_ = os.WriteFile(cache+".etag", []byte(a.ETag), 0o600)
-		}
+		_ = writePrivate(cache, append([]byte(a.ETag+"\n"), body...))
 	}
 	var d document
 	if err := json.Unmarshal(body, &d); err != nil {
@@ -163,5 +164,5 @@ func (c *Client) documentCache() string {
 		return ""
 	}
 	sum := sha256.Sum256([]byte(c.Base))
-	return filepath.Join(dir, "hubgw", "openapi-"+hex.EncodeToString(sum[:8])+".json")
+	return filepath.Join(dir, "hubgw", "openapi-"+hex.EncodeToString(sum[:8]))
 }

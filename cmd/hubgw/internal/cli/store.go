@@ -54,20 +54,25 @@ func (s Store) Load() (Credentials, error) {
 	return c, nil
 }
 
-// Save writes the file, readable by the user only: written to a 0600
-// temporary file in the same directory (0700) and renamed over the old
-// one, so a reader never sees half a file and a file left looser by
-// hand is replaced by a private one.
+// Save writes the file, readable by the user only.
 func (s Store) Save(c Credentials) error {
-	dir := filepath.Dir(s.Path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
 	b, err := json.MarshalIndent(c, "", "  ")
 	if err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, ".credentials-*")
+	return writePrivate(s.Path, append(b, '\n'))
+}
+
+// writePrivate writes a file readable by the user only: to a 0600
+// temporary file in the same directory (made 0700) renamed over the old
+// one, so a reader (another hubgw running at the same time) never sees
+// half a file, and a file left looser by hand is replaced by a private one.
+func writePrivate(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+"-*")
 	if err != nil {
 		return err
 	}
@@ -76,14 +81,14 @@ func (s Store) Save(c Credentials) error {
 		f.Close()
 		return err
 	}
-	if _, err := f.Write(append(b, '\n')); err != nil {
+	if _, err := f.Write(data); err != nil {
 		f.Close()
 		return err
 	}
 	if err := f.Close(); err != nil {
 		return err
 	}
-	return os.Rename(f.Name(), s.Path)
+	return os.Rename(f.Name(), path)
 }
 
 // normalizeGateway checks a gateway URL and drops trailing slashes, so
