@@ -223,6 +223,17 @@ func TestCLI(t *testing.T) {
 		require.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
 		requireOneLine(t, u.run(t, "", nil, "call", "channel.software.create", "a", "b", "-t", target), 1, "channel.software.create takes (label, name, summary, archLabel, parentLabel) or")
 		requireOneLine(t, u.run(t, "", nil, "call", "channel.software.isExisting", "channelLabel=x", "y"), 1, "all as name=value or all positional")
+		// --params: the REST body, from stdin or a file, name=value added.
+		r = u.run(t, `{"label":"cli-dev2","name":"CLI Dev 2","summary":"s","archLabel":"channel-x86_64"}`, nil,
+			"call", "channel.software.create", "--params", "@-", "parentLabel=", "-t", target)
+		require.Equal(t, 0, r.Code, "%s%s", r.Stdout, r.Stderr)
+		file := filepath.Join(t.TempDir(), "params.json")
+		require.NoError(t, os.WriteFile(file, []byte(`{"channelLabel": "cli-dev2"}`), 0o600))
+		r = u.ok(t, "call", "channel.software.isExisting", "-p", "@"+file, "-t", target, "-o", "json")
+		require.Contains(t, r.Stdout, `"value":true`)
+		requireOneLine(t, u.run(t, "", nil, "call", "channel.software.isExisting", "-p", "[1]"), 1, "want one JSON object")
+		requireOneLine(t, u.run(t, "", nil, "call", "channel.software.isExisting", "-p", `{"channelLabel":"a"}`, "b"), 1, "with --params, arguments are name=value")
+		requireOneLine(t, u.run(t, "", nil, "call", "channel.software.isExisting", "-p", `{"channelLabel":"a"}`, "channelLabel=b"), 1, "channelLabel is given twice")
 		requireOneLine(t, u.run(t, "", nil, "call", "channel.software.isExisting", "channelLable=x"), 1, "channel.software.isExisting has no parameter channelLable: it takes (channelLabel)")
 		r = u.ok(t, "call", "channel.software.isExisting", `"channelLable=x"`, "-o", "json") // quoted: a value
 		require.Contains(t, r.Stdout, `"value":false`)

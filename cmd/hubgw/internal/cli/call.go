@@ -1,9 +1,12 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"regexp"
 	"strings"
 
@@ -11,10 +14,10 @@ import (
 )
 
 func (a *app) callCmd() *cobra.Command {
-	var gateway, format string
+	var gateway, format, paramsFlag string
 	var targets []string
 	cmd := &cobra.Command{
-		Use:   "call METHOD [ARG...] [--targets T] [-o table|json]",
+		Use:   "call METHOD [ARG...] [--params JSON|@FILE|@-] [--targets T] [-o table|json]",
 		Short: "Call any Uyuni method on the hub, one server or many",
 		Long: long(`
 Call an Uyuni API method (system.listSystems, or system/listSystems) through the
@@ -26,6 +29,8 @@ Arguments are positional, in the method's order, or name=value with the
 parameter names of the gateway's /openapi.json; positional ones pick the
 overload with that many parameters. A value is JSON (42, true, ["a","b"],
 {"k":"v"}) or, when it does not parse or the parameter is a string, plain text.
+--params takes the parameters as one JSON object, given, from a file (@FILE)
+or from standard input (@-), as the REST body; name=value arguments add to it.
 
 The table has one row per server: its outcome, how long it took, and the value
 or the fault. -o json prints the gateway's answer as it came: one result for the
@@ -36,7 +41,8 @@ A call whose servers did not all answer ok exits 4, so a script can tell "some
 servers failed" (the work ran) from 1 (nothing ran: usage, login or gateway).`),
 		Example: `  hubgw call system.listSystems --targets all
   hubgw call system.getDetails 1000010000 --targets europe -o json
-  hubgw call channel.software.create label=dev-x name="Dev X" summary=x archLabel=channel-x86_64 parentLabel=""`,
+  hubgw call channel.software.create label=dev-x name="Dev X" summary=x archLabel=channel-x86_64 parentLabel=""
+  hubgw call configchannel.createOrUpdatePath --params @motd.json --targets all`,
 		Args: cobra.MinimumNArgs(1),
 		ValidArgsFunction: func(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
 			if len(args) > 0 {
@@ -57,13 +63,22 @@ servers failed" (the work ran) from 1 (nothing ran: usage, login or gateway).`),
 			if err != nil {
 				return err
 			}
-			var params map[string]any
+			params, err := readParams(cmd.InOrStdin(), paramsFlag)
+			if err != nil {
+				return usageError(err)
+			}
 			if len(args) > 1 {
 				d, err := c.document(cmd.Context())
 				if err != nil {
 					return err
 				}
-				if params, err = namedParams(d, method, args[1:]); err != nil {
+				named, err := namedParams(d, method, args[1:])
+				if err == nil && params != nil {
+					err = merge(params, named, args[1:])
+				} else if err == nil {
+					params = named
+				}
+				if err != nil {
 					return usageError(err)
 				}
 			}
@@ -86,6 +101,7 @@ servers failed" (the work ran) from 1 (nothing ran: usage, login or gateway).`),
 	}
 	gatewayFlag(cmd, &gateway)
 	addOutputFlag(cmd, &format)
+	cmd.Flags().StringVarP(&paramsFlag, "params", "p", "", "the parameters as a JSON object: the text, @FILE, or @- for standard input")
 	cmd.Flags().StringSliceVarP(&targets, "targets", "t", nil, "servers to call, fanned out: all, hub, groups, peripheral ids, names or FQDNs (default: the hub alone)")
 	return cmd
 }
@@ -228,6 +244,51 @@ func fits(arg, typ string) (ok, typed bool) {
 		return typ == "array", true
 	}
 	return false, false
+}
+
+// readParams reads --params: a JSON object given, in a file (@FILE) or on
+// standard input (@-); nil when not given. Numbers stay exact.
+func readParams(stdin io.Reader, flag string) (map[string]any, error) {
+	if flag == "" {
+		return nil, nil
+	}
+	src, text := "--params", []byte(flag)
+	if name, ok := strings.CutPrefix(flag, "@"); ok {
+		var err error
+		if name == "-" {
+			src = "--params @- (standard input)"
+			text, err = io.ReadAll(stdin)
+		} else {
+			src = "--params " + flag
+			text, err = os.ReadFile(name)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", src, err)
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(text))
+	dec.UseNumber()
+	var params map[string]any
+	if err := dec.Decode(&params); err != nil || params == nil || dec.More() {
+		return nil, fmt.Errorf("%s: want one JSON object of parameters by name, such as {\"channelLabel\": \"dev\"}", src)
+	}
+	return params, nil
+}
+
+// merge adds name=value arguments to --params' object.
+func merge(params, named map[string]any, args []string) error {
+	for _, a := range args {
+		if !namedArg.MatchString(a) {
+			return errors.New("with --params, arguments are name=value")
+		}
+	}
+	for n, v := range named {
+		if _, dup := params[n]; dup {
+			return fmt.Errorf("%s is given twice: in --params and as %s=", n, n)
+		}
+		params[n] = v
+	}
+	return nil
 }
 
 // signatures lists parameter lists: "(a, b) or (a, b, c)".
