@@ -288,6 +288,12 @@ func TestCLI(t *testing.T) {
 		require.Contains(t, r.Stderr, "Logged in to "+g.Base+" as admin (manual)")
 		require.NotEqual(t, tok, keptToken(t, u, g.Base))
 		u.ok(t, "call", "api.getVersion")
+		// Logging in again over a live session ends that one.
+		live := keptToken(t, u, g.Base)
+		u.ok(t, "jobs") // the session is live
+		r = u.run(t, "admin\n", nil, "login", "--password-stdin")
+		require.Equal(t, 0, r.Code, "%s", r.Stderr)
+		require.Equal(t, http.StatusUnauthorized, rest(t, g, http.MethodGet, "/api/v1/jobs", live, nil).Status, "the replaced session is logged out")
 		require.Equal(t, http.StatusNoContent, rest(t, g, http.MethodPost, "/api/v1/logout", keptToken(t, u, g.Base), nil).Status)
 		u.ok(t, "logout") // forgets it all the same
 		require.Empty(t, keptLogins(t, u))

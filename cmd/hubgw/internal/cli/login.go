@@ -22,9 +22,10 @@ func (a *app) loginCmd() *cobra.Command {
 Log in to a gateway and keep its token in the user's config directory
 (hubgw/credentials.json, readable by the user only). Without --gateway and
 HUBGW_GATEWAY it is the last gateway logged in to; without -u, the user (and
-mode) of the session kept for it, to log in again once it expired. The password comes from
---password-stdin (the first line of standard input), else HUBGW_PASSWORD, else
-a prompt on the terminal that does not echo.
+mode) of the session kept for it, to log in again once it expired.
+
+The password comes from --password-stdin (the first line of standard input),
+else HUBGW_PASSWORD, else a prompt on the terminal that does not echo.
 
 Modes: manual (the hub only; attach peripherals yourself), relay (the same
 credentials are used for each peripheral when first called), autoconnect (log in
@@ -80,10 +81,17 @@ to every peripheral now; failures are listed and the login still stands).`),
 			if creds.Logins == nil {
 				creds.Logins = map[string]Login{}
 			}
+			old := creds.Logins[gw].Token
 			creds.Current = gw
 			creds.Logins[gw] = Login{Token: la.Token, Username: la.Username, Mode: la.Mode}
 			if err := store.Save(creds); err != nil {
 				return fmt.Errorf("logged in, but keeping the token failed: %w", err)
+			}
+			if old != "" && old != la.Token {
+				// The replaced session would otherwise live on, logged in
+				// to the hub and peripherals, until it idles out. It may
+				// be gone already: that is not worth a word.
+				_ = (&Client{Base: gw, Token: old, HTTP: a.http}).Logout(cmd.Context())
 			}
 			fmt.Fprintf(stderr(cmd), "Logged in to %s as %s (%s).\n", gw, la.Username, la.Mode)
 			if f := la.Attached; f != nil {
