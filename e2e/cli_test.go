@@ -297,6 +297,18 @@ func TestCLI(t *testing.T) {
 		require.Equal(t, http.StatusNoContent, rest(t, g, http.MethodPost, "/api/v1/logout", keptToken(t, u, g.Base), nil).Status)
 		u.ok(t, "logout") // forgets it all the same
 		require.Empty(t, keptLogins(t, u))
+
+		// A gateway gone for good: the token is forgotten, and it is said
+		// that the session could not be ended.
+		var gone string
+		t.Run("a gateway that stops", func(t *testing.T) {
+			g2 := startGateway(t, sim, nil) // stopped when this subtest ends
+			gone = g2.Base
+			r := u.run(t, "admin\n", nil, "login", "--gateway", g2.Base, "-u", "admin", "--password-stdin")
+			require.Equal(t, 0, r.Code, "%s", r.Stderr)
+		})
+		requireOneLine(t, u.run(t, "", nil, "logout"), 1, "forgot the token, but the session could not be logged out (it ends when it idles out): cannot reach the gateway at "+gone)
+		require.Empty(t, keptLogins(t, u))
 	})
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
 
@@ -150,7 +151,8 @@ func (a *app) logoutCmd() *cobra.Command {
 		Long: long(`
 Log out of the gateway, which logs the session out of the hub and every attached
 peripheral, and remove the kept token. A session the gateway no longer knows
-(expired) is forgotten all the same.`),
+(expired), or a gateway that cannot be reached (exit 1), forgets the token all
+the same.`),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := a.client(gateway)
@@ -159,14 +161,16 @@ peripheral, and remove the kept token. A session the gateway no longer knows
 			}
 			err = c.Logout(cmd.Context())
 			var pe *ProblemError
-			if errors.As(err, &pe) && pe.Problem.Status == 401 {
+			if errors.As(err, &pe) && pe.Problem.Status == http.StatusUnauthorized {
 				err = nil // already gone: forgetting it is all there is to do
 			}
-			if err != nil {
-				return err
+			// The token is forgotten even when the gateway could not be
+			// told (gone for good, say): that much the user can do here.
+			if ferr := a.forget(c); ferr != nil {
+				return ferr
 			}
-			if err := a.forget(c); err != nil {
-				return err
+			if err != nil {
+				return fmt.Errorf("forgot the token, but the session could not be logged out (it ends when it idles out): %w", err)
 			}
 			fmt.Fprintf(stderr(cmd), "Logged out of %s.\n", c.Base)
 			return nil
