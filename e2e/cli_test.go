@@ -299,13 +299,18 @@ func TestCLI(t *testing.T) {
 		require.Empty(t, keptLogins(t, u))
 
 		// A gateway gone for good: the token is forgotten, and it is said
-		// that the session could not be ended.
+		// that the session could not be ended. (Its login, autoconnect with
+		// a peripheral down, lists that one and stands.)
 		var gone string
 		t.Run("a gateway that stops", func(t *testing.T) {
 			g2 := startGateway(t, sim, nil) // stopped when this subtest ends
 			gone = g2.Base
-			r := u.run(t, "admin\n", nil, "login", "--gateway", g2.Base, "-u", "admin", "--password-stdin")
+			require.NoError(t, ps[1].Inject(uyunisim.Faults{Down: true}))
+			r := u.run(t, "admin\n", nil, "login", "--gateway", g2.Base, "-u", "admin", "--mode", "autoconnect", "--password-stdin")
+			require.NoError(t, ps[1].Inject(uyunisim.Faults{}))
 			require.Equal(t, 0, r.Code, "%s", r.Stderr)
+			require.Contains(t, r.Stderr, "Attached 2 of 3 peripherals.\n")
+			require.Regexp(t, `(?m)^`+regexp.QuoteMeta(pname(ps[1]))+`\s+transport\s+\S+\s+fault 4103: `, r.Stderr)
 		})
 		requireOneLine(t, u.run(t, "", nil, "logout"), 1, "forgot the token, but the session could not be logged out (it ends when it idles out): cannot reach the gateway at "+gone)
 		require.Empty(t, keptLogins(t, u))
