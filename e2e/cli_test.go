@@ -257,6 +257,9 @@ func TestCLI(t *testing.T) {
 		require.Contains(t, r.Stdout, "system.listSystems\n")
 		r = u.ok(t, "__complete", "login", "--mode", "")
 		require.Contains(t, r.Stdout, "autoconnect\n")
+		r = u.ok(t, "__complete", "call", "api.getVersion", "--targets", "hub,")
+		require.Contains(t, r.Stdout, "hub,all\n")
+		require.Contains(t, r.Stdout, "hub,"+pname(ps[2])+"\n")
 	})
 
 	t.Run("a wrong gateway URL or a dead token: one line, exit 1", func(t *testing.T) {

@@ -103,6 +103,9 @@ servers failed" (the work ran) from 1 (nothing ran: usage, login or gateway).`),
 	addOutputFlag(cmd, &format)
 	cmd.Flags().StringVarP(&paramsFlag, "params", "p", "", "the parameters as a JSON object: the text, @FILE, or @- for standard input")
 	cmd.Flags().StringSliceVarP(&targets, "targets", "t", nil, "servers to call, fanned out: all, hub, groups, peripheral ids, names or FQDNs (default: the hub alone)")
+	_ = cmd.RegisterFlagCompletionFunc("targets", func(cmd *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		return a.completeTargets(cmd, gateway, toComplete)
+	})
 	return cmd
 }
 

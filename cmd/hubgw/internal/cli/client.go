@@ -282,3 +282,13 @@ func (c *Client) Job(ctx context.Context, id string) (*jobs.Job, *Answer, error)
 	a, err := c.decode(ctx, http.MethodGet, "/api/v1/jobs/"+url.PathEscape(id), nil, nil, &j)
 	return &j, a, err
 }
+
+// Peripherals lists the peripherals as the session sees them (GET
+// /api/v1/peripherals).
+func (c *Client) Peripherals(ctx context.Context) ([]rest.ServerStatus, error) {
+	var out struct {
+		Peripherals []rest.ServerStatus `json:"peripherals"`
+	}
+	_, err := c.decode(ctx, http.MethodGet, "/api/v1/peripherals", nil, nil, &out)
+	return out.Peripherals, err
+}

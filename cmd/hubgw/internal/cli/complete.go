@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"strings"
+
 	"github.com/spf13/cobra"
 )
 
@@ -37,4 +39,26 @@ func (a *app) completeJobs(cmd *cobra.Command, gateway string) ([]string, cobra.
 		ids[i] = j.ID + "\t" + j.Method
 	}
 	return ids, cobra.ShellCompDirectiveNoFileComp
+}
+
+// completeTargets completes --targets: all, hub and the peripherals' names,
+// after the comma-separated ones already typed.
+func (a *app) completeTargets(cmd *cobra.Command, gateway, toComplete string) ([]string, cobra.ShellCompDirective) {
+	typed := ""
+	if i := strings.LastIndexByte(toComplete, ','); i >= 0 {
+		typed = toComplete[:i+1]
+	}
+	names := []string{"all", "hub"}
+	if c, err := a.client(gateway); err == nil {
+		if ps, err := c.Peripherals(cmd.Context()); err == nil {
+			for _, p := range ps {
+				names = append(names, p.Name)
+			}
+		}
+	}
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = typed + n
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
 }
