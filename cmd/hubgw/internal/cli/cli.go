@@ -112,12 +112,9 @@ func (a *app) client(flagGateway string) (*Client, error) {
 	if gw == "" {
 		gw = a.getenv("HUBGW_GATEWAY")
 	}
-	var creds Credentials
-	// No config directory (no HOME): HUBGW_GATEWAY and HUBGW_TOKEN still work.
-	if s, err := a.store(); err == nil {
-		if creds, err = s.Load(); err != nil {
-			return nil, err
-		}
+	_, creds, err := a.credentials()
+	if err != nil && !errors.Is(err, errNoConfigDir) {
+		return nil, err // no config directory (no HOME): HUBGW_GATEWAY and HUBGW_TOKEN still work
 	}
 	if gw == "" {
 		gw = creds.Current
@@ -125,8 +122,7 @@ func (a *app) client(flagGateway string) (*Client, error) {
 	if gw == "" {
 		return nil, errors.New("no gateway: run hubgw login --gateway URL, or set HUBGW_GATEWAY")
 	}
-	gw, err := normalizeGateway(gw)
-	if err != nil {
+	if gw, err = normalizeGateway(gw); err != nil {
 		return nil, usageError(err)
 	}
 	token := a.getenv("HUBGW_TOKEN")

@@ -35,11 +35,7 @@ to every peripheral now; failures are listed and the login still stands).`),
   printf '%s\n' "$PASSWORD" | hubgw login --gateway https://gw:2830 -u admin --password-stdin`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			store, err := a.store()
-			if err != nil {
-				return err
-			}
-			creds, err := store.Load()
+			store, creds, err := a.credentials()
 			if err != nil {
 				return err
 			}
@@ -182,11 +178,7 @@ the same.`),
 
 // forget removes the kept token of c's gateway, if it is c's.
 func (a *app) forget(c *Client) error {
-	store, err := a.store()
-	if err != nil {
-		return err
-	}
-	creds, err := store.Load()
+	store, creds, err := a.credentials()
 	if err != nil {
 		return err
 	}
@@ -196,4 +188,14 @@ func (a *app) forget(c *Client) error {
 	}
 	delete(creds.Logins, c.Base) // Current stays: "not logged in to <it>" says more than "no gateway"
 	return store.Save(creds)
+}
+
+// credentials opens the store and reads the kept logins.
+func (a *app) credentials() (Store, Credentials, error) {
+	store, err := a.store()
+	if err != nil {
+		return store, Credentials{}, err
+	}
+	creds, err := store.Load()
+	return store, creds, err
 }

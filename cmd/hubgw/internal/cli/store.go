@@ -29,11 +29,13 @@ type Credentials struct {
 // Store reads and writes the credentials file.
 type Store struct{ Path string }
 
+var errNoConfigDir = errors.New("no config directory to keep the login in")
+
 // DefaultStore is os.UserConfigDir()/hubgw/credentials.json.
 func DefaultStore() (Store, error) {
 	dir, err := os.UserConfigDir()
 	if err != nil {
-		return Store{}, fmt.Errorf("no config directory to keep the login in: %w", err)
+		return Store{}, fmt.Errorf("%w: %w", errNoConfigDir, err)
 	}
 	return Store{Path: filepath.Join(dir, "hubgw", "credentials.json")}, nil
 }
