@@ -275,7 +275,7 @@ func responseSize(b *testing.B, sim *uyunisim.Sim) int {
 }
 
 // buildHubgw builds the hubgw binary once per benchmark run.
-func buildHubgw(b *testing.B) string {
+func buildHubgw(b testing.TB) string {
 	b.Helper()
 	bin := filepath.Join(b.TempDir(), "hubgw")
 	out, err := exec.Command("go", "build", "-o", bin, "github.com/hubgw/hubgw/cmd/hubgw").CombinedOutput()
