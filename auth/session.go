@@ -11,6 +11,7 @@ import (
 	"errors"
 	"log/slog"
 	"maps"
+	"strings"
 	"sync"
 	"time"
 )
@@ -61,6 +62,29 @@ func (s *Session) LogValue() slog.Value {
 
 // ErrNoSession is returned for an unknown or expired session.
 var ErrNoSession = errors.New("no such gateway session (unknown or expired)")
+
+// KeyOf returns v as a gateway session id when it has the shape of one:
+// a string of "gw" and 64 hex digits (NewID), white space around it
+// tolerated (spacecmd sends its cached "key\n"). It says nothing of whether
+// the session exists; it is the one test of "this argument is a gateway
+// session key" (an integer there would reach Uyuni's translator, which
+// turns 1 into the administrator).
+func KeyOf(v any) (string, bool) {
+	s, ok := v.(string)
+	if !ok {
+		return "", false
+	}
+	s = strings.TrimSpace(s)
+	if len(s) != 66 || s[:2] != "gw" {
+		return "", false
+	}
+	for _, c := range s[2:] {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return "", false
+		}
+	}
+	return s, true
+}
 
 // NewID returns an unguessable session id: 256 random bits, hex, so it has
 // no ':' or white space (spacecmd caches sessions as "user:key").

@@ -139,11 +139,7 @@ func benchSetup(b *testing.B, peripherals int, latency time.Duration) (*uyunisim
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { sim.Close() })
-	g := startGateway(b, sim, func(c *server.Config) {
-		c.MaxPerServer = 64
-		c.MaxConcurrency = 4096
-		c.RequestTimeout = 30 * time.Second
-	})
+	g := benchGateway(b, sim)
 	c := newBenchClient(g.URL)
 	res, err := c.call("hub.loginWithAutoconnectMode", "admin", "admin")
 	if err != nil {
@@ -152,6 +148,15 @@ func benchSetup(b *testing.B, peripherals int, latency time.Duration) (*uyunisim
 	v, _ := res.(xmlrpc.Raw).Decode()
 	key, _ := v.(rpc.Struct).Get("SessionKey")
 	return sim, g, key.(string)
+}
+
+// benchGateway is a gateway sized for load runs in front of sim.
+func benchGateway(b *testing.B, sim *uyunisim.Sim) *gw {
+	return startGateway(b, sim, func(c *server.Config) {
+		c.MaxPerServer = 64
+		c.MaxConcurrency = 4096
+		c.RequestTimeout = 30 * time.Second
+	})
 }
 
 func BenchmarkUnicast(b *testing.B) {
@@ -270,7 +275,7 @@ func responseSize(b *testing.B, sim *uyunisim.Sim) int {
 }
 
 // buildHubgw builds the hubgw binary once per benchmark run.
-func buildHubgw(b *testing.B) string {
+func buildHubgw(b testing.TB) string {
 	b.Helper()
 	bin := filepath.Join(b.TempDir(), "hubgw")
 	out, err := exec.Command("go", "build", "-o", bin, "github.com/hubgw/hubgw/cmd/hubgw").CombinedOutput()

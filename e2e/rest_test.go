@@ -28,7 +28,7 @@ type restResp struct {
 }
 
 // JSON decodes the body (numbers as json.Number, so ids stay exact).
-func (r restResp) JSON(t *testing.T) map[string]any {
+func (r restResp) JSON(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	dec := json.NewDecoder(bytes.NewReader(r.Body))
@@ -38,12 +38,12 @@ func (r restResp) JSON(t *testing.T) map[string]any {
 }
 
 // rest sends one request: body is a JSON value, a string sent as is, or nil.
-func rest(t *testing.T, g *gw, method, path, token string, body any) restResp {
+func rest(t testing.TB, g *gw, method, path, token string, body any) restResp {
 	t.Helper()
 	return restWith(t, http.DefaultClient, g, method, path, token, "application/json", body)
 }
 
-func restWith(t *testing.T, hc *http.Client, g *gw, method, path, token, ctype string, body any) restResp {
+func restWith(t testing.TB, hc *http.Client, g *gw, method, path, token, ctype string, body any) restResp {
 	t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
@@ -74,7 +74,7 @@ func restWith(t *testing.T, hc *http.Client, g *gw, method, path, token, ctype s
 }
 
 // restLogin logs in over REST and returns the bearer token.
-func restLogin(t *testing.T, g *gw, mode string) string {
+func restLogin(t testing.TB, g *gw, mode string) string {
 	t.Helper()
 	r := rest(t, g, http.MethodPost, "/api/v1/login", "", map[string]any{"username": "admin", "password": "admin", "mode": mode})
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
@@ -436,8 +436,13 @@ func TestRESTManualAttach(t *testing.T) {
 	require.Equal(t, json.Number("2950"), rs[1]["faultCode"])
 	require.NotContains(t, string(r.Body), `"wrong"`, "passwords never come back")
 
+	// all: every peripheral the hub lists; one this manual session is not
+	// attached to is a failed result, and the answer is not complete.
 	r = rest(t, g, http.MethodPost, "/api/v1/call/system/listSystems?targets=all", token, nil)
-	require.Equal(t, []string{ps[0].Name()}, names(results(t, r.JSON(t))), "all: the attached ones")
+	all := r.JSON(t)
+	require.Equal(t, []string{ps[0].Name(), ps[1].Name()}, names(results(t, all)))
+	require.Equal(t, false, all["complete"])
+	require.Equal(t, json.Number(fmt.Sprint(gateway.CodeNotAttached)), results(t, all)[1]["faultCode"])
 	r = rest(t, g, http.MethodPost, "/api/v1/call/system/listSystems?targets="+ps[1].Name(), token, nil)
 	rs = results(t, r.JSON(t))
 	require.Equal(t, json.Number(fmt.Sprint(gateway.CodeNotAttached)), rs[0]["faultCode"])

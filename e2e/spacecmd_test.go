@@ -310,8 +310,10 @@ func TestSpacecmdOnePeripheral(t *testing.T) {
 			require.Equal(t, []string{"p-channel"}, fields(rs[3], "label"))
 			require.Equal(t, "p-config", rs[4].(map[string]any)["label"])
 			require.Equal(t, []string{"p-config"}, fields(rs[5], "label"))
-			require.Equal(t, "1-pkey", rs[6])
-			require.Equal(t, []string{"1-pkey"}, fields(rs[7], "key"))
+			// Each peripheral's admin is in its own org: the key prefix is p2's.
+			pkey := fmt.Sprintf("%d-pkey", p2.OrgID())
+			require.Equal(t, pkey, rs[6])
+			require.Equal(t, []string{pkey}, fields(rs[7], "key"))
 			require.Equal(t, []any{"peripheral-2-minion-2.example.org"}, rs[8])
 
 			// Only peripheral-2 changed.
@@ -320,7 +322,7 @@ func TestSpacecmdOnePeripheral(t *testing.T) {
 				require.Equal(t, i == 1, has, p.Name())
 				has = slices.Contains(fieldOn(t, p, "configchannel.listGlobals", "label"), "p-config")
 				require.Equal(t, i == 1, has, p.Name())
-				has = slices.Contains(fieldOn(t, p, "activationkey.listActivationKeys", "key"), "1-pkey")
+				has = slices.Contains(fieldOn(t, p, "activationkey.listActivationKeys", "key"), pkey)
 				require.Equal(t, i == 1, has, p.Name())
 			}
 			require.NotContains(t, fieldOn(t, sim.Hub(), "channel.listAllChannels", "label"), "p-channel")
@@ -389,8 +391,11 @@ func TestSpacecmdAllPeripherals(t *testing.T) {
 			require.Equal(t, []string{"all-channel", "all-channel", "all-channel"}, fields(rs[3], "label"))
 			require.Equal(t, "all-config", rs[4].(map[string]any)["label"])
 			require.Equal(t, 3, count(fields(rs[5], "label"), "all-config"))
-			require.Equal(t, "1-allkey", rs[6])
-			require.Equal(t, 3, count(fields(rs[7], "key"), "1-allkey"))
+			// Keys carry each peripheral's org: the first's answer, then one key per peripheral.
+			require.Equal(t, fmt.Sprintf("%d-allkey", sim.Peripherals()[0].OrgID()), rs[6])
+			for _, p := range sim.Peripherals() {
+				require.Equal(t, 1, count(fields(rs[7], "key"), fmt.Sprintf("%d-allkey", p.OrgID())), p.Name())
+			}
 			require.Len(t, rs[8], 3*len(fieldOn(t, sim.Peripherals()[0], "channel.software.listArches", "label")))
 			roles := rs[9].([]any)
 			require.NotEmpty(t, roles)
@@ -399,7 +404,7 @@ func TestSpacecmdAllPeripherals(t *testing.T) {
 			for _, p := range sim.Peripherals() {
 				require.Contains(t, fieldOn(t, p, "channel.listAllChannels", "label"), "all-channel", p.Name())
 				require.Contains(t, fieldOn(t, p, "configchannel.listGlobals", "label"), "all-config", p.Name())
-				require.Contains(t, fieldOn(t, p, "activationkey.listActivationKeys", "key"), "1-allkey", p.Name())
+				require.Contains(t, fieldOn(t, p, "activationkey.listActivationKeys", "key"), fmt.Sprintf("%d-allkey", p.OrgID()), p.Name())
 			}
 			require.NotContains(t, fieldOn(t, sim.Hub(), "channel.listAllChannels", "label"), "all-channel")
 
@@ -507,7 +512,7 @@ func TestSpacecmdOnePeripheralDown(t *testing.T) {
 			require.NoError(t, down.ClearFaults())
 			for i, p := range sim.Peripherals() {
 				require.Equal(t, i != 1, slices.Contains(fieldOn(t, p, "configchannel.listGlobals", "label"), "partial-config"), p.Name())
-				require.Equal(t, i != 1, slices.Contains(fieldOn(t, p, "activationkey.listActivationKeys", "key"), "1-partialkey"), p.Name())
+				require.Equal(t, i != 1, slices.Contains(fieldOn(t, p, "activationkey.listActivationKeys", "key"), fmt.Sprintf("%d-partialkey", p.OrgID())), p.Name())
 				require.NotContains(t, fieldOn(t, p, "channel.listAllChannels", "label"), "partial-channel", p.Name())
 			}
 			// Back up: the same session reaches it again (logged in on
@@ -537,16 +542,16 @@ func TestSpacecmdWrongTarget(t *testing.T) {
 			require.Contains(t, msg, `unknown target "peripheral-9"; `+valid)
 		})
 	}
-	// Once the gateway knows the peripherals (someone logged in), the first
-	// call already says so: api.getVersion.
-	_, f := call(t, kolo(t, forms[1].url(g, "nope")), "api.getVersion")
-	require.NotNil(t, f)
-	require.Equal(t, gateway.CodeUnknownServer, f.Code)
-	require.Contains(t, f.String, `unknown target "nope"; `+valid)
-	// A mix of good and bad names is refused as a whole.
-	_, f = call(t, kolo(t, forms[1].url(g, ref(sim, 0)+",nope")), "api.getVersion")
-	require.NotNil(t, f)
-	require.Contains(t, f.String, `unknown target "nope"`)
+	// A call without a session (api.getVersion, spacecmd's first) is the
+	// hub's to answer, even when someone logged in since: no peripheral is
+	// named to a client without credentials.
+	v, f := call(t, kolo(t, forms[1].url(g, "nope")), "api.getVersion")
+	require.Nil(t, f)
+	require.NotEmpty(t, v)
+	// A mix of good and bad names is refused as a whole, at login.
+	rs := spacecmdRun(t, t.TempDir(), forms[1].server(g, ref(sim, 0)+",nope"), forms[1].url(g, ref(sim, 0)+",nope"), login())
+	_, msg := lastFault(t, rs)
+	require.Contains(t, msg, `unknown target "nope"`)
 }
 
 // Scripts: the path form with Python's xmlrpc.client used directly, the

@@ -1,16 +1,22 @@
-// Package gateway routes hub-xmlrpc-api's calls: hub.* (sessions and
-// attachment), unicast.* (one peripheral), multicast.* and broadcast.* (many
-// peripherals, a result per server), and everything else through to the hub.
-// It speaks in decoded calls and Go values; the wire formats live in
-// adapters/.
+// Package gateway is hubgw's core: sessions (Login, Attach, Logout), target
+// resolution, and one request path, Do, through which every client call
+// reaches the hub and its peripherals, whatever door it came in by
+// (hub-xmlrpc-api's XML-RPC, spacecmd targeting, REST, Uyuni's HTTP API).
+//
+// A Request names a session, its targets, a method and each target's
+// arguments; Do returns an Outcome, one result per target in order. The
+// per-request concerns (the server-local id rule, job records, session keys
+// with attach-on-demand and re-login) are Wrappers around the innermost
+// handler, stacked in one place (adapters/server) the way KrakenD's lura
+// stacks an endpoint's proxies over its backends'; the per-server concerns
+// (deadline, limits, retries, breaker, metrics, read cache) are the
+// fanout.Invoker underneath. The core speaks in Go values and faults: no
+// wire format, URL path or client flag appears here.
 package gateway
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/hubgw/hubgw/auth"
@@ -18,15 +24,16 @@ import (
 	"github.com/hubgw/hubgw/gateway/registry"
 	"github.com/hubgw/hubgw/gateway/rpc"
 	"github.com/hubgw/hubgw/gateway/target"
+	"github.com/hubgw/hubgw/gateway/uyuniapi"
 )
 
 // Fault codes of the gateway's own errors. The XML-RPC interoperability
 // codes are used where they fit; the 41xx block is hubgw's. Upstream faults
 // are never renumbered: a peripheral's fault reaches the client unchanged.
 const (
-	CodeParse          = -32700 // the request is not well-formed XML-RPC
+	CodeParse          = -32700 // the request is not well-formed
 	CodeInvalidRequest = -32600 // well-formed but not a usable request (e.g. too large)
-	CodeNoMethod       = -32601 // an unknown hub.* method
+	CodeNoMethod       = -32601 // an unknown gateway method
 	CodeBadParams      = -32602 // wrong argument count or types, lists of the wrong length
 	CodeInternal       = -32603
 	CodeNoSession      = rpc.CodeNoSession // unknown gateway session: as Uyuni, so scripts log in again
@@ -40,35 +47,126 @@ const (
 	// CodeStateUnavailable: the shared state store (Redis) cannot be
 	// reached, so the call, which needs it, was not made.
 	CodeStateUnavailable = 4108
-	CodeUnknownJob       = 4109 // hub.getJob: no such job for this user (jobs.go)
+	CodeUnknownJob       = 4109 // no such job for this user
+	// CodeServerLocalID: a call to many targets whose shared arguments
+	// carry an id that names a different object on each server.
+	CodeServerLocalID = 4121
+	// CodeTargetsDisagree: many targets answered a read with values that
+	// cannot be merged into one (merge.go).
+	CodeTargetsDisagree = 4122
+	// CodeTargetsFailed: the call failed on some of many targets (merge.go).
+	CodeTargetsFailed = 4123
 )
+
+// Request is one client call to a set of targets.
+type Request struct {
+	// Session is the caller's gateway session; nil for a call without one,
+	// which reaches the hub only, with its arguments exactly as sent.
+	Session *auth.Session
+	Targets []target.Target
+	Method  string
+	// Args returns the arguments for the i-th target, without the session
+	// key (each target's own key is put in front). Nil means none.
+	Args func(i int, t target.Target) []any
+	// NoSession marks methods that take no session key (api.getVersion,
+	// ...): the arguments are sent as they are.
+	NoSession bool
+	// Many: the client addressed a set (all, a group, a list, a multicast),
+	// so the call is a fan-out however many servers the set holds.
+	Many bool
+	// PerTarget: the client chose each server's arguments itself
+	// (hub-xmlrpc-api's multicast), so ids in them are its own choice.
+	PerTarget bool
+	// ServerIDs: the client reads each server's answer apart, in that
+	// server's own ids (hub-xmlrpc-api's multicast and broadcast), so no
+	// gateway-wide ids are given (ids.go).
+	ServerIDs bool
+	// Internal marks the gateway's own calls (reading the hub's API for
+	// the OpenAPI document): never recorded as the user's jobs.
+	Internal bool
+
+	// onResult, when set, is told each target's result as it arrives (job
+	// progress). Wrappers that send a subset re-map the index.
+	onResult func(i int, r fanout.Result)
+}
+
+// args returns the i-th target's arguments.
+func (r *Request) args(i int) []any {
+	if r.Args == nil {
+		return nil
+	}
+	return r.Args(i, r.Targets[i])
+}
+
+// report passes a result on to onResult.
+func (r *Request) report(i int, res fanout.Result) {
+	if r.onResult != nil {
+		r.onResult(i, res)
+	}
+}
+
+// subset is the request for the targets at idx (indexes into r.Targets),
+// reporting results under their index in r.
+func (r Request) subset(idx []int) Request {
+	sub := r
+	sub.Targets = make([]target.Target, len(idx))
+	for j, i := range idx {
+		sub.Targets[j] = r.Targets[i]
+	}
+	if r.Args != nil {
+		sub.Args = func(j int, t target.Target) []any { return r.Args(idx[j], t) }
+	}
+	if r.onResult != nil {
+		sub.onResult = func(j int, res fanout.Result) { r.onResult(idx[j], res) }
+	}
+	return sub
+}
+
+// Outcome is what a request produced: one result per target, in the order
+// of the targets, and the id of the job that records it ("" when none).
+type Outcome struct {
+	JobID   string
+	Results fanout.Results
+}
+
+// Handler serves a request. An error refuses the request as a whole
+// (nothing was sent); per-target failures are results.
+type Handler func(ctx context.Context, req Request) (Outcome, error)
+
+// Wrapper adds one per-request concern around a Handler.
+type Wrapper func(next Handler) Handler
 
 // Options tune a Gateway.
 type Options struct {
-	Hub       target.Target
-	Sessions  auth.Store
-	Registry  *registry.Registry
-	Invoke    fanout.Invoker // the stacked engine (deadline, limits, retries, breaker, metrics)
-	Decode    func(v any) (any, error)
-	ReadOnly  func(method string) bool
+	Hub      target.Target
+	Sessions auth.Store
+	Registry *registry.Registry
+	// Invoke is the per-server stack (deadline, limits, retries, breaker,
+	// metrics, read cache) every upstream call goes through.
+	Invoke fanout.Invoker
+	// API is the Uyuni API knowledge (uyuniapi.Load).
+	API       *uyuniapi.API
 	CallLimit time.Duration // bound on one whole client request; default 5m
 	// Groups name sets of peripherals (by id, name or FQDN) for Resolve.
 	Groups map[string][]string
-	// ServiceCredentials, when set, gives the account targeted sessions log
-	// in to a peripheral with instead of the user's (targeted.go).
+	// Jobs, when set, records requests by the job rule (RecordJobs) and
+	// reads them back; nil records nothing.
+	Jobs JobRecorder
+	// ServiceCredentials, when set, gives the account the gateway logs in
+	// to a peripheral with instead of relaying the user's (sessions.go).
 	ServiceCredentials ServiceCredentials
-	// Jobs, when set, records every fan-out that goes through Call
-	// (jobs.go); nil records nothing.
-	Jobs   JobRecorder
-	Logger *slog.Logger
+	Logger             *slog.Logger
 }
 
-// Gateway handles decoded calls.
+// Gateway is the core.
 type Gateway struct {
-	o Options
+	o   Options
+	do  Handler
+	api *uyuniapi.API
 }
 
-// New builds a Gateway.
+// New builds a Gateway whose Do sends requests as they are; Use stacks the
+// per-request wrappers over it.
 func New(o Options) *Gateway {
 	if o.CallLimit <= 0 {
 		o.CallLimit = 5 * time.Minute
@@ -76,276 +174,94 @@ func New(o Options) *Gateway {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	if o.ReadOnly == nil {
-		o.ReadOnly = func(string) bool { return false }
-	}
-	if o.Decode == nil {
-		o.Decode = func(v any) (any, error) { return v, nil }
+	if o.API == nil {
+		api, err := uyuniapi.Load()
+		if err != nil {
+			panic("gateway: the embedded API catalog does not load: " + err.Error()) // tested in gateway/catalog
+		}
+		o.API = api
 	}
 	o.Hub.Hub = true
 	if o.Hub.Name == "" {
 		o.Hub.Name = "hub"
 	}
-	return &Gateway{o: o}
+	g := &Gateway{o: o, api: o.API}
+	g.do = g.send
+	return g
 }
 
-// Handle answers one call with a value (possibly an edge's raw value) or an
-// error, a *rpc.Fault for everything a client should see as a fault.
-func (g *Gateway) Handle(ctx context.Context, method string, params []any) (any, error) {
+// Use stacks the per-request wrappers, the first outermost, over the
+// innermost handler. Call it once, while assembling, before serving.
+func (g *Gateway) Use(ws ...Wrapper) {
+	h := Handler(g.send)
+	for i := len(ws) - 1; i >= 0; i-- {
+		h = ws[i](h)
+	}
+	g.do = h
+}
+
+// API is the Uyuni API knowledge the gateway was built with.
+func (g *Gateway) API() *uyuniapi.API { return g.api }
+
+// ReadOnly reports whether method only reads (uyuniapi.ReadOnly).
+func (g *Gateway) ReadOnly(method string) bool { return uyuniapi.ReadOnly(method) }
+
+// JobRecorder is the recorder jobs are kept in; nil when recording is off.
+// Engines that make many Internal calls for one client request record
+// that request as one job with it.
+func (g *Gateway) JobRecorder() JobRecorder { return g.o.Jobs }
+
+// Hub is the hub's target.
+func (g *Gateway) Hub() target.Target { return g.o.Hub }
+
+// Do is the one path every client call takes to the servers. A call
+// without a session reaches the hub and nothing else: without credentials
+// nobody fans out, records jobs or learns the peripherals.
+func (g *Gateway) Do(ctx context.Context, req Request) (Outcome, error) {
+	if len(req.Targets) == 0 {
+		return Outcome{}, rpc.Faultf(CodeUnknownServer, "hubgw: %s names no servers", req.Method)
+	}
+	if req.Session == nil && (len(req.Targets) != 1 || !req.Targets[0].Hub) {
+		return Outcome{}, rpc.Faultf(CodeNoSession, "hubgw: %s without a gateway session reaches the hub only; log in first", req.Method)
+	}
 	ctx, cancel := context.WithTimeout(ctx, g.o.CallLimit)
 	defer cancel()
-	if spec, ok := TargetsOf(ctx); ok {
-		return g.targeted(ctx, spec, method, params) // a stock Uyuni client aimed at peripherals
-	}
-	switch {
-	case strings.HasPrefix(method, "hub."):
-		return g.hubMethod(ctx, method, params)
-	case strings.HasPrefix(method, "unicast."):
-		return g.unicast(ctx, strings.TrimPrefix(method, "unicast."), params)
-	case strings.HasPrefix(method, "multicast."):
-		return g.multicast(ctx, strings.TrimPrefix(method, "multicast."), params, false)
-	case strings.HasPrefix(method, "broadcast."):
-		return g.multicast(ctx, strings.TrimPrefix(method, "broadcast."), params, true)
-	}
-	return g.passthrough(ctx, method, params)
+	return g.do(ctx, req)
 }
 
-func badParams(format string, args ...any) *rpc.Fault {
-	return rpc.Faultf(CodeBadParams, "hubgw: "+format, args...)
-}
-
-// call sends one call through the engine and turns a failed result into
-// the error a unicast client sees.
-func (g *Gateway) call(ctx context.Context, t target.Target, method string, params []any) (any, error) {
-	r := g.o.Invoke(ctx, fanout.Call{Target: t, Method: method, Params: params, ReadOnly: g.o.ReadOnly(method)})
-	if r.OK() {
-		return r.Value, nil
-	}
-	return nil, resultFault(r)
-}
-
-// resultFault is the fault a client sees for a failed result: the upstream
-// fault unchanged, or one of the gateway's codes naming the server.
-func resultFault(r fanout.Result) *rpc.Fault {
-	if r.Fault != nil {
-		return r.Fault
-	}
-	code := CodeUnreachable
-	switch fanout.Kind(r) {
-	case "timeout":
-		code = CodeTimeout
-	case "circuit_open":
-		code = CodeCircuitOpen
-	}
-	if r.Target.Hub && code == CodeUnreachable {
-		code = CodeHubUnreachable
-	}
-	return rpc.Faultf(code, "hubgw: %s: %v", r.Target, r.Err)
-}
-
-func (g *Gateway) session(ctx context.Context, key any) (*auth.Session, error) {
-	id, ok := key.(string)
-	if !ok {
-		return nil, badParams("the session key must be a string, not %s", rpc.TypeName(key))
-	}
-	s, err := g.o.Sessions.Get(ctx, strings.TrimSpace(id))
-	if errors.Is(err, auth.ErrNoSession) {
-		return nil, rpc.Faultf(CodeNoSession, "hubgw: Could not find session with id: %s (unknown or expired gateway session; log in again)", abbreviate(id))
-	}
-	if err != nil {
-		return nil, storeFault(err)
-	}
-	return s, nil
-}
-
-// abbreviate keeps session ids out of messages beyond a recognisable prefix.
-func abbreviate(id string) string {
-	id = strings.TrimSpace(id)
-	if len(id) > 8 {
-		return id[:8] + "…"
-	}
-	return id
-}
-
-// passthrough forwards a call to the hub; a gateway session key in front is
-// replaced by the session's hub key, so the hub key never leaves the gateway.
-func (g *Gateway) passthrough(ctx context.Context, method string, params []any) (any, error) {
-	if len(params) > 0 {
-		if id, ok := params[0].(string); ok && strings.HasPrefix(strings.TrimSpace(id), "gw") {
-			s, err := g.o.Sessions.Get(ctx, strings.TrimSpace(id))
-			if err == nil {
-				params = append([]any{s.HubKey}, params[1:]...)
-			} else if !errors.Is(err, auth.ErrNoSession) {
-				return nil, storeFault(err) // never the gateway key to the hub for want of a lookup
-			}
-		}
-	}
-	return g.call(ctx, g.o.Hub, method, params)
-}
-
-func (g *Gateway) snapshot(ctx context.Context, s *auth.Session) (*registry.Snapshot, error) {
-	snap, err := g.o.Registry.Snapshot(ctx, s.HubKey)
-	if err != nil {
-		var f *rpc.Fault
-		if errors.As(err, &f) {
-			return nil, rpc.Faultf(f.Code, "hubgw: listing peripherals on the hub: %s", f.String)
-		}
-		return nil, rpc.Faultf(CodeHubUnreachable, "hubgw: listing peripherals on the hub: %v", err)
-	}
-	return snap, nil
-}
-
-// sessionAndPeripherals looks up the session and the peripherals it may call.
-func (g *Gateway) sessionAndPeripherals(ctx context.Context, key any) (*auth.Session, *registry.Snapshot, error) {
-	s, err := g.session(ctx, key)
-	if err != nil {
-		return nil, nil, err
-	}
-	snap, err := g.snapshot(ctx, s)
-	if err != nil {
-		return nil, nil, err
-	}
-	return s, snap, nil
-}
-
-// peripheral resolves a server id as the client sent it.
-func (g *Gateway) peripheral(snap *registry.Snapshot, v any) (target.Target, error) {
-	id, ok := v.(int64)
-	if !ok {
-		return target.Target{}, badParams("a server id must be an int, not %s", rpc.TypeName(v))
-	}
-	t, ok := snap.ByID(id)
-	if !ok {
-		return target.Target{}, rpc.Faultf(CodeUnknownServer, "hubgw: server id %d is not a peripheral of this hub", id)
-	}
-	return t, nil
-}
-
-func (g *Gateway) unicast(ctx context.Context, method string, params []any) (any, error) {
-	if len(params) < 2 {
-		return nil, badParams("unicast.%s takes a session key, a server id and the method's arguments", method)
-	}
-	s, snap, err := g.sessionAndPeripherals(ctx, params[0])
-	if err != nil {
-		return nil, err
-	}
-	t, err := g.peripheral(snap, params[1])
-	if err != nil {
-		return nil, err
-	}
-	key, ok := s.Keys[t.Key()]
-	if !ok {
-		return nil, rpc.Faultf(CodeNotAttached, "hubgw: server %d (%s) is not attached to this session; call hub.attachToServers first", t.ID, t)
-	}
-	args := append([]any{key}, params[2:]...)
-	r := g.withRelogin(ctx, s, fanout.Call{Target: t, Method: method, Params: args, ReadOnly: g.o.ReadOnly(method), User: s.User})
-	if r.OK() {
-		return r.Value, nil
-	}
-	return nil, resultFault(r)
-}
-
-// multicast handles multicast.* (per-server argument lists, as
-// hub-xmlrpc-api) and broadcast.* (the same arguments for every server, and
-// "all" for every attached server).
-func (g *Gateway) multicast(ctx context.Context, method string, params []any, same bool) (any, error) {
-	form := "multicast"
-	if same {
-		form = "broadcast"
-	}
-	if len(params) < 2 {
-		return nil, badParams("%s.%s takes a session key, a list of server ids and the method's arguments", form, method)
-	}
-	s, snap, err := g.sessionAndPeripherals(ctx, params[0])
-	if err != nil {
-		return nil, err
-	}
-	var targets []target.Target
-	switch ids := params[1].(type) {
-	case []any:
-		seen := map[int64]bool{}
-		for _, v := range ids {
-			t, err := g.peripheral(snap, v)
-			if err != nil {
-				return nil, err
-			}
-			if seen[t.ID] {
-				return nil, badParams("server id %d is listed twice", t.ID)
-			}
-			seen[t.ID] = true
-			targets = append(targets, t)
-		}
-	case string:
-		if !same || !strings.EqualFold(strings.TrimSpace(ids), "all") {
-			return nil, badParams(`%s.%s: server ids must be an array of ints (broadcast also takes "all")`, form, method)
-		}
-		for _, t := range snap.Targets {
-			if _, ok := s.Keys[t.Key()]; ok {
-				targets = append(targets, t)
-			}
-		}
-	default:
-		return nil, badParams("%s.%s: server ids must be an array, not %s", form, method, rpc.TypeName(params[1]))
-	}
-	args := params[2:]
-	if !same {
-		for i, a := range args {
-			list, ok := a.([]any)
+// send is the innermost handler: every target concurrently, each with the
+// session's key for that server in front of its arguments. A target the
+// session holds no key for gets CodeNotAttached, and is not called.
+func (g *Gateway) send(ctx context.Context, req Request) (Outcome, error) {
+	readOnly := uyuniapi.ReadOnly(req.Method)
+	withKey := req.Session != nil && !req.NoSession
+	results := fanout.Spread(ctx, len(req.Targets), func(ctx context.Context, i int) fanout.Result {
+		t := req.Targets[i]
+		c := fanout.Call{Target: t, Method: req.Method, Params: req.args(i), ReadOnly: readOnly}
+		var r fanout.Result
+		if withKey {
+			key, ok := keyFor(req.Session, t)
 			if !ok {
-				return nil, badParams("multicast.%s: argument %d must be an array with one value per server, not %s (broadcast.* sends the same arguments to every server)", method, i+1, rpc.TypeName(a))
+				r = fanout.Result{Target: t, Fault: rpc.Faultf(CodeNotAttached, "hubgw: server %d (%s) is not attached to this session", t.ID, t)}
+				req.report(i, r)
+				return r
 			}
-			if len(list) != len(targets) {
-				return nil, badParams("multicast.%s: argument %d has %d values for %d servers", method, i+1, len(list), len(targets))
-			}
+			c.Params = append(append(make([]any, 0, len(c.Params)+1), key), c.Params...)
+			c.User = req.Session.User
 		}
-	}
-	out := g.Call(ctx, s, targets, Request{Method: method, Args: func(i int, _ target.Target) []any {
-		if same {
-			return args
-		}
-		p := make([]any, len(args))
-		for j, a := range args {
-			p[j] = a.([]any)[i]
-		}
-		return p
-	}})
-	return withJobID(g.multicastResult(out.Results), out.JobID), nil
+		r = g.o.Invoke(ctx, c)
+		r.Target = t
+		req.report(i, r)
+		return r
+	})
+	return Outcome{Results: results}, nil
 }
 
-// multicastResult builds hub-xmlrpc-api's {Successful, Failed} shape, in
-// the order of the request, plus Results: one struct per server with the
-// detail hub-xmlrpc-api dropped (fault code, transport error, duration).
-func (g *Gateway) multicastResult(rs fanout.Results) rpc.Struct {
-	okIDs, okResp := []any{}, []any{}
-	failIDs, failResp := []any{}, []any{}
-	detail := make([]any, 0, len(rs))
-	for _, r := range rs {
-		d := rpc.Struct{
-			{Name: "ServerId", Value: r.Target.ID},
-			{Name: "ServerName", Value: r.Target.String()},
-			{Name: "Ok", Value: r.OK()},
-			{Name: "Outcome", Value: fanout.Kind(r)},
-			{Name: "DurationMs", Value: r.Duration.Milliseconds()},
-			{Name: "Attempts", Value: int64(r.Attempts)},
-		}
-		if r.OK() {
-			okIDs = append(okIDs, r.Target.ID)
-			okResp = append(okResp, r.Value)
-		} else {
-			f := resultFault(r)
-			failIDs = append(failIDs, r.Target.ID)
-			failResp = append(failResp, fmt.Sprintf("Fault(%d): %s", f.Code, f.String))
-			d = append(d, rpc.Member{Name: "FaultCode", Value: int64(f.Code)}, rpc.Member{Name: "FaultString", Value: f.String})
-			if r.Err != nil {
-				d = append(d, rpc.Member{Name: "Error", Value: r.Err.Error()})
-			}
-		}
-		detail = append(detail, d)
+// keyFor is the session's key on t.
+func keyFor(s *auth.Session, t target.Target) (string, bool) {
+	if t.Hub {
+		return s.HubKey, true
 	}
-	return rpc.Struct{
-		{Name: "Successful", Value: rpc.Struct{{Name: "ServerIds", Value: okIDs}, {Name: "Responses", Value: okResp}}},
-		{Name: "Failed", Value: rpc.Struct{{Name: "ServerIds", Value: failIDs}, {Name: "Responses", Value: failResp}}},
-		{Name: "Complete", Value: rs.IsComplete()},
-		{Name: "Results", Value: detail},
-	}
+	k, ok := s.Keys[t.Key()]
+	return k, ok
 }

@@ -156,7 +156,7 @@ func fromCatalog(cm catalog.Method, opts Options) *Overload {
 		Deprecated: cm.Deprecated,
 	}
 	params := cm.Params
-	if takesSession(cm) {
+	if cm.TakesSession() {
 		o.Session = true
 		params = params[1:]
 	}
@@ -165,13 +165,6 @@ func fromCatalog(cm catalog.Method, opts Options) *Overload {
 		o.Params[i] = Param{Name: p.Name, Type: Type{XMLRPC: p.Type, Elem: p.ElementType, Java: p.Java}}
 	}
 	return o
-}
-
-// takesSession: a User parameter in front is the session key, and so is
-// a String called sessionKey (the search handlers look the key up
-// themselves).
-func takesSession(cm catalog.Method) bool {
-	return len(cm.Params) > 0 && (cm.Params[0].Java == "User" || cm.Params[0].Name == "sessionKey")
 }
 
 func catalogSignature(cm catalog.Method) string {
@@ -266,7 +259,7 @@ func overloadsFor(cat *catalog.Catalog, ns, name string, types []string, ret str
 	// altogether (nearly every Uyuni method takes a session key first).
 	session := len(types) > 0 && types[0] == "string"
 	if session && len(known) > 0 {
-		session = takesSession(known[0])
+		session = known[0].TakesSession()
 	}
 	o := &Overload{
 		Method:     method,

@@ -13,8 +13,9 @@ import (
 	"github.com/hubgw/hubgw/gateway/rpc"
 )
 
-// A stock Uyuni client names its target in one of two ways, and the
-// gateway learns it from the request's context (gateway.WithTargets):
+// A stock Uyuni client names its target in one of two ways; the route
+// middlewares below keep it in the echo context, and XMLRPC.Serve hands it
+// to the targeted dialect with the call:
 //
 //   - spacecmd -s peripheral-1@gw:2830: spacecmd builds
 //     http://peripheral-1@gw:2830/rpc/api, and Python's xmlrpc.client turns
@@ -64,10 +65,10 @@ func TargetFromPath(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-func withTargets(c echo.Context, spec string) {
-	r := c.Request()
-	c.SetRequest(r.WithContext(gateway.WithTargets(r.Context(), spec)))
-}
+// targetKey is where the route keeps the target spec in the echo context.
+const targetKey = "hubgw.target"
+
+func withTargets(c echo.Context, spec string) { c.Set(targetKey, spec) }
 
 // basicTarget reads the target from a Basic Authorization header: ok is
 // false when there is none (no header, another scheme, an empty user).

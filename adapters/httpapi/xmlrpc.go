@@ -20,26 +20,39 @@ import (
 	"github.com/hubgw/hubgw/gateway/rpc"
 )
 
-// Handler answers decoded calls; *gateway.Gateway is one.
-type Handler interface {
+// Dialect answers decoded calls: hub-xmlrpc-api's (adapters/hubapi).
+type Dialect interface {
 	Handle(ctx context.Context, method string, params []any) (any, error)
+}
+
+// Targeted answers decoded calls aimed at a target spec: a stock Uyuni
+// client's (adapters/spacecmd).
+type Targeted interface {
+	Handle(ctx context.Context, spec, method string, params []any) (any, error)
 }
 
 // XMLRPC serves XML-RPC over HTTP. Every error is an XML-RPC fault sent with
 // HTTP 200, as Uyuni does, so clients always get something they can parse.
 type XMLRPC struct {
-	h       Handler
-	maxBody int64
-	log     *slog.Logger
-	bufs    sync.Pool
+	h        Dialect
+	targeted Targeted
+	maxBody  int64
+	timeout  time.Duration
+	log      *slog.Logger
+	bufs     sync.Pool
 }
 
-// NewXMLRPC serves h, refusing request bodies over maxBody bytes.
-func NewXMLRPC(h Handler, maxBody int64, log *slog.Logger) *XMLRPC {
+// NewXMLRPC serves h, and targeted for requests that name a target (see
+// target.go), refusing request bodies over maxBody bytes and bounding each
+// call by timeout.
+func NewXMLRPC(h Dialect, targeted Targeted, maxBody int64, timeout time.Duration, log *slog.Logger) *XMLRPC {
 	if maxBody <= 0 {
 		maxBody = 16 << 20
 	}
-	x := &XMLRPC{h: h, maxBody: maxBody, log: log}
+	if timeout <= 0 {
+		timeout = 5 * time.Minute
+	}
+	x := &XMLRPC{h: h, targeted: targeted, maxBody: maxBody, timeout: timeout, log: log}
 	x.bufs.New = func() any { b := make([]byte, 0, 64<<10); return &b }
 	return x
 }
@@ -66,7 +79,8 @@ func (x *XMLRPC) Serve(c echo.Context) error {
 	case err != nil:
 		out = xmlrpc.AppendFault(out, rpc.Faultf(gateway.CodeInvalidRequest, "hubgw: reading request: %v", err))
 	default:
-		out, segs = x.answer(ctx, body, &method, out)
+		spec, aimed := c.Get(targetKey).(string)
+		out, segs = x.answer(ctx, spec, aimed, body, &method, out)
 	}
 	if segs == nil {
 		segs = [][]byte{out}
@@ -91,19 +105,22 @@ func (x *XMLRPC) Serve(c echo.Context) error {
 // answer returns the response document as segments (see
 // xmlrpc.AppendResponseSegments: upstream responses are written from where
 // they were read, not copied), or nil segments and the document in dst.
-func (x *XMLRPC) answer(ctx context.Context, body []byte, method *string, dst []byte) ([]byte, [][]byte) {
+func (x *XMLRPC) answer(ctx context.Context, spec string, aimed bool, body []byte, method *string, dst []byte) ([]byte, [][]byte) {
 	call, err := xmlrpc.DecodeCall(body, xmlrpc.Limits{MaxBytes: int(x.maxBody)})
 	if err != nil {
 		return xmlrpc.AppendFault(dst, rpc.Faultf(gateway.CodeParse, "hubgw: %v", err)), nil
 	}
 	*method = call.Method
-	v, err := x.h.Handle(ctx, call.Method, call.Params)
+	ctx, cancel := context.WithTimeout(ctx, x.timeout)
+	defer cancel()
+	var v any
+	if aimed {
+		v, err = x.targeted.Handle(ctx, spec, call.Method, call.Params)
+	} else {
+		v, err = x.h.Handle(ctx, call.Method, call.Params)
+	}
 	if err != nil {
-		var f *rpc.Fault
-		if !errors.As(err, &f) {
-			f = rpc.Faultf(gateway.CodeInternal, "hubgw: %v", err)
-		}
-		return xmlrpc.AppendFault(dst, f), nil
+		return xmlrpc.AppendFault(dst, gateway.AsFault(err)), nil
 	}
 	out, segs, err := xmlrpc.AppendResponseSegments(dst, nil, v)
 	if err != nil {

@@ -237,16 +237,11 @@ func (h *Handler) resolve(c echo.Context, s *auth.Session, refs []string) ([]tar
 	if err == nil {
 		return ts, true, nil
 	}
-	var f *rpc.Fault
-	if !errors.As(err, &f) || f.Code != gateway.CodeUnknownServer {
+	var u *gateway.UnknownTarget
+	if !errors.As(err, &u) {
 		return nil, false, h.fault(c, err)
 	}
-	valid := []string{"hub", "all"}
-	valid = append(valid, h.cfg.Groups...)
-	if snap, err := h.gw.Peripherals(ctx, s); err == nil {
-		valid = append(valid, snap.Names()...)
-	}
-	return nil, false, h.problem(c, http.StatusNotFound, f, func(p *Problem) { p.ValidTargets = valid })
+	return nil, false, h.problem(c, http.StatusNotFound, u.Fault, func(p *Problem) { p.ValidTargets = u.Valid })
 }
 
 // onePeripheral resolves a reference that must name exactly one peripheral.
@@ -396,6 +391,7 @@ func (h *Handler) call(kind openapi.Kind) echo.HandlerFunc {
 		}
 
 		var targets []target.Target
+		many := false
 		switch kind {
 		case openapi.Hub:
 			targets = []target.Target{h.gw.Hub()}
@@ -406,9 +402,11 @@ func (h *Handler) call(kind openapi.Kind) echo.HandlerFunc {
 			}
 			targets = []target.Target{t}
 		default:
-			if targets, ok, err = h.resolve(c, s, targetRefs(c)); !ok {
+			refs := targetRefs(c)
+			if targets, ok, err = h.resolve(c, s, refs); !ok {
 				return err
 			}
+			many = h.gw.IsMany(refs)
 		}
 
 		// Arguments: once, unless dates make them depend on each
@@ -420,9 +418,12 @@ func (h *Handler) call(kind openapi.Kind) echo.HandlerFunc {
 		perTarget := hasDates(o)
 		ctx, cancel := context.WithTimeout(req.Context(), h.cfg.CallTimeout)
 		defer cancel()
-		out := h.gw.Call(ctx, s, targets, gateway.Request{
+		out, err := h.gw.Do(ctx, gateway.Request{
+			Session:   s,
+			Targets:   targets,
 			Method:    method,
 			NoSession: !o.Session,
+			Many:      many,
 			Args: func(_ int, t target.Target) []any {
 				if !perTarget {
 					return shared
@@ -431,6 +432,9 @@ func (h *Handler) call(kind openapi.Kind) echo.HandlerFunc {
 				return a
 			},
 		})
+		if err != nil {
+			return h.fault(c, err)
+		}
 		h.log.InfoContext(ctx, "rest call", "kind", kind.String(), "method", method, "targets", len(targets), "complete", out.Results.IsComplete(), "took", time.Since(start))
 		if kind == openapi.Fanout {
 			return h.writeFanout(c, out)

@@ -1,25 +1,15 @@
 package rest
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/hubgw/hubgw/auth"
 	"github.com/hubgw/hubgw/gateway"
 	"github.com/hubgw/hubgw/gateway/jobs"
 	"github.com/hubgw/hubgw/gateway/rpc"
 )
-
-// JobReader is what the jobs endpoints need; *gateway.Gateway is one.
-// Declared apart from Gateway so a core without job records still serves
-// the rest of the surface.
-type JobReader interface {
-	Job(ctx context.Context, s *auth.Session, id string) (*jobs.Job, error)
-	Jobs(ctx context.Context, s *auth.Session, limit int) ([]jobs.Job, error)
-}
 
 // job is GET /api/v1/jobs/{jobId}: one fan-out's record, per target, from
 // whichever replica ran it.
@@ -28,11 +18,7 @@ func (h *Handler) job(c echo.Context) error {
 	if !ok {
 		return err
 	}
-	jr, ok := h.gw.(JobReader)
-	if !ok {
-		return h.fault(c, rpc.Faultf(gateway.CodeUnknownJob, "hubgw: job recording is off on this gateway"))
-	}
-	j, err := jr.Job(c.Request().Context(), s, c.Param("id"))
+	j, err := h.gw.Job(c.Request().Context(), s, c.Param("id"))
 	if err != nil {
 		return h.fault(c, err)
 	}
@@ -55,13 +41,11 @@ func (h *Handler) jobList(c echo.Context) error {
 		limit = n
 	}
 	list := []jobs.Job{}
-	if jr, ok := h.gw.(JobReader); ok {
-		js, err := jr.Jobs(c.Request().Context(), s, limit)
-		if err != nil {
-			return h.fault(c, err)
-		}
-		list = append(list, js...)
+	js, err := h.gw.Jobs(c.Request().Context(), s, limit)
+	if err != nil {
+		return h.fault(c, err)
 	}
+	list = append(list, js...)
 	return c.JSON(http.StatusOK, struct {
 		Jobs []jobs.Job `json:"jobs"`
 	}{list})

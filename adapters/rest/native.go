@@ -18,7 +18,7 @@ import (
 	"github.com/hubgw/hubgw/openapi"
 )
 
-// Uyuni's own HTTP API (../shared/uyuni-wire-facts.md), for the hub:
+// Uyuni's own HTTP API (README, "Uyuni's own HTTP API"), for the hub:
 // /rhn/manager/api/<namespace path>/<method>, GET for read-only methods and
 // POST for all, parameters by Java name (scalars in the query, anything in
 // a JSON body) matching one overload exactly, answers {success, result} or
@@ -138,10 +138,14 @@ func (h *Handler) native(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(req.Context(), h.cfg.CallTimeout)
 	defer cancel()
 	start := time.Now()
-	r := h.gw.Call(ctx, s, []target.Target{hub}, gateway.Request{
-		Method: method, NoSession: !o.Session,
+	out, err := h.gw.Do(ctx, gateway.Request{
+		Session: s, Targets: []target.Target{hub}, Method: method, NoSession: !o.Session,
 		Args: func(int, target.Target) []any { return a },
-	}).Results[0]
+	})
+	if err != nil {
+		return h.nativeFault(c, gateway.AsFault(err))
+	}
+	r := out.Results[0]
 	h.log.InfoContext(ctx, "native call", "method", method, "ok", r.OK(), "took", time.Since(start))
 	switch {
 	case r.Fault != nil:

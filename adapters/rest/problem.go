@@ -32,6 +32,10 @@ type Problem struct {
 	ValidTargets  []string               `json:"validTargets,omitempty"`
 }
 
+// codeKeyNotFound is Uyuni's fault for a missing activation key, shared
+// with InvalidEntitlementException.
+const codeKeyNotFound = -212
+
 // Status maps a fault code to the HTTP status of the problem that carries
 // it (the README has this table). Upstream faults keep their code; the
 // status says what kind of failure it was.
@@ -72,6 +76,12 @@ func Status(f *rpc.Fault) int {
 		return http.StatusNotFound
 	case rpc.CodeDuplicateLabel:
 		return http.StatusConflict
+	case codeKeyNotFound:
+		// -212 is both "Activation Key [k] Not Found!" (XmlRpcActivationKeysHelper)
+		// and "Invalid entitlement": only the first is a missing object.
+		if strings.Contains(f.String, "Not Found") {
+			return http.StatusNotFound
+		}
 	}
 	// Any other fault: the server understood the call and refused it
 	// (invalid channel, names, labels, arguments...).

@@ -30,7 +30,9 @@ import (
 	"github.com/hubgw/hubgw/adapters/xmlrpc"
 	"github.com/hubgw/hubgw/auth"
 	"github.com/hubgw/hubgw/gateway"
+	"github.com/hubgw/hubgw/gateway/desired"
 	"github.com/hubgw/hubgw/gateway/fanout"
+	"github.com/hubgw/hubgw/gateway/jobs"
 	"github.com/hubgw/hubgw/gateway/registry"
 	"github.com/hubgw/hubgw/gateway/rpc"
 	"github.com/hubgw/hubgw/gateway/target"
@@ -40,13 +42,16 @@ import (
 // Gateway is what the REST surface needs of the core; *gateway.Gateway is one.
 type Gateway interface {
 	Login(ctx context.Context, mode auth.Mode, user, password string) (*auth.Session, fanout.Results, error)
-	Session(ctx context.Context, key string) (*auth.Session, error)
-	Logout(ctx context.Context, key string) error
+	Session(ctx context.Context, key any) (*auth.Session, error)
+	Logout(ctx context.Context, key any) error
 	Peripherals(ctx context.Context, s *auth.Session) (*registry.Snapshot, error)
 	Hub() target.Target
 	Resolve(ctx context.Context, s *auth.Session, refs []string) ([]target.Target, error)
+	IsMany(refs []string) bool
 	Attach(ctx context.Context, s *auth.Session, targets []target.Target, users, passwords []string) (fanout.Results, error)
-	Call(ctx context.Context, s *auth.Session, targets []target.Target, req gateway.Request) gateway.Outcome
+	Do(ctx context.Context, req gateway.Request) (gateway.Outcome, error)
+	Job(ctx context.Context, s *auth.Session, id string) (*jobs.Job, error)
+	Jobs(ctx context.Context, s *auth.Session, limit int) ([]jobs.Job, error)
 }
 
 // Config is what the REST surface is built from.
@@ -74,6 +79,9 @@ type Config struct {
 	// activity); default 5m.
 	RefreshEvery time.Duration
 	Logger       *slog.Logger
+	// Desired is the desired-state engine behind /api/v1/plan, /apply and
+	// /export; nil answers them 404.
+	Desired *desired.Engine
 }
 
 // Handler serves the REST surface.
@@ -138,6 +146,11 @@ func (h *Handler) Register(e *echo.Echo) {
 	e.Any("/api/v1/call/*", h.only(http.MethodPost, h.call(openapi.Fanout)))
 	e.Any("/api/v1/jobs", h.only(http.MethodGet, h.jobList))
 	e.Any("/api/v1/jobs/:id", h.only(http.MethodGet, h.job))
+	if h.cfg.Desired != nil {
+		e.Any("/api/v1/plan", h.only(http.MethodPost, h.plan))
+		e.Any("/api/v1/apply", h.only(http.MethodPost, h.apply))
+		e.Any("/api/v1/export/:target/:kind/:name", h.only(http.MethodGet, h.export))
+	}
 	e.Any("/api/v1/*", h.unknownRoute)
 	e.Any("/api/v1", h.unknownRoute)
 	e.Any(openapi.NativePrefix+"*", h.native)
@@ -216,7 +229,7 @@ func (h *Handler) introspect(ctx context.Context) error {
 func (h *Handler) fetcher(s *auth.Session) openapi.Fetch {
 	return func(ctx context.Context) (string, any, error) {
 		hub := []target.Target{h.gw.Hub()}
-		v, err := h.hubValue(ctx, s, hub, gateway.Request{Method: "api.getVersion", NoSession: true})
+		v, err := h.hubValue(ctx, gateway.Request{Session: s, Targets: hub, Method: "api.getVersion", NoSession: true, Internal: true})
 		if err != nil {
 			return "", nil, err
 		}
@@ -231,13 +244,17 @@ func (h *Handler) fetcher(s *auth.Session) openapi.Fetch {
 		default:
 			return "", nil, errors.New("api.getVersion answered " + rpc.TypeName(v))
 		}
-		list, err := h.hubValue(ctx, s, hub, gateway.Request{Method: "api.getApiCallList"})
+		list, err := h.hubValue(ctx, gateway.Request{Session: s, Targets: hub, Method: "api.getApiCallList", Internal: true})
 		return version, list, err
 	}
 }
 
-func (h *Handler) hubValue(ctx context.Context, s *auth.Session, hub []target.Target, req gateway.Request) (any, error) {
-	r := h.gw.Call(ctx, s, hub, req).Results[0]
+func (h *Handler) hubValue(ctx context.Context, req gateway.Request) (any, error) {
+	out, err := h.gw.Do(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	r := out.Results[0]
 	if !r.OK() {
 		return nil, gateway.Fault(r)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/hubgw/hubgw/gateway"
 	"github.com/hubgw/hubgw/gateway/catalog"
 	"github.com/hubgw/hubgw/gateway/fanout"
+	"github.com/hubgw/hubgw/gateway/jobs"
 	"github.com/hubgw/hubgw/gateway/registry"
 	"github.com/hubgw/hubgw/gateway/rpc"
 	"github.com/hubgw/hubgw/gateway/target"
@@ -48,6 +49,8 @@ func TestStatus(t *testing.T) {
 		{-213, "", 404},
 		{2850, "", 404},
 		{10001, "", 404},
+		{-212, "redstone.xmlrpc.XmlRpcFault: Activation Key [1-web] Not Found!", 404},
+		{-212, "redstone.xmlrpc.XmlRpcFault: Invalid entitlement", 422},
 		{1022, "", 404},
 		{1206, "", 409},
 		{-211, "", 422},
@@ -194,13 +197,13 @@ func (f *fakeGateway) Login(context.Context, auth.Mode, string, string) (*auth.S
 	return &auth.Session{ID: "gwtoken", Keys: map[string]string{}}, nil, nil
 }
 
-func (f *fakeGateway) Session(_ context.Context, key string) (*auth.Session, error) {
+func (f *fakeGateway) Session(_ context.Context, key any) (*auth.Session, error) {
 	if key != "gwtoken" {
 		return nil, rpc.Faultf(gateway.CodeNoSession, "hubgw: Could not find session with id: %s", key)
 	}
-	return &auth.Session{ID: key, Keys: map[string]string{}}, nil
+	return &auth.Session{ID: "gwtoken", Keys: map[string]string{}}, nil
 }
-func (f *fakeGateway) Logout(context.Context, string) error { return nil }
+func (f *fakeGateway) Logout(context.Context, any) error { return nil }
 func (f *fakeGateway) Peripherals(context.Context, *auth.Session) (*registry.Snapshot, error) {
 	return &registry.Snapshot{Targets: f.targets}, nil
 }
@@ -209,12 +212,18 @@ func (f *fakeGateway) Resolve(_ context.Context, _ *auth.Session, refs []string)
 	if len(refs) == 1 && refs[0] == "all" {
 		return f.targets, nil
 	}
-	return nil, rpc.Faultf(gateway.CodeUnknownServer, "hubgw: unknown target %q", refs[0])
+	return nil, &gateway.UnknownTarget{Fault: rpc.Faultf(gateway.CodeUnknownServer, "hubgw: unknown target %q", refs[0]), Valid: []string{"hub", "all"}}
 }
+func (f *fakeGateway) IsMany(refs []string) bool { return len(refs) != 1 || refs[0] == "all" }
+func (f *fakeGateway) Job(context.Context, *auth.Session, string) (*jobs.Job, error) {
+	return nil, rpc.Faultf(gateway.CodeUnknownJob, "no job")
+}
+func (f *fakeGateway) Jobs(context.Context, *auth.Session, int) ([]jobs.Job, error) { return nil, nil }
 func (f *fakeGateway) Attach(context.Context, *auth.Session, []target.Target, []string, []string) (fanout.Results, error) {
 	return nil, errors.New("not here")
 }
-func (f *fakeGateway) Call(_ context.Context, _ *auth.Session, ts []target.Target, req gateway.Request) gateway.Outcome {
+func (f *fakeGateway) Do(_ context.Context, req gateway.Request) (gateway.Outcome, error) {
+	ts := req.Targets
 	f.mu.Lock()
 	f.calls++
 	f.mu.Unlock()
@@ -226,7 +235,7 @@ func (f *fakeGateway) Call(_ context.Context, _ *auth.Session, ts []target.Targe
 		}
 		out.Results = append(out.Results, f.value(t))
 	}
-	return out
+	return out, nil
 }
 
 func newTestHandler(t *testing.T, gw *fakeGateway) *echo.Echo {

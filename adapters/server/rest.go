@@ -10,9 +10,10 @@ import (
 
 	"github.com/hubgw/hubgw/adapters/rest"
 	"github.com/hubgw/hubgw/gateway"
-	"github.com/hubgw/hubgw/gateway/catalog"
+	"github.com/hubgw/hubgw/gateway/desired"
 	"github.com/hubgw/hubgw/gateway/fanout"
 	"github.com/hubgw/hubgw/gateway/target"
+	"github.com/hubgw/hubgw/gateway/uyuniapi"
 	"github.com/hubgw/hubgw/openapi"
 	"github.com/hubgw/hubgw/openapi/swaggerui"
 )
@@ -68,11 +69,7 @@ func zones(cfg Config) func(target.Target) *time.Location {
 	}
 }
 
-func newREST(cfg Config, gw *gateway.Gateway, breakers *fanout.Breakers, health *rest.Health, log *slog.Logger) (*rest.Handler, error) {
-	cat, err := catalog.Load()
-	if err != nil {
-		return nil, err
-	}
+func newREST(cfg Config, gw *gateway.Gateway, api *uyuniapi.API, breakers *fanout.Breakers, health *rest.Health, log *slog.Logger) (*rest.Handler, error) {
 	docs, err := swaggerui.New("/docs")
 	if err != nil {
 		return nil, err
@@ -84,7 +81,7 @@ func newREST(cfg Config, gw *gateway.Gateway, breakers *fanout.Breakers, health 
 	slices.Sort(groups)
 	return rest.New(rest.Config{
 		Gateway:            gw,
-		Live:               openapi.NewLive(cat, openapi.Options{ReadOnly: gateway.ReadOnly}, log),
+		Live:               openapi.NewLive(api.Catalog(), openapi.Options{ReadOnly: uyuniapi.ReadOnly}, log),
 		Docs:               docs,
 		MaxBody:            cfg.MaxBodyBytes,
 		CallTimeout:        cfg.CallTimeout,
@@ -96,5 +93,6 @@ func newREST(cfg Config, gw *gateway.Gateway, breakers *fanout.Breakers, health 
 		IntrospectPassword: cfg.IntrospectPassword,
 		RefreshEvery:       cfg.OpenAPIRefresh,
 		Logger:             log,
+		Desired:            desired.New(gw),
 	})
 }

@@ -19,15 +19,19 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/hubgw/hubgw/adapters/httpapi"
+	"github.com/hubgw/hubgw/adapters/hubapi"
 	"github.com/hubgw/hubgw/adapters/metrics"
 	"github.com/hubgw/hubgw/adapters/rest"
+	"github.com/hubgw/hubgw/adapters/spacecmd"
 	"github.com/hubgw/hubgw/adapters/uyuni"
-	"github.com/hubgw/hubgw/adapters/xmlrpc"
 	"github.com/hubgw/hubgw/buildinfo"
 	"github.com/hubgw/hubgw/gateway"
 	"github.com/hubgw/hubgw/gateway/fanout"
+	"github.com/hubgw/hubgw/gateway/fleetids"
 	"github.com/hubgw/hubgw/gateway/registry"
+	"github.com/hubgw/hubgw/gateway/rpc"
 	"github.com/hubgw/hubgw/gateway/target"
+	"github.com/hubgw/hubgw/gateway/uyuniapi"
 )
 
 // Peripheral overrides what discovery says about one peripheral.
@@ -157,6 +161,8 @@ type Server struct {
 	metrics  *prometheus.Registry
 	rest     *rest.Handler
 	state    *state
+	invoke   fanout.Invoker // the per-server stack
+	hub      target.Target
 
 	readiness *readiness // /readyz, cached; unready while draining (ready.go)
 }
@@ -181,7 +187,11 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := newState(cfg, log)
+	api, err := uyuniapi.Load() // the embedded catalog, parsed once per process
+	if err != nil {
+		return nil, err
+	}
+	st, err := newState(cfg, api, log)
 	if err != nil {
 		return nil, err
 	}
@@ -192,10 +202,18 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	breakers := fanout.NewBreakers(fanout.BreakerSettings{Failures: cfg.BreakerFailures, Cooldown: cfg.BreakerCooldown, OnChange: obs.BreakerChanged})
 	health := rest.NewHealth() // each server's last call, for GET /api/v1/peripherals
 
-	// The whole per-server stack, outermost first: metrics see what the
-	// client sees; the deadline covers queueing and retries; retries go
-	// through the breaker; the limiter guards the actual call.
+	// One path per request, as KrakenD's lura stacks an endpoint's proxies
+	// over its backends'. Every client call, from every door, is a
+	// gateway.Request through gw.Do; the gateway's own calls (discovery,
+	// readiness, logins) use the per-server stack directly.
+	//
+	// The per-server stack, outermost first: the read cache answers
+	// before anything else (a hit costs neither a slot nor an upstream
+	// metric); metrics see what the client sees; the deadline covers
+	// queueing and retries; retries go through the breaker; the limiter
+	// guards the actual call.
 	invoke := fanout.Stack(client.Invoke,
+		st.readCache(),
 		fanout.Observe(obs),
 		fanout.Observe(health),
 		fanout.Timed(),
@@ -204,13 +222,10 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		breakers.Middleware(),
 		fanout.NewLimiter(cfg.MaxConcurrency, cfg.MaxPerServer).Middleware(),
 	)
-	invoke = st.wrap(invoke) // the read cache, when configured, in front of it all
 
 	hub := target.Target{Hub: true, Name: "hub", FQDN: hostOf(cfg.HubURL), URL: cfg.HubURL}
 	disc := registry.Discovery{
-		Call: func(ctx context.Context, method string, params []any) (any, error) {
-			return client.CallValue(ctx, cfg.HubURL, method, params)
-		},
+		Call:   hubCaller(invoke, hub),
 		URLFor: func(fqdn string) string { return cfg.PeripheralScheme + "://" + fqdn + "/rpc/api" },
 	}
 	load := func(ctx context.Context, key string) (*registry.Snapshot, error) {
@@ -228,8 +243,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		Jobs:      st.jobs,
 		Registry:  regy,
 		Invoke:    invoke,
-		Decode:    decodeRaw,
-		ReadOnly:  gateway.ReadOnly,
+		API:       api,
 		CallLimit: cfg.CallTimeout,
 		Logger:    log,
 		Groups:    cfg.Groups,
@@ -238,13 +252,27 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 			return p.User, p.Password, ok && p.User != ""
 		},
 	})
-	s := &Server{cfg: cfg, log: log, client: client, registry: regy, gateway: gw, metrics: reg, state: st}
+	// The per-request wrappers, outermost first: gateway-wide ids of
+	// systems and actions route a many-target call to the servers that own
+	// the ids it names, and translate the answers' ids; the server-local
+	// id rule refuses what is left before anything is recorded or sent;
+	// the job record sees every target the client asked for, the ones that
+	// could not be reached included; session keys (attach on demand,
+	// re-login once) innermost, so a repeat after a re-login is part of the
+	// same job.
+	gw.Use(
+		gw.FleetIDs(fleetids.New(st.store)),
+		gw.IDRule(),
+		gw.RecordJobs(),
+		gw.KeepSessions(),
+	)
+	s := &Server{cfg: cfg, log: log, invoke: invoke, hub: hub, registry: regy, client: client, gateway: gw, metrics: reg, state: st}
 	s.readiness = newReadiness(s.ready)
-	if s.rest, err = newREST(cfg, gw, breakers, health, log); err != nil {
+	if s.rest, err = newREST(cfg, gw, api, breakers, health, log); err != nil {
 		return nil, err
 	}
 	s.echo = httpapi.New(httpapi.Config{
-		XMLRPC:  httpapi.NewXMLRPC(gw, cfg.MaxBodyBytes, log),
+		XMLRPC:  httpapi.NewXMLRPC(hubapi.New(gw), spacecmd.New(gw, log), cfg.MaxBodyBytes, cfg.CallTimeout, log),
 		Ready:   s.readiness.ready,
 		Metrics: reg,
 		Routes:  []func(*echo.Echo){s.rest.Register, s.landing},
@@ -252,11 +280,20 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	return s, nil
 }
 
-func decodeRaw(v any) (any, error) {
-	if r, ok := v.(xmlrpc.Raw); ok {
-		return r.Decode()
+// hubCaller calls the hub through the per-server stack (limits, breaker,
+// metrics apply to the gateway's own calls too) and decodes the answer.
+func hubCaller(invoke fanout.Invoker, hub target.Target) registry.Caller {
+	return func(ctx context.Context, method string, params []any) (any, error) {
+		r := invoke(ctx, fanout.Call{Target: hub, Method: method, Params: params, ReadOnly: true})
+		r.Target = hub
+		if !r.OK() {
+			if r.Fault != nil {
+				return nil, r.Fault
+			}
+			return nil, r.Err
+		}
+		return rpc.Decode(r.Value)
 	}
-	return v, nil
 }
 
 func hostOf(u string) string {
@@ -292,7 +329,7 @@ func MethodClass(method string) string {
 	switch {
 	case strings.HasPrefix(method, "auth."):
 		return "auth"
-	case gateway.ReadOnly(method):
+	case uyuniapi.ReadOnly(method):
 		return "read"
 	}
 	return "write"
@@ -303,7 +340,7 @@ func (s *Server) ready(ctx context.Context) error {
 	if err := s.state.ready(ctx); err != nil {
 		return err
 	}
-	if _, err := s.client.CallValue(ctx, s.cfg.HubURL, "api.getVersion", nil); err != nil {
+	if _, err := hubCaller(s.invoke, s.hub)(ctx, "api.getVersion", nil); err != nil {
 		return fmt.Errorf("hub not reachable: %w", err)
 	}
 	if ok, err := s.registry.Ready(); !ok && err != nil {

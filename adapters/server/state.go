@@ -16,6 +16,7 @@ import (
 	"github.com/hubgw/hubgw/gateway/jobs"
 	"github.com/hubgw/hubgw/gateway/readcache"
 	"github.com/hubgw/hubgw/gateway/registry"
+	"github.com/hubgw/hubgw/gateway/uyuniapi"
 )
 
 // This file assembles hubgw's state: where sessions, the registry
@@ -35,7 +36,7 @@ func (c Config) validateState() []error {
 			errs = append(errs, errors.New("redis-url is set but secret-key-file is not: with Redis, relay credentials and upstream session keys are stored encrypted (AES-256-GCM), so the gateway needs a key; create one with `openssl rand -hex 32 > /etc/hubgw/secret.key` (chmod 600) and pass --secret-key-file or HUBGW_SECRET_KEY_FILE"))
 		}
 	}
-	if _, err := readcache.ParseSpec(c.ReadCache, gateway.ReadOnly); err != nil {
+	if _, err := readcache.ParseSpec(c.ReadCache, uyuniapi.ReadOnly); err != nil {
 		errs = append(errs, err)
 	}
 	if c.Jobs && (c.JobRetention <= 0 || c.JobLease <= 0) {
@@ -55,7 +56,7 @@ type state struct {
 	log      *slog.Logger
 }
 
-func newState(cfg Config, log *slog.Logger) (*state, error) {
+func newState(cfg Config, api *uyuniapi.API, log *slog.Logger) (*state, error) {
 	st := &state{log: log}
 	exp := auth.Expiry{Idle: cfg.SessionIdle, Absolute: cfg.SessionMax}
 	host, _ := os.Hostname()
@@ -92,6 +93,7 @@ func newState(cfg Config, log *slog.Logger) (*state, error) {
 				return 0
 			},
 			Fault:   gateway.Fault,
+			Catalog: api.Catalog(),
 			Replica: replica,
 			Logger:  log,
 		})
@@ -100,7 +102,7 @@ func newState(cfg Config, log *slog.Logger) (*state, error) {
 		}
 		st.jobs = rec
 	}
-	ttls, err := readcache.ParseSpec(cfg.ReadCache, gateway.ReadOnly)
+	ttls, err := readcache.ParseSpec(cfg.ReadCache, uyuniapi.ReadOnly)
 	if err != nil {
 		return nil, err
 	}
@@ -125,13 +127,13 @@ func newState(cfg Config, log *slog.Logger) (*state, error) {
 	return st, nil
 }
 
-// wrap puts the read cache in front of the upstream stack, so a hit costs
-// neither a slot nor an upstream metric.
-func (st *state) wrap(inv fanout.Invoker) fanout.Invoker {
+// readCache is the read cache's place in the per-server stack (nothing
+// without an allowlist).
+func (st *state) readCache() fanout.Middleware {
 	if st.cache == nil {
-		return inv
+		return func(next fanout.Invoker) fanout.Invoker { return next }
 	}
-	return st.cache.Middleware()(inv)
+	return st.cache.Middleware()
 }
 
 // start checks the store once, so a Redis that is down at start is said
@@ -149,7 +151,7 @@ func (st *state) start(ctx context.Context, reg *registry.Registry) {
 			st.log.Info("state store", "redis", st.redis.Where())
 		}
 	}
-	go reg.Follow(ctx)
+	reg.Follow(ctx)
 }
 
 // ready: the store answers.

@@ -166,15 +166,15 @@ func (e *TransportError) Unwrap() error { return e.Err }
 // is returned as a *rpc.Fault, anything else that failed as a
 // *TransportError (which wraps context errors, so errors.Is works).
 func (c *Client) Call(ctx context.Context, u, method string, params []any) (xmlrpc.Raw, error) {
-	return call(c, ctx, u, method, params, xmlrpc.DecodeResponseRaw)
+	return call(ctx, c, u, method, params, xmlrpc.DecodeResponseRaw)
 }
 
 // CallValue is Call with the value decoded into plain Go values.
 func (c *Client) CallValue(ctx context.Context, u, method string, params []any) (any, error) {
-	return call(c, ctx, u, method, params, xmlrpc.DecodeResponse)
+	return call(ctx, c, u, method, params, xmlrpc.DecodeResponse)
 }
 
-func call[T any](c *Client, ctx context.Context, u, method string, params []any, decode func([]byte, xmlrpc.Limits) (T, error)) (T, error) {
+func call[T any](ctx context.Context, c *Client, u, method string, params []any, decode func([]byte, xmlrpc.Limits) (T, error)) (T, error) {
 	var zero T
 	body, err := c.roundTrip(ctx, u, method, params)
 	if err != nil {

@@ -33,11 +33,12 @@ import (
 	"github.com/hubgw/hubgw/adapters/server"
 	"github.com/hubgw/hubgw/buildinfo"
 	"github.com/hubgw/hubgw/cache"
+	"github.com/hubgw/hubgw/cmd/hubgw/internal/cli"
 )
 
 func main() {
 	if err := root().Execute(); err != nil {
-		os.Exit(1)
+		os.Exit(cli.ExitCode(err))
 	}
 }
 
@@ -50,6 +51,7 @@ func root() *cobra.Command {
 		Version:       buildinfo.Read().String(),
 	}
 	cmd.SetVersionTemplate("{{.Version}}\n")
+	cli.AddCommands(cmd)
 	cmd.AddCommand(serveCmd(), versionCmd())
 	return cmd
 }

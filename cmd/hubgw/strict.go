@@ -44,13 +44,18 @@ func walkKeys(doc map[string]any, t reflect.Type, prefix string) []error {
 	return errs
 }
 
-// unknownEnv checks HUBGW_ variables: each must name a top-level setting.
+// clientEnv are the client commands' variables (internal/cli), not serve's
+// settings: the shell serve is started from may well have them set.
+var clientEnv = map[string]bool{"HUBGW_GATEWAY": true, "HUBGW_TOKEN": true, "HUBGW_PASSWORD": true}
+
+// unknownEnv checks HUBGW_ variables: each must name a top-level setting
+// (or be one of the client commands').
 func unknownEnv(environ []string, cfg reflect.Type) error {
 	fields := keysOf(cfg)
 	var errs []error
 	for _, kv := range environ {
 		name, _, _ := strings.Cut(kv, "=")
-		if !strings.HasPrefix(name, "HUBGW_") {
+		if !strings.HasPrefix(name, "HUBGW_") || clientEnv[name] {
 			continue
 		}
 		k := envKey(name)

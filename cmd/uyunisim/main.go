@@ -2,7 +2,8 @@
 // (package e2e/uyunisim) until SIGINT or SIGTERM:
 //
 //	uyunisim --listen 127.0.0.1:9000 --peripherals 3 [--user admin --password admin
-//	         --systems 100 --latency 20ms --discovery sync-hub --demo]
+//	         --systems 100 --latency 20ms --discovery sync-hub --demo
+//	         --action-delay 5s --server-version peripheral-2=legacy --admin-org peripheral-1=7]
 //
 // The hub listens on 9000 and peripheral i on 9000+i. Once every server
 // accepts connections, one JSON line per server goes to stdout:
@@ -38,8 +39,10 @@ func main() {
 type options struct {
 	listen, user, password, discovery, logLevel string
 	peripherals, systems                        int
-	latency, jitter, sessionTTL                 time.Duration
+	latency, jitter, sessionTTL, actionDelay    time.Duration
 	demo                                        bool
+	serverVersions                              map[string]string
+	adminOrgs                                   map[string]int64
 }
 
 func newCommand() *cobra.Command {
@@ -71,6 +74,12 @@ func newCommand() *cobra.Command {
 		"peripheral discovery the hub offers: sync-hub, entitlement or legacy")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error (logs go to stderr)")
 	f.BoolVar(&o.demo, "demo", false, "print a note on how to try the simulator")
+	f.DurationVar(&o.actionDelay, "action-delay", 5*time.Second,
+		"how long a scheduled action stays queued after its earliest date before it completes or fails")
+	f.StringToStringVar(&o.serverVersions, "server-version", nil,
+		"API level of some servers, e.g. peripheral-2=legacy (sync-hub, entitlement or legacy; default: --discovery)")
+	f.StringToInt64Var(&o.adminOrgs, "admin-org", nil,
+		"org id of the admin on some servers, e.g. peripheral-1=7 (default: hub 1, peripheral i in org i)")
 	return cmd
 }
 
@@ -100,8 +109,12 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		Systems:     systems,
 		SessionTTL:  o.sessionTTL,
 		Discovery:   o.discovery,
-		Faults:      uyunisim.Faults{Latency: o.latency, Jitter: o.jitter},
-		Logger:      slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
+		ActionDelay: o.actionDelay,
+		AdminOrgs:   o.adminOrgs,
+
+		ServerVersions: o.serverVersions,
+		Faults:         uyunisim.Faults{Latency: o.latency, Jitter: o.jitter},
+		Logger:         slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
 	})
 	if err != nil {
 		return err

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hubgw/hubgw/adapters/xmlrpc"
+	"github.com/hubgw/hubgw/gateway/rpc"
 )
 
 // TestBinary builds uyunisim, runs it, reads its JSON lines, calls the
@@ -32,7 +33,8 @@ func TestBinary(t *testing.T) {
 	}
 
 	cmd := exec.CommandContext(ctx, bin, "--listen", "127.0.0.1:0", "--peripherals", "2", "--systems", "5",
-		"--latency", "1ms", "--discovery", "entitlement", "--demo")
+		"--latency", "1ms", "--discovery", "entitlement", "--demo",
+		"--server-version", "peripheral-2=legacy", "--admin-org", "peripheral-1=7", "--action-delay", "0s")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -75,6 +77,12 @@ func TestBinary(t *testing.T) {
 	}
 	if v := rpcCall(t, tr, lines[1].URL, "api.getVersion"); v != "26" {
 		t.Errorf("entitlement-mode version = %v", v)
+	}
+	if v := rpcCall(t, tr, lines[2].URL, "api.getVersion"); v != "25" {
+		t.Errorf("--server-version peripheral-2=legacy: version %v", v)
+	}
+	if u := rpcCall(t, tr, lines[1].URL, "user.getDetails", pk, "admin").(rpc.Struct); u.Map()["org_id"] != int64(7) {
+		t.Errorf("--admin-org peripheral-1=7: %v", u)
 	}
 
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {

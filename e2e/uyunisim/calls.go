@@ -20,6 +20,7 @@ const (
 	OutcomeTruncated     = "truncated"
 	OutcomeHang          = "hang"     // never answered; recorded when the client gave up or the simulator closed
 	OutcomeCanceled      = "canceled" // the client went away during the injected latency
+	OutcomeDropped       = "dropped"  // Faults.DropAnswer: run, then the connection closed unanswered
 )
 
 // Redacted replaces passwords in recorded parameters.

@@ -92,6 +92,24 @@ func (s *Server) controlFor(mux *http.ServeMux, prefix string, target func(*http
 		t.ExpireSessions()
 		writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
 	})
+	handle("GET "+prefix+"/objects", func(w http.ResponseWriter, _ *http.Request, t *Server) {
+		writeJSON(w, http.StatusOK, t.Objects())
+	})
+	handle("POST "+prefix+"/objects", func(w http.ResponseWriter, r *http.Request, t *Server) {
+		b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
+		var c ObjectChange
+		if err == nil {
+			c, err = decodeObjectChange(b)
+		}
+		if err == nil {
+			err = t.ChangeObject(c)
+		}
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, t.Objects())
+	})
 	handle("GET "+prefix+"/calls", func(w http.ResponseWriter, _ *http.Request, t *Server) {
 		writeJSON(w, http.StatusOK, t.Calls())
 	})

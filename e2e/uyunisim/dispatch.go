@@ -189,7 +189,7 @@ func (s *Server) resolveAndRun(method string, params []any) ([]byte, *rpc.Fault)
 	i := strings.LastIndexByte(method, '.')
 	var ns *namespace
 	if i > 0 {
-		ns = s.sim.surface.byName[method[:i]]
+		ns = s.surface().byName[method[:i]]
 	}
 	if ns == nil {
 		// Redstone finds no handler for the namespace (a method name without
@@ -207,6 +207,7 @@ func (s *Server) resolveAndRun(method string, params []any) ([]byte, *rpc.Fault)
 	st := s.st
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	st.settle(st.now(), s.sim.cfg.ActionDelay, s.faults.Load().ActionFailure)
 
 	var sess *session
 	if len(args) > 0 && !ns.keepsKey {

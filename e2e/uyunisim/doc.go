@@ -73,18 +73,95 @@
 // exception table; message wording that comes from Uyuni's localized
 // resources is approximated.
 //
+// # Hub operations, and the Java classes they follow
+//
+// Read in paususe/uyuni (2020) unless marked "current" (uyuni-project/uyuni):
+//
+//	activation keys     ActivationKeyHandler, XmlRpcActivationKeysHelper.lookupKey (missing key: -212
+//	                    "Activation Key [k] Not Found!"), ActivationKeyManager, ActivationKeyFactory
+//	                    (createNewKey, validateKeyName: ',' and '"' refused, key in use 1091),
+//	                    ActivationKey.sanitize and Scrubber (spaces and <>(){} removed from key and
+//	                    description, "<org>-" prefix), DEFAULT_DESCRIPTION "None", Token.setBaseChannel
+//	                    (a new base clears the children), TokenSerializer (usage_limit 0 when unlimited),
+//	                    InvalidChannelException (-211 for a missing or wrong base or child),
+//	                    InvalidServerGroupException (2200); create's bad add-on entitlement is 1091,
+//	                    addEntitlements' an unhandled ValidatorException (-1)
+//	config channels     ConfigChannelHandler, XmlRpcConfigChannelHelper.lookupGlobal (-210 "No such
+//	                    channel: <label>"), ConfigChannelCreationHelper (label ^[a-zA-Z0-9\-_]+$, no
+//	                    leading '-', description required, every error 1021 "…\nERRORS:\n…";
+//	                    createInitSlsFile: state channels start with an empty /init.sls),
+//	                    ConfigFileBuilder (every createOrUpdatePath is a new revision),
+//	                    ConfigRevisionSerializer ("channel" is the name, permissions_mode "%03d",
+//	                    binary contents base64), NoSuchConfigFilePathException (-1029, one missing path
+//	                    faults lookupFileInfo and deleteFiles), InvalidOperationException (1233: state
+//	                    channel directories and symlinks), InvalidParameterException (1213: /init.sls
+//	                    through createOrUpdatePath, deployAllSystems of a state channel);
+//	                    deployAllSystems(label, unknownPath) is an unhandled NullPointerException
+//	                    ("null"), getDetails(id) an unhandled LookupException
+//	software channels   CreateChannelCommand (below), ChannelSoftwareHandler (setDetails: label form looks
+//	                    up first, id form checks keys, 2801; values are strings, gpg_check parsed;
+//	                    vendor_channel only on the newest API; delete of a parent 1234), BaseRepoCommand
+//	                    and InvalidRepoLabelException/InvalidRepoUrlException (codes 2 and 1),
+//	                    NoSuchContentSourceException (1213), ChannelAccessHandler (1064),
+//	                    ChannelFactory.lookupByLabelAndUser (only the admin's org is visible),
+//	                    isExisting (current)
+//	groups, users       ServerGroupHandler (getDetails 2201), ServerGroupManager.lookup (update, delete:
+//	                    unhandled LookupException), ServerGroupFactory.create (blank description "none",
+//	                    duplicate unhandled), ManagedServerGroupSerializer; subscribeConfigChannel and
+//	                    listAssignedConfigChannels (current); UserHandler.getDetails (org_id)
+//	actions             ServerConfigHandler (addChannels re-ranks, scheduleApplyConfigChannel returns the
+//	                    id of "Apply states [custom]"), ConfigurationManager.deployConfiguration
+//	                    ("Deploy config files to system" for the subscribed systems, 1 and no id),
+//	                    ScheduleHandler, ScheduleActionSerializer, ScheduleSystemSerializer
+//	maps of options     BaseHandler.validateMap: 2801 "Invalid argument(s): a, b"
+//
+// Behaviour the sources leave open is marked in the code; [infer] in
+// ../shared/uyuni-hub-operations.md. createOrUpdatePath without owner, group
+// or permissions keeps root/root/644 (755 for directories) here.
+//
 // Simulated methods: auth.login (both), auth.logout; api.getVersion,
 // systemVersion, productName, getApiNamespaces, getApiNamespaceCallList,
 // getApiCallList (from gateway/catalog plus the methods above that newer Uyuni
 // has; encoded once; "exceptions" is always empty since the catalog does not
-// record them); channel.listAllChannels; channel.software.create (4),
-// listArches, getDetails (label, id); configchannel.create (3),
-// createOrUpdatePath, channelExists, listGlobals, deployAllSystems (4);
-// activationkey.create (2), listActivationKeys, getDetails, addChildChannels,
-// addConfigChannels; system.listSystems, listUserSystems (2), listFqdns,
-// listSystemsWithEntitlement; sync.hub.listPeripheralServers; org.listOrgs;
-// user.listUsers, listAssignableRoles. There are no permission checks: the one
-// user (Config.User) is an administrator.
+// record them); channel.listAllChannels; channel.software.create, listArches,
+// getDetails, isExisting, setDetails, setContactDetails, listChildren, delete,
+// createRepo, getRepoDetails, listChannelRepos, listUserRepos, associateRepo,
+// disassociateRepo, updateRepoUrl, removeRepo, syncRepo (now, cron),
+// getRepoSyncCronExpression; channel.access.getOrgSharing, setOrgSharing;
+// configchannel.create (all), getDetails, update, createOrUpdatePath,
+// createOrUpdateSymlink, updateInitSls, channelExists, listGlobals,
+// listFiles, lookupFileInfo, getFileRevisions, getFileRevision,
+// getEncodedFileRevision, deleteFiles, listSubscribedSystems,
+// deployAllSystems; activationkey.create, delete, listActivationKeys,
+// getDetails, setDetails, add/removeChildChannels, add/removeEntitlements,
+// add/removePackages, add/removeServerGroups, listConfigChannels,
+// set/add/removeConfigChannels, enable/disable/checkConfigDeployment;
+// systemgroup.create, getDetails, update, delete, listAllGroups,
+// subscribeConfigChannel, listAssignedConfigChannels; system.config.addChannels,
+// listChannels, scheduleApplyConfigChannel; schedule.listAllActions,
+// list{InProgress,Completed,Failed}Actions, list{InProgress,Completed,Failed}Systems;
+// system.listSystems, listUserSystems (2), listFqdns, listSystemsWithEntitlement;
+// sync.hub.listPeripheralServers; org.listOrgs; user.getDetails, listUsers,
+// listAssignableRoles. There are no permission checks: the one user
+// (Config.User) is an administrator.
+//
+// # Orgs, actions, API levels
+//
+// The hub's admin is in org 1, peripheral i's in org i (Config.AdminOrgs
+// changes that), so activation keys are "1-web" on one server and "3-web" on
+// another. Each server has a second org, id +1, whose channels the admin
+// cannot see: getDetails says -210 and isExisting false, but their names and
+// labels are taken (create: 1200, 1201). POST /sim/objects seeds them.
+//
+// Scheduled actions (deployAllSystems, scheduleApplyConfigChannel) stay
+// queued until Config.ActionDelay after their earliest date, then complete,
+// or fail on Faults.ActionFailure of the systems (a fraction, decided by a
+// hash of action and system id). They settle at the start of each call, so
+// the cached answers of the schedule reads stay right.
+//
+// Config.ServerVersions gives a server another API level than the hub's: an
+// older one lacks the newer methods ("Could not find method") and refuses
+// newer setDetails keys (2801).
 //
 // # Faults and the control endpoint
 //
@@ -98,9 +175,16 @@
 //	POST   /sim/faults            replace them: {"latency_ms":20,"jitter_ms":5,"down":false,"hang":false,
 //	                              "http500":false,"garbage":false,"truncated":false,
 //	                              "fail_method":{"system.listSystems":{"code":-1,"string":"..."}}}
+//	                              also "fail_after":{"m":{"after":2,"code":-1,"string":"..."}} (m runs twice,
+//	                              then faults), "drop_answer":["m"] (m runs, the connection closes unanswered),
+//	                              "down_for_ms":500 with "down" (back by itself), "action_failure":0.5
 //	DELETE /sim/faults            clear them
 //	POST   /sim/expire-sessions   end every session
 //	GET    /sim/calls             the recorded calls (CallRecord as JSON); DELETE forgets them
+//	GET    /sim/objects           every channel, repo, config channel (files: revision count, sha256), key,
+//	                              group and action (Objects)
+//	POST   /sim/objects           change one object behind the API's back, or seed the hidden org (ObjectChange):
+//	                              {"kind":"channel","label":"x","name":"X","hidden":true}
 //
 // A server that is down cannot answer on its own port, so the hub also
 // serves all of the above for any server under /sim/servers/<name>/...

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/hubgw/hubgw/gateway/rpc"
@@ -34,33 +35,65 @@ type Faults struct {
 	// FailMethod answers these methods ("system.listSystems") with the given
 	// fault instead of running them.
 	FailMethod map[string]*rpc.Fault
+	// FailAfter lets a method succeed After times, then answers every
+	// further call with Fault: a failure in the middle of a sequence of
+	// writes. The count starts when the faults are set.
+	FailAfter map[string]FailAfter
+	// DropAnswer runs these methods (the server changes) and then closes
+	// the connection without answering.
+	DropAnswer []string
+	// DownFor, with Down, brings the server back by itself after this long.
+	DownFor time.Duration
+	// ActionFailure is the fraction (0 to 1) of systems on which a scheduled
+	// action fails once Config.ActionDelay has passed; which ones is decided
+	// by a hash of the action and system ids, the same way every time.
+	ActionFailure float64
+}
+
+// FailAfter is a fault that starts after some successful calls.
+type FailAfter struct {
+	After int
+	Fault *rpc.Fault
 }
 
 // IsZero reports whether no fault is set.
 func (f Faults) IsZero() bool {
 	return f.Latency == 0 && f.Jitter == 0 && !f.Down && !f.Hang && !f.HTTP500 &&
-		!f.Garbage && !f.Truncated && len(f.FailMethod) == 0
+		!f.Garbage && !f.Truncated && len(f.FailMethod) == 0 && f.ActionFailure == 0 &&
+		len(f.FailAfter) == 0 && len(f.DropAnswer) == 0 && f.DownFor == 0
 }
 
 // clone copies f so that later changes to the caller's map do not leak in.
 func (f Faults) clone() *Faults {
 	f.FailMethod = maps.Clone(f.FailMethod)
+	f.FailAfter = maps.Clone(f.FailAfter)
+	f.DropAnswer = slices.Clone(f.DropAnswer)
 	return &f
 }
 
 // faultsJSON is the wire form of Faults on the control endpoint.
 type faultsJSON struct {
-	LatencyMS  float64              `json:"latency_ms"`
-	JitterMS   float64              `json:"jitter_ms"`
-	Down       bool                 `json:"down"`
-	Hang       bool                 `json:"hang"`
-	HTTP500    bool                 `json:"http500"`
-	Garbage    bool                 `json:"garbage"`
-	Truncated  bool                 `json:"truncated"`
-	FailMethod map[string]faultJSON `json:"fail_method,omitempty"`
+	LatencyMS     float64                  `json:"latency_ms"`
+	JitterMS      float64                  `json:"jitter_ms"`
+	Down          bool                     `json:"down"`
+	Hang          bool                     `json:"hang"`
+	HTTP500       bool                     `json:"http500"`
+	Garbage       bool                     `json:"garbage"`
+	Truncated     bool                     `json:"truncated"`
+	FailMethod    map[string]faultJSON     `json:"fail_method,omitempty"`
+	FailAfter     map[string]failAfterJSON `json:"fail_after,omitempty"`
+	DropAnswer    []string                 `json:"drop_answer,omitempty"`
+	DownForMS     float64                  `json:"down_for_ms,omitempty"`
+	ActionFailure float64                  `json:"action_failure,omitempty"`
 }
 
 type faultJSON struct {
+	Code   int    `json:"code"`
+	String string `json:"string"`
+}
+
+type failAfterJSON struct {
+	After  int    `json:"after"`
 	Code   int    `json:"code"`
 	String string `json:"string"`
 }
@@ -71,6 +104,13 @@ func (f Faults) MarshalJSON() ([]byte, error) {
 	j := faultsJSON{
 		LatencyMS: ms(f.Latency), JitterMS: ms(f.Jitter),
 		Down: f.Down, Hang: f.Hang, HTTP500: f.HTTP500, Garbage: f.Garbage, Truncated: f.Truncated,
+		ActionFailure: f.ActionFailure, DownForMS: ms(f.DownFor), DropAnswer: f.DropAnswer,
+	}
+	if len(f.FailAfter) > 0 {
+		j.FailAfter = make(map[string]failAfterJSON, len(f.FailAfter))
+		for m, fa := range f.FailAfter {
+			j.FailAfter[m] = failAfterJSON{After: fa.After, Code: fa.Fault.Code, String: fa.Fault.String}
+		}
 	}
 	if len(f.FailMethod) > 0 {
 		j.FailMethod = make(map[string]faultJSON, len(f.FailMethod))
@@ -95,9 +135,25 @@ func (f *Faults) UnmarshalJSON(b []byte) error {
 	if j.LatencyMS < 0 || j.JitterMS < 0 {
 		return fmt.Errorf("faults: negative latency or jitter")
 	}
+	if j.DownForMS < 0 || (j.DownForMS > 0 && !j.Down) {
+		return fmt.Errorf("faults: down_for_ms needs down and a positive duration")
+	}
+	if j.ActionFailure < 0 || j.ActionFailure > 1 {
+		return fmt.Errorf("faults: action_failure is a fraction from 0 to 1")
+	}
 	*f = Faults{
 		Latency: fromMS(j.LatencyMS), Jitter: fromMS(j.JitterMS),
 		Down: j.Down, Hang: j.Hang, HTTP500: j.HTTP500, Garbage: j.Garbage, Truncated: j.Truncated,
+		ActionFailure: j.ActionFailure, DownFor: fromMS(j.DownForMS), DropAnswer: j.DropAnswer,
+	}
+	for m, fa := range j.FailAfter {
+		if fa.After < 0 {
+			return fmt.Errorf("faults: fail_after %s: negative count", m)
+		}
+		if f.FailAfter == nil {
+			f.FailAfter = make(map[string]FailAfter, len(j.FailAfter))
+		}
+		f.FailAfter[m] = FailAfter{After: fa.After, Fault: &rpc.Fault{Code: fa.Code, String: fa.String}}
 	}
 	if len(j.FailMethod) > 0 {
 		f.FailMethod = make(map[string]*rpc.Fault, len(j.FailMethod))

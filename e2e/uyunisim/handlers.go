@@ -1,6 +1,9 @@
 package uyunisim
 
 import (
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hubgw/hubgw/gateway/rpc"
@@ -29,22 +32,85 @@ func newHandlers() map[string]handler {
 		"api.getApiCallList":          {fn: apiGetApiCallList},
 		"api.getApiNamespaceCallList": {fn: apiGetApiNamespaceCallList},
 
-		"channel.listAllChannels":     {fn: channelListAllChannels, read: true},
-		"channel.software.create":     {fn: channelSoftwareCreate},
-		"channel.software.listArches": {fn: channelSoftwareListArches, read: true},
-		"channel.software.getDetails": {fn: channelSoftwareGetDetails, read: true},
+		"channel.listAllChannels":                    {fn: channelListAllChannels, read: true},
+		"channel.software.create":                    {fn: channelSoftwareCreate},
+		"channel.software.listArches":                {fn: channelSoftwareListArches, read: true},
+		"channel.software.getDetails":                {fn: channelSoftwareGetDetails, read: true},
+		"channel.software.isExisting":                {fn: channelSoftwareIsExisting, read: true},
+		"channel.software.setDetails":                {fn: channelSoftwareSetDetails},
+		"channel.software.setContactDetails":         {fn: channelSoftwareSetContactDetails},
+		"channel.software.listChildren":              {fn: channelSoftwareListChildren, read: true},
+		"channel.software.delete":                    {fn: channelSoftwareDelete},
+		"channel.software.createRepo":                {fn: channelSoftwareCreateRepo},
+		"channel.software.getRepoDetails":            {fn: channelSoftwareGetRepoDetails, read: true},
+		"channel.software.listChannelRepos":          {fn: channelSoftwareListChannelRepos, read: true},
+		"channel.software.listUserRepos":             {fn: channelSoftwareListUserRepos, read: true},
+		"channel.software.associateRepo":             {fn: channelSoftwareAssociateRepo(true)},
+		"channel.software.disassociateRepo":          {fn: channelSoftwareAssociateRepo(false)},
+		"channel.software.updateRepoUrl":             {fn: channelSoftwareUpdateRepoURL},
+		"channel.software.removeRepo":                {fn: channelSoftwareRemoveRepo},
+		"channel.software.syncRepo":                  {fn: channelSoftwareSyncRepo},
+		"channel.software.getRepoSyncCronExpression": {fn: channelSoftwareGetRepoSyncCronExpression, read: true},
+		"channel.access.getOrgSharing":               {fn: channelAccessGetOrgSharing, read: true},
+		"channel.access.setOrgSharing":               {fn: channelAccessSetOrgSharing},
 
-		"configchannel.create":             {fn: configChannelCreate},
-		"configchannel.createOrUpdatePath": {fn: configChannelCreateOrUpdatePath},
-		"configchannel.channelExists":      {fn: configChannelExists, read: true},
-		"configchannel.listGlobals":        {fn: configChannelListGlobals, read: true},
-		"configchannel.deployAllSystems":   {fn: configChannelDeployAllSystems},
+		"configchannel.create":                 {fn: configChannelCreate},
+		"configchannel.getDetails":             {fn: configChannelGetDetails, read: true},
+		"configchannel.update":                 {fn: configChannelUpdate},
+		"configchannel.createOrUpdatePath":     {fn: configChannelCreateOrUpdatePath},
+		"configchannel.createOrUpdateSymlink":  {fn: configChannelCreateOrUpdateSymlink},
+		"configchannel.updateInitSls":          {fn: configChannelUpdateInitSls},
+		"configchannel.channelExists":          {fn: configChannelExists, read: true},
+		"configchannel.listGlobals":            {fn: configChannelListGlobals, read: true},
+		"configchannel.listFiles":              {fn: configChannelListFiles, read: true},
+		"configchannel.lookupFileInfo":         {fn: configChannelLookupFileInfo, read: true},
+		"configchannel.getFileRevisions":       {fn: configChannelGetFileRevisions, read: true},
+		"configchannel.getFileRevision":        {fn: configChannelGetFileRevision(false), read: true},
+		"configchannel.getEncodedFileRevision": {fn: configChannelGetFileRevision(true), read: true},
+		"configchannel.deleteFiles":            {fn: configChannelDeleteFiles},
+		"configchannel.listSubscribedSystems":  {fn: configChannelListSubscribedSystems, read: true},
+		"configchannel.deployAllSystems":       {fn: configChannelDeployAllSystems},
 
-		"activationkey.create":             {fn: activationKeyCreate},
-		"activationkey.listActivationKeys": {fn: activationKeyList, read: true},
-		"activationkey.getDetails":         {fn: activationKeyGetDetails, read: true},
-		"activationkey.addChildChannels":   {fn: activationKeyAddChildChannels},
-		"activationkey.addConfigChannels":  {fn: activationKeyAddConfigChannels},
+		"activationkey.create":                  {fn: activationKeyCreate},
+		"activationkey.delete":                  {fn: activationKeyDelete},
+		"activationkey.listActivationKeys":      {fn: activationKeyList, read: true},
+		"activationkey.getDetails":              {fn: activationKeyGetDetails, read: true},
+		"activationkey.setDetails":              {fn: activationKeySetDetails},
+		"activationkey.addChildChannels":        {fn: activationKeyAddChildChannels},
+		"activationkey.removeChildChannels":     {fn: activationKeyRemoveChildChannels},
+		"activationkey.addEntitlements":         {fn: activationKeyEntitlements(true)},
+		"activationkey.removeEntitlements":      {fn: activationKeyEntitlements(false)},
+		"activationkey.addPackages":             {fn: activationKeyPackages(true)},
+		"activationkey.removePackages":          {fn: activationKeyPackages(false)},
+		"activationkey.addServerGroups":         {fn: activationKeyServerGroups(true)},
+		"activationkey.removeServerGroups":      {fn: activationKeyServerGroups(false)},
+		"activationkey.listConfigChannels":      {fn: activationKeyListConfigChannels, read: true},
+		"activationkey.setConfigChannels":       {fn: activationKeySetConfigChannels},
+		"activationkey.addConfigChannels":       {fn: activationKeyAddConfigChannels},
+		"activationkey.removeConfigChannels":    {fn: activationKeyRemoveConfigChannels},
+		"activationkey.enableConfigDeployment":  {fn: activationKeyConfigDeployment(ptr(true))},
+		"activationkey.disableConfigDeployment": {fn: activationKeyConfigDeployment(ptr(false))},
+		"activationkey.checkConfigDeployment":   {fn: activationKeyConfigDeployment(nil), read: true},
+
+		"systemgroup.create":                     {fn: systemGroupCreate},
+		"systemgroup.getDetails":                 {fn: systemGroupGetDetails, read: true},
+		"systemgroup.update":                     {fn: systemGroupUpdate},
+		"systemgroup.delete":                     {fn: systemGroupDelete},
+		"systemgroup.listAllGroups":              {fn: systemGroupListAllGroups, read: true},
+		"systemgroup.subscribeConfigChannel":     {fn: systemGroupSubscribeConfigChannel},
+		"systemgroup.listAssignedConfigChannels": {fn: systemGroupListAssignedConfigChannels, read: true},
+
+		"schedule.listAllActions":        {fn: scheduleListActions(-1), read: true},
+		"schedule.listInProgressActions": {fn: scheduleListActions(actionQueued), read: true},
+		"schedule.listCompletedActions":  {fn: scheduleListActions(actionCompleted), read: true},
+		"schedule.listFailedActions":     {fn: scheduleListActions(actionFailed), read: true},
+		"schedule.listInProgressSystems": {fn: scheduleListSystems(actionQueued), read: true},
+		"schedule.listCompletedSystems":  {fn: scheduleListSystems(actionCompleted), read: true},
+		"schedule.listFailedSystems":     {fn: scheduleListSystems(actionFailed), read: true},
+
+		"system.config.addChannels":                {fn: systemConfigAddChannels},
+		"system.config.listChannels":               {fn: systemConfigListChannels, read: true},
+		"system.config.scheduleApplyConfigChannel": {fn: systemConfigScheduleApplyConfigChannel},
 
 		"system.listSystems":                {fn: systemListSystems, read: true},
 		"system.listUserSystems":            {fn: systemListUserSystems, read: true},
@@ -53,6 +119,7 @@ func newHandlers() map[string]handler {
 		"sync.hub.listPeripheralServers":    {fn: syncHubListPeripheralServers, read: true},
 
 		"org.listOrgs":             {fn: orgListOrgs, read: true},
+		"user.getDetails":          {fn: userGetDetails, read: true},
 		"user.listUsers":           {fn: userListUsers, read: true},
 		"user.listAssignableRoles": {fn: userListAssignableRoles, read: true},
 	}
@@ -120,16 +187,48 @@ func stringList(l []any) ([]string, *rpc.Fault) {
 // memberString reads a String member of a Map<String,String>; absent and
 // null read as "".
 func memberString(s rpc.Struct, name string) (string, *rpc.Fault) {
-	v, ok := s.Get(name)
-	if !ok || v == nil {
+	v, _ := s.Get(name)
+	return asString(v)
+}
+
+// asString is a (String) cast of a map value.
+func asString(v any) (string, *rpc.Fault) {
+	if v == nil {
 		return "", nil
 	}
-	str, ok := v.(string)
+	s, ok := v.(string)
 	if !ok {
 		return "", castFault(v, "java.lang.String")
 	}
-	return str, nil
+	return s, nil
 }
+
+// validateMap is BaseHandler.validateMap: unknown members are 2801,
+// "Invalid argument(s): a, b" (api.invalidargs).
+func validateMap(m rpc.Struct, valid ...string) *rpc.Fault {
+	var bad []string
+	for _, mb := range m {
+		if !slices.Contains(valid, mb.Name) {
+			bad = append(bad, mb.Name)
+		}
+	}
+	if len(bad) > 0 {
+		return handlerFault(2801, "Invalid argument(s): "+strings.Join(bad, ", "))
+	}
+	return nil
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// find is the first element of list that matches, or nil.
+func find[T any](list []*T, match func(*T) bool) *T {
+	if i := slices.IndexFunc(list, match); i >= 0 {
+		return list[i]
+	}
+	return nil
+}
+
+func formatInt(n int64) string { return strconv.FormatInt(n, 10) }
 
 func castFault(v any, want string) *rpc.Fault {
 	return unhandled("class " + classOf(v).name() + " cannot be cast to class " + want)
@@ -185,26 +284,26 @@ func versions(mode string) (api, system string) {
 }
 
 func apiGetVersion(c *call) (any, *rpc.Fault) {
-	v, _ := versions(c.srv.sim.surface.mode)
+	v, _ := versions(c.srv.mode())
 	return v, nil
 }
 
 func apiSystemVersion(c *call) (any, *rpc.Fault) {
-	_, v := versions(c.srv.sim.surface.mode)
+	_, v := versions(c.srv.mode())
 	return v, nil
 }
 
 func apiGetApiNamespaces(c *call) (any, *rpc.Fault) {
-	return preEncoded(c.srv.sim.surface.namespacesResp), nil
+	return preEncoded(c.srv.surface().namespacesResp), nil
 }
 
 func apiGetApiCallList(c *call) (any, *rpc.Fault) {
-	return preEncoded(c.srv.sim.surface.callListResp), nil
+	return preEncoded(c.srv.surface().callListResp), nil
 }
 
 func apiGetApiNamespaceCallList(c *call) (any, *rpc.Fault) {
 	name := c.str("namespace")
-	ns := c.srv.sim.surface.byName[name]
+	ns := c.srv.surface().byName[name]
 	if ns == nil {
 		return nil, unhandled("Handler " + name + " not found.")
 	}

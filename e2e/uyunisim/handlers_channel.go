@@ -3,6 +3,7 @@ package uyunisim
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/hubgw/hubgw/gateway/rpc"
@@ -107,7 +108,7 @@ func channelSoftwareCreate(c *call) (any, *rpc.Fault) {
 		return nil, handlerFault(1207, "Invalid GPG URL")
 	}
 	st := c.st
-	for _, ch := range st.channels {
+	for _, ch := range st.channels { // every org's: ChannelFactory.doesChannelNameExist
 		if ch.name == name {
 			return nil, handlerFault(1200, fmt.Sprintf("The channel name '%s' is already in use, please enter a different name", name))
 		}
@@ -119,14 +120,12 @@ func channelSoftwareCreate(c *call) (any, *rpc.Fault) {
 	if !ok {
 		return nil, unhandled("Invalid architecture label")
 	}
-	switch checksum {
-	case "sha1", "sha256", "sha384", "sha512":
-	default:
+	if !validChecksum(checksum) {
 		return nil, handlerFault(1210, "Invalid checksum label")
 	}
 	parent := c.str("parentLabel")
 	if parent != "" {
-		p := st.channelByLabel[parent]
+		p := st.visibleChannel(parent)
 		switch {
 		case p == nil:
 			return nil, unhandled("Invalid Parent Channel lbl")
@@ -136,16 +135,66 @@ func channelSoftwareCreate(c *call) (any, *rpc.Fault) {
 			return nil, unhandled("Incompatible parent and child channel architectures")
 		}
 	}
-	st.nextID++
-	ch := &channel{
-		id: st.nextID, label: label, name: name, summary: summary, arch: a, parent: parent,
+	st.addChannel(&channel{
+		org: st.org.id, label: label, name: name, summary: summary, arch: a, parent: parent,
 		checksum: checksum, gpgURL: gpgURL, gpgID: gpgID, gpgFP: gpgFP, gpgCheck: gpgCheck,
 		modified: c.now(),
+	})
+	return 1, nil
+}
+
+func (st *state) addChannel(ch *channel) {
+	st.nextID++
+	ch.id = st.nextID
+	if ch.access == "" {
+		ch.access = "private" // Channel.PRIVATE, the default of a new channel
 	}
 	st.channels = append(st.channels, ch)
-	st.channelByLabel[label] = ch
+	st.channelByLabel[ch.label] = ch
 	st.wrote()
-	return 1, nil
+}
+
+// visibleChannel is ChannelFactory.lookupByLabelAndUser: the admin sees
+// the channels of its org only; nil otherwise.
+func (st *state) visibleChannel(label string) *channel {
+	if ch := st.channelByLabel[label]; ch != nil && ch.org == st.org.id {
+		return ch
+	}
+	return nil
+}
+
+// channelArg is ChannelSoftwareHandler.lookupChannelByLabel and
+// lookupChannelById (-210), by whichever parameter the overload has.
+func (c *call) channelArg() (*channel, *rpc.Fault) {
+	if id, ok := c.integer("channelId"); ok {
+		return c.st.channelByID(id)
+	}
+	if id, ok := c.integer("id"); ok {
+		return c.st.channelByID(id)
+	}
+	for _, p := range []string{"channelLabel", "chanLabel", "label"} {
+		if _, ok := c.arg(p); ok {
+			label := c.str(p)
+			if ch := c.st.visibleChannel(label); ch != nil {
+				return ch, nil
+			}
+			return nil, handlerFault(-210, "No such channel: "+label)
+		}
+	}
+	return nil, unhandled("uyunisim: no channel parameter")
+}
+
+func (st *state) channelByID(id int64) (*channel, *rpc.Fault) {
+	for _, ch := range st.channels {
+		if ch.id == id && ch.org == st.org.id {
+			return ch, nil
+		}
+	}
+	return nil, handlerFault(-210, fmt.Sprintf("No such channel with id: %d", id))
+}
+
+func validChecksum(label string) bool {
+	return slices.Contains([]string{"sha1", "sha256", "sha384", "sha512"}, label)
 }
 
 // The messages approximate Uyuni's localized ones; the codes are Uyuni's.
@@ -177,23 +226,23 @@ func validateChannelLabel(label string) *rpc.Fault {
 }
 
 func channelSoftwareGetDetails(c *call) (any, *rpc.Fault) {
-	var ch *channel
-	if id, ok := c.integer("id"); ok {
-		for _, x := range c.st.channels {
-			if x.id == id {
-				ch = x
-			}
-		}
-		if ch == nil {
-			return nil, handlerFault(-210, fmt.Sprintf("No such channel with id: %d", id))
-		}
-	} else {
-		label := c.str("channelLabel")
-		if ch = c.st.channelByLabel[label]; ch == nil {
-			return nil, handlerFault(-210, "No such channel: "+label)
+	ch, f := c.channelArg()
+	if f != nil {
+		return nil, f
+	}
+	return c.st.channelStruct(ch), nil
+}
+
+// channelStruct is ChannelSerializer.
+func (st *state) channelStruct(ch *channel) rpc.Struct {
+	sources := make([]any, 0, len(ch.repos))
+	for _, l := range ch.repos {
+		if r := st.repoByLabel(l); r != nil {
+			sources = append(sources, rpc.Struct{{Name: "id", Value: r.id}, {Name: "label", Value: r.label},
+				{Name: "sourceUrl", Value: r.url}, {Name: "type", Value: r.typ}})
 		}
 	}
-	return rpc.Struct{
+	s := rpc.Struct{
 		{Name: "id", Value: ch.id},
 		{Name: "name", Value: ch.name},
 		{Name: "label", Value: ch.label},
@@ -203,31 +252,36 @@ func channelSoftwareGetDetails(c *call) (any, *rpc.Fault) {
 		{Name: "description", Value: ch.description},
 		{Name: "checksum_label", Value: ch.checksum},
 		{Name: "last_modified", Value: ch.modified},
-		{Name: "maintainer_name", Value: ""},
-		{Name: "maintainer_email", Value: ""},
-		{Name: "maintainer_phone", Value: ""},
-		{Name: "support_policy", Value: ""},
+		{Name: "maintainer_name", Value: ch.maintainerName},
+		{Name: "maintainer_email", Value: ch.maintainerEmail},
+		{Name: "maintainer_phone", Value: ch.maintainerPhone},
+		{Name: "support_policy", Value: ch.supportPolicy},
 		{Name: "gpg_key_url", Value: ch.gpgURL},
 		{Name: "gpg_key_id", Value: ch.gpgID},
 		{Name: "gpg_key_fp", Value: ch.gpgFP},
 		{Name: "gpg_check", Value: ch.gpgCheck},
-		{Name: "yumrepo_source_url", Value: ""},
-		{Name: "yumrepo_label", Value: ""},
 		{Name: "end_of_life", Value: ""},
 		{Name: "parent_channel_label", Value: ch.parent},
 		{Name: "clone_original", Value: ""},
-		{Name: "contentSources", Value: []any{}},
-	}, nil
+		{Name: "contentSources", Value: sources},
+	}
+	if len(ch.repos) > 0 && !ch.lastSync.IsZero() {
+		s = append(s, rpc.Member{Name: "yumrepo_last_sync", Value: ch.lastSync})
+	}
+	return s
 }
 
 func channelListAllChannels(c *call) (any, *rpc.Fault) {
 	out := make([]any, 0, len(c.st.channels))
 	for _, ch := range c.st.channels {
+		if ch.org != c.st.org.id {
+			continue
+		}
 		out = append(out, rpc.Struct{
 			{Name: "id", Value: ch.id},
 			{Name: "label", Value: ch.label},
 			{Name: "name", Value: ch.name},
-			{Name: "provider_name", Value: orgName},
+			{Name: "provider_name", Value: c.st.org.name},
 			{Name: "packages", Value: 0},
 			{Name: "systems", Value: 0},
 			{Name: "arch_name", Value: ch.arch.name},

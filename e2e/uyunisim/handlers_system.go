@@ -80,12 +80,12 @@ func syncHubListPeripheralServers(c *call) (any, *rpc.Fault) {
 
 func orgListOrgs(c *call) (any, *rpc.Fault) {
 	return []any{rpc.Struct{
-		{Name: "id", Value: orgID},
-		{Name: "name", Value: orgName},
+		{Name: "id", Value: c.st.org.id},
+		{Name: "name", Value: c.st.org.name},
 		{Name: "active_users", Value: 1},
 		{Name: "systems", Value: len(c.st.systems)},
 		{Name: "trusts", Value: 0},
-		{Name: "system_groups", Value: 0},
+		{Name: "system_groups", Value: len(c.st.groups)},
 		{Name: "activation_keys", Value: len(c.st.keys)},
 		{Name: "kickstart_profiles", Value: 0},
 		{Name: "configuration_channels", Value: len(c.st.configs)},

@@ -316,8 +316,8 @@ func TestConfigChannels(t *testing.T) {
 		t.Errorf("state channel = %v", st)
 	}
 	_, err := call(c, "configchannel.create", key, "cfg-one", "Again", "d")
-	wantFault(t, err, 1021, "redstone.xmlrpc.XmlRpcFault: Exception encountered during channel creation.\n"+
-		"A configuration channel with label 'cfg-one' already exists.")
+	wantFault(t, err, 1021, "redstone.xmlrpc.XmlRpcFault: Exception encountered during channel creation.\nERRORS:\n"+
+		"Label 'cfg-one' already exists.  Please choose a different label for the new channel.\n")
 
 	if got := mustCall(t, c, "configchannel.channelExists", key, "cfg-one"); got != int64(1) {
 		t.Errorf("channelExists = %v", got)
@@ -340,9 +340,9 @@ func TestConfigChannels(t *testing.T) {
 		t.Errorf("second revision = %v", rev)
 	}
 	_, err = call(c, "configchannel.createOrUpdatePath", key, "cfg-one", "/etc", true, map[string]any{"contents": "x"})
-	wantFault(t, err, 2801, "redstone.xmlrpc.XmlRpcFault: Invalid arguments: contents")
+	wantFault(t, err, 2801, "redstone.xmlrpc.XmlRpcFault: Invalid argument(s): contents")
 	_, err = call(c, "configchannel.createOrUpdatePath", key, "nope", "/etc/x", false, map[string]any{})
-	wantFault(t, err, -1, "redstone.xmlrpc.XmlRpcFault: unhandled internal exception: Could not find config channel with label=nope")
+	wantFault(t, err, -210, "redstone.xmlrpc.XmlRpcFault: No such channel: nope")
 
 	for _, args := range [][]any{
 		{key, "cfg-one"},
@@ -354,8 +354,9 @@ func TestConfigChannels(t *testing.T) {
 			t.Errorf("deployAllSystems%v = %v", args[1:], got)
 		}
 	}
+	// ConfigurationManager.lookupConfigFile returns null and .getId() throws.
 	_, err = call(c, "configchannel.deployAllSystems", key, "cfg-one", "/etc/none")
-	wantFault(t, err, -1029, "redstone.xmlrpc.XmlRpcFault: No such config file path: /etc/none in channel cfg-one")
+	wantFault(t, err, -1, "redstone.xmlrpc.XmlRpcFault: unhandled internal exception: null")
 }
 
 func TestActivationKeys(t *testing.T) {
@@ -383,11 +384,12 @@ func TestActivationKeys(t *testing.T) {
 		code    int
 		message string
 	}{
-		{"duplicate", []any{"key", "d", "", []any{}, false}, 1090, "activation_key_already_exists"},
-		{"bad characters", []any{"a b", "d", "", []any{}, false}, 1091, "Invalid activation key: only letters, numbers, '-', '_' and '.' are allowed"},
-		{"unknown base", []any{"k2", "d", "nope", []any{}, false}, -210, "No such channel: nope"},
-		{"child as base", []any{"k2", "d", "child-chan", []any{}, false}, -211, "Invalid channel: child-chan is not a base channel"},
-		{"unknown entitlement", []any{"k2", "d", "", []any{"golden"}, false}, -212, "Invalid entitlement: golden"},
+		{"duplicate", []any{"key", "d", "", []any{}, false}, 1091, "An activation key with label '1-key' is already taken. Please choose a different label."},
+		{"bad characters", []any{"a,b", "d", "", []any{}, false}, 1091, "Activation key label <strong>1-a,b</strong> has one or more of the " +
+			"following invalid characters <strong>[, \"]</strong>. Please remove these characters from the label."},
+		{"unknown base", []any{"k2", "d", "nope", []any{}, false}, -211, "Invalid channel"},
+		{"child as base", []any{"k2", "d", "child-chan", []any{}, false}, -211, "Child Channel is not a base channel."},
+		{"unknown entitlement", []any{"k2", "d", "", []any{"golden"}, false}, 1091, "Invalid add-on entitlement [golden] provided. No such entitlement exists."},
 	}
 	for _, tt := range faults {
 		t.Run(tt.name, func(t *testing.T) {
@@ -407,11 +409,11 @@ func TestActivationKeys(t *testing.T) {
 		t.Errorf("limited key = %v", d)
 	}
 	_, err := call(c, "activationkey.getDetails", key, "1-nope")
-	wantFault(t, err, 10001, "redstone.xmlrpc.XmlRpcFault: No such activation key: 1-nope")
+	wantFault(t, err, -212, "redstone.xmlrpc.XmlRpcFault: Activation Key [1-nope] Not Found!")
 	_, err = call(c, "activationkey.addChildChannels", key, "1-web", []any{"base-chan"})
-	wantFault(t, err, -211, "redstone.xmlrpc.XmlRpcFault: Invalid channel: base-chan is not a child channel")
+	wantFault(t, err, -211, "redstone.xmlrpc.XmlRpcFault: Base Channel is not a child channel.")
 	_, err = call(c, "activationkey.addConfigChannels", key, []any{"1-web"}, []any{"nope"}, false)
-	wantFault(t, err, -1, "redstone.xmlrpc.XmlRpcFault: unhandled internal exception: Could not find config channel with label=nope")
+	wantFault(t, err, -210, "redstone.xmlrpc.XmlRpcFault: No such channel: nope")
 	_, err = call(c, "activationkey.addChildChannels", key, "1-web", []any{1})
 	wantFault(t, err, -1, "redstone.xmlrpc.XmlRpcFault: unhandled internal exception: class java.lang.Integer cannot be cast to class java.lang.String")
 

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -29,28 +30,46 @@ const maxRequestBytes = 64 << 20
 
 // Server is one simulated Uyuni server: its own port, state and faults.
 type Server struct {
-	sim  *Sim
-	name string
-	role string
-	id   int64  // system id on the hub; 0 for the hub
-	addr string // host:port, the same for the server's whole life
-	st   *state
+	sim     *Sim
+	name    string
+	role    string
+	apiMode string // API level: a discovery mode (Config.Discovery, ServerVersions)
+	id      int64  // system id on the hub; 0 for the hub
+	addr    string // host:port, the same for the server's whole life
+	st      *state
 
 	faults  atomic.Pointer[Faults]
 	hanging atomic.Int64 // requests held by Faults.Hang right now
 	calls   callLog
 	handler http.Handler
 
-	mu  sync.Mutex // guards srv, which is nil while the server is down
-	srv *http.Server
+	mu      sync.Mutex // guards srv, which is nil while the server is down, and upTimer
+	srv     *http.Server
+	upTimer *time.Timer // Faults.DownFor
+
+	ranMu sync.Mutex
+	ran   map[string]int // calls per method since the faults were set (Faults.FailAfter)
 }
 
 func newServer(sim *Sim, name, role string, id int64, addr string) *Server {
-	s := &Server{sim: sim, name: name, role: role, id: id, addr: addr, calls: callLog{max: sim.cfg.MaxCalls}}
+	s := &Server{sim: sim, name: name, role: role, apiMode: sim.cfg.Discovery, id: id, addr: addr, calls: callLog{max: sim.cfg.MaxCalls}}
+	if m, ok := sim.cfg.ServerVersions[name]; ok {
+		s.apiMode = m
+	}
 	s.st = newState(sim, s)
 	s.handler = s.routes()
 	return s
 }
+
+// mode is the server's API level, as a discovery mode.
+func (s *Server) mode() string { return s.apiMode }
+
+// surface is the API the server serves.
+func (s *Server) surface() *surface { return s.sim.surfaces[s.apiMode] }
+
+// OrgID is the org of the admin (Config.User) on this server, the prefix of
+// its activation keys: "<org>-<key>".
+func (s *Server) OrgID() int64 { return s.st.org.id }
 
 // Name is "hub" or "peripheral-N".
 func (s *Server) Name() string { return s.name }
@@ -76,8 +95,32 @@ func (s *Server) Faults() Faults { return *s.faults.Load().clone() }
 func (s *Server) Inject(f Faults) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.faults.Store(f.clone())
+	stored := f.clone()
+	s.faults.Store(stored)
+	s.ranMu.Lock()
+	s.ran = nil
+	s.ranMu.Unlock()
 	s.sim.log.Info("uyunisim faults", "server", s.name, "faults", f)
+	if s.upTimer != nil {
+		s.upTimer.Stop()
+		s.upTimer = nil
+	}
+	if f.Down && f.DownFor > 0 {
+		s.upTimer = time.AfterFunc(f.DownFor, func() {
+			if !s.sim.track() {
+				return
+			}
+			defer s.sim.wg.Done()
+			if s.faults.Load() != stored {
+				return // replaced meanwhile
+			}
+			up := *stored
+			up.Down, up.DownFor = false, 0
+			if err := s.Inject(up); err != nil {
+				s.sim.log.Error("uyunisim back up", "server", s.name, "err", err)
+			}
+		})
+	}
 	if f.Down {
 		if s.srv != nil {
 			s.srv.Close() // cuts open connections too, as a dead server would
@@ -145,6 +188,9 @@ func (s *Server) serveLocked(l net.Listener) {
 func (s *Server) stop(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.upTimer != nil {
+		s.upTimer.Stop()
+	}
 	if s.srv == nil {
 		return nil
 	}
@@ -187,7 +233,7 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request) {
 	if decodeErr == nil {
 		call.Params = trimAll(call.Params)
 		rec.Method = call.Method
-		rec.Params = redact(call.Method, call.Params, s.sim.surface.paramNames(call.Method, len(call.Params)))
+		rec.Params = redact(call.Method, call.Params, s.surface().paramNames(call.Method, len(call.Params)))
 	}
 	f := s.faults.Load()
 	recorded := false
@@ -242,6 +288,10 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request) {
 		flt = f.FailMethod[call.Method]
 		resp = xmlrpc.AppendFault(nil, flt)
 		rec.Outcome = OutcomeInjectedFault
+	case s.failsAfter(f, call.Method) != nil:
+		flt = s.failsAfter(f, call.Method)
+		resp = xmlrpc.AppendFault(nil, flt)
+		rec.Outcome = OutcomeInjectedFault
 	default:
 		resp, flt = s.invoke(call.Method, call.Params)
 		rec.Outcome = OutcomeOK
@@ -250,6 +300,12 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	rec.Fault = flt
+	if decodeErr == nil && slices.Contains(f.DropAnswer, call.Method) {
+		// Applied, never answered: the client cannot tell whether it happened.
+		rec.Outcome = OutcomeDropped
+		record()
+		panic(http.ErrAbortHandler)
+	}
 
 	w.Header().Set("Content-Type", "text/xml")
 	w.Header().Set("Content-Length", strconv.Itoa(len(resp)))
@@ -261,6 +317,25 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request) {
 		panic(http.ErrAbortHandler) // net/http closes the connection without logging
 	}
 	w.Write(resp)
+}
+
+// failsAfter counts a call of method and returns Faults.FailAfter's fault
+// once the method has run its allowed number of times.
+func (s *Server) failsAfter(f *Faults, method string) *rpc.Fault {
+	fa, ok := f.FailAfter[method]
+	if !ok {
+		return nil
+	}
+	s.ranMu.Lock()
+	defer s.ranMu.Unlock()
+	if s.ran == nil {
+		s.ran = make(map[string]int)
+	}
+	if s.ran[method] >= fa.After {
+		return fa.Fault
+	}
+	s.ran[method]++
+	return nil
 }
 
 // sleep waits d plus up to jitter more. It reports false if the client went

@@ -11,9 +11,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/big"
 	"net"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -66,6 +69,21 @@ type Config struct {
 	// ServerFaults, by server name ("hub", "peripheral-3"), replace them for one server.
 	Faults       Faults
 	ServerFaults map[string]Faults
+	// AdminOrgs sets the org id of the admin (Config.User) per server name.
+	// By default the hub's admin is in org 1 and peripheral i's in org i,
+	// so an activation key "web" is "1-web" on one and "3-web" on another,
+	// as on a real fleet. Every server also has a second org, id +1, whose
+	// objects the admin cannot see (POST /sim/objects seeds them).
+	AdminOrgs map[string]int64
+	// ActionDelay is how long after its earliest date a scheduled action
+	// (config deploy, state apply) stays queued before it completes or
+	// fails; Faults.ActionFailure decides which. 0 means at the next call.
+	ActionDelay time.Duration
+	// ServerVersions gives some servers another API level than the hub's
+	// (Discovery): by server name, one of DiscoverySyncHub (API 27),
+	// DiscoveryEntitlement (26), DiscoveryLegacy (25). An older server
+	// lacks newer methods ("Could not find method") and setDetails keys (2801).
+	ServerVersions map[string]string
 	// MaxCalls bounds the call records kept per server (oldest dropped).
 	// 0 means DefaultMaxCalls.
 	MaxCalls int
@@ -79,7 +97,7 @@ type Sim struct {
 	cfg      Config
 	log      *slog.Logger
 	now      func() time.Time
-	surface  *surface
+	surfaces map[string]*surface // by API level (discovery mode)
 	handlers map[string]handler
 	rootCA   string // PEM, what sync.hub.listPeripheralServers reports
 
@@ -121,8 +139,13 @@ func Start(ctx context.Context, cfg Config) (*Sim, error) {
 		byName:   make(map[string]*Server, cfg.Peripherals+1),
 		closing:  make(chan struct{}),
 	}
-	if sim.surface, err = newSurface(cat, cfg.Discovery); err != nil {
-		return nil, err
+	sim.surfaces = make(map[string]*surface)
+	for _, mode := range append([]string{cfg.Discovery}, slices.Collect(maps.Values(cfg.ServerVersions))...) {
+		if sim.surfaces[mode] == nil {
+			if sim.surfaces[mode], err = newSurface(cat, mode); err != nil {
+				return nil, err
+			}
+		}
 	}
 
 	// Bind every port first, so a busy port fails the start before anything serves.
@@ -146,6 +169,12 @@ func Start(ctx context.Context, cfg Config) (*Sim, error) {
 		listeners = append(listeners, l)
 	}
 
+	for name := range cfg.ServerVersions {
+		if name != "hub" && !validPeripheralName(name, cfg.Peripherals) {
+			closeAll()
+			return nil, fmt.Errorf("uyunisim: ServerVersions names no server %q", name)
+		}
+	}
 	sim.hub = newServer(sim, "hub", RoleHub, 0, listeners[0].Addr().String())
 	sim.byName[sim.hub.name] = sim.hub
 	for i := 1; i <= cfg.Peripherals; i++ {
@@ -195,13 +224,24 @@ func (c Config) withDefaults() (Config, error) {
 	if c.SessionTTL < 0 {
 		return c, errors.New("uyunisim: negative session TTL")
 	}
-	switch c.Discovery {
-	case "":
+	if c.Discovery == "" {
 		c.Discovery = DiscoverySyncHub
-	case DiscoverySyncHub, DiscoveryEntitlement, DiscoveryLegacy:
-	default:
-		return c, fmt.Errorf("uyunisim: unknown discovery mode %q (want %s, %s or %s)",
-			c.Discovery, DiscoverySyncHub, DiscoveryEntitlement, DiscoveryLegacy)
+	}
+	for _, mode := range append([]string{c.Discovery}, slices.Collect(maps.Values(c.ServerVersions))...) {
+		switch mode {
+		case DiscoverySyncHub, DiscoveryEntitlement, DiscoveryLegacy:
+		default:
+			return c, fmt.Errorf("uyunisim: unknown discovery mode %q (want %s, %s or %s)",
+				mode, DiscoverySyncHub, DiscoveryEntitlement, DiscoveryLegacy)
+		}
+	}
+	for name, id := range c.AdminOrgs {
+		if id < 1 {
+			return c, fmt.Errorf("uyunisim: AdminOrgs[%q] = %d: org ids start at 1", name, id)
+		}
+	}
+	if c.ActionDelay < 0 {
+		return c, errors.New("uyunisim: negative action delay")
 	}
 	if c.MaxCalls <= 0 {
 		c.MaxCalls = DefaultMaxCalls
@@ -225,6 +265,30 @@ func splitListen(listen string, peripherals int) (string, int, error) {
 		return "", 0, fmt.Errorf("uyunisim: listen port %q cannot hold the hub and %d peripherals", ps, peripherals)
 	}
 	return host, port, nil
+}
+
+func validPeripheralName(name string, n int) bool {
+	i, err := strconv.Atoi(strings.TrimPrefix(name, "peripheral-"))
+	return err == nil && strings.HasPrefix(name, "peripheral-") && i >= 1 && i <= n
+}
+
+// orgsOf is the admin's org and the hidden org of srv (Config.AdminOrgs).
+func (sim *Sim) orgsOf(srv *Server) (admin, other org) {
+	id := int64(1)
+	if srv.role == RolePeripheral {
+		id = srv.id - peripheralID(0)
+	}
+	if o, ok := sim.cfg.AdminOrgs[srv.name]; ok {
+		id = o
+	}
+	return org{id, orgNameOf(id)}, org{id + 1, orgNameOf(id + 1)}
+}
+
+func orgNameOf(id int64) string {
+	if id == 1 {
+		return "Default Organization"
+	}
+	return fmt.Sprintf("Organization %d", id)
 }
 
 // peripheralID is peripheral i's system id on the hub; Uyuni numbers systems

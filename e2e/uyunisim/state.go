@@ -14,11 +14,12 @@ import (
 	"github.com/hubgw/hubgw/gateway/rpc"
 )
 
-// orgID and orgName are the one organisation every server has.
-const (
-	orgID   = 1
-	orgName = "Default Organization"
-)
+// org is an organisation of one server. Each server has its admin's org
+// and a second one whose objects the admin cannot see (Config.OrgIDs).
+type org struct {
+	id   int64
+	name string
+}
 
 // maxCached bounds a server's response cache; past it the cache starts over.
 const maxCached = 4096
@@ -43,13 +44,23 @@ type state struct {
 	born    time.Time
 	systems []system
 
+	org, otherOrg org // the admin's, and one the admin cannot see
+
+	// channelByLabel holds every org's channels: labels and names are
+	// unique across orgs (CreateChannelCommand), visibility is not.
 	channels       []*channel
 	channelByLabel map[string]*channel
+	repos          []*repo // the admin's org only: repo labels are per org
 	configs        []*configChannel
 	configByLabel  map[string]*configChannel
 	keys           []*activationKey
 	keyByName      map[string]*activationKey
-	nextID         int64 // ids of channels, config channels, revisions
+	defaultKey     *activationKey // the org's universal default (Org.getToken)
+	groups         []*serverGroup
+	actions        []*action
+	pending        int                // actions not yet finished
+	sysConfig      map[int64][]string // system id → subscribed config channels, by rank
+	nextID         int64              // ids of channels, repos, config channels, revisions, groups, actions
 }
 
 type user struct {
@@ -77,33 +88,55 @@ type system struct {
 
 type channel struct {
 	id                                int64
+	org                               int64
 	label, name, summary, description string
 	arch                              arch
 	parent                            string
 	checksum                          string
 	gpgURL, gpgID, gpgFP              string
 	gpgCheck                          bool
+	maintainerName, maintainerEmail   string
+	maintainerPhone, supportPolicy    string
+	access                            string   // channel.access org sharing: private, public, protected
+	repos                             []string // associated repo labels
+	cron                              string   // repo sync schedule, "" for none
+	lastSync                          time.Time
 	modified                          time.Time
+}
+
+// repo is a ContentSource.
+type repo struct {
+	id              int64
+	label, typ, url string
+	signedMetadata  bool
 }
 
 type configChannel struct {
 	id                       int64
 	label, name, description string
 	typ                      string // "normal" or "state"
-	files                    map[string]*configRevision
+	files                    []*configFile
 }
+
+// configFile is a path of a config channel with its revisions, oldest first.
+type configFile struct {
+	path      string
+	revisions []*configRevision
+}
+
+func (f *configFile) latest() *configRevision { return f.revisions[len(f.revisions)-1] }
 
 type configRevision struct {
 	id, revision int64
-	path         string
-	dir          bool
-	contents     string
-	owner, group string
-	permissions  int64
-	selinux      string
+	typ          string // ConfigFileType label: file, directory, symlink, sls
+	contents     []byte
 	binary       bool
+	owner, group string
+	permissions  int64 // the octal digits read as decimal: 644
+	selinux      string
 	macroStart   string
 	macroEnd     string
+	target       string // symlinks
 	created      time.Time
 	modified     time.Time
 }
@@ -112,11 +145,24 @@ type activationKey struct {
 	key            string // "1-name"
 	description    string
 	base           string // "" for Uyuni's default base channel
-	usageLimit     int64  // 0: unlimited
+	usageLimit     *int64 // nil: unlimited
 	entitlements   []string
-	universal      bool
 	childChannels  []string
-	configChannels []string
+	configChannels []string // by rank
+	groups         []int64
+	packages       []keyPackage
+	deployConfigs  bool
+	disabled       bool
+	contactMethod  string
+}
+
+type keyPackage struct{ name, arch string }
+
+// serverGroup is a ManagedServerGroup.
+type serverGroup struct {
+	id                int64
+	name, description string
+	configChannels    []string // by rank
 }
 
 func newState(sim *Sim, srv *Server) *state {
@@ -135,8 +181,10 @@ func newState(sim *Sim, srv *Server) *state {
 		channelByLabel: make(map[string]*channel),
 		configByLabel:  make(map[string]*configChannel),
 		keyByName:      make(map[string]*activationKey),
+		sysConfig:      make(map[int64][]string),
 		nextID:         100,
 	}
+	st.org, st.otherOrg = sim.orgsOf(srv)
 	if srv.role == RolePeripheral {
 		for j := 1; j <= sim.cfg.Systems; j++ {
 			name := fmt.Sprintf("%s-minion-%d", srv.name, j)

@@ -3,9 +3,9 @@
 // parameters (Java names, XML-RPC types, and the type names Uyuni's own
 // api.getApiNamespaceCallList reflects).
 //
-// The data is catalog.json, derived from ../shared/uyuni-api-catalog.json by
-// `go generate` (see gen/) and embedded, so the product never reads ../shared
-// at run time. Load parses it on each call; callers keep the *Catalog.
+// The data is catalog.json, derived from source/uyuni-api-catalog.json (the
+// signatures read from Uyuni's Java API handlers, kept in this repository)
+// by `go generate` (see gen/) and embedded. Load parses it on each call; callers keep the *Catalog.
 package catalog
 
 import (
@@ -16,7 +16,7 @@ import (
 	"strings"
 )
 
-//go:generate go run ./gen -in ../../../shared/uyuni-api-catalog.json -out catalog.json
+//go:generate go run ./gen -in source/uyuni-api-catalog.json -out catalog.json
 
 //go:embed catalog.json
 var catalogJSON []byte
@@ -77,6 +77,14 @@ func Load() (*Catalog, error) {
 
 // FullName is "namespace.method", as it is called over XML-RPC.
 func (m Method) FullName() string { return m.Namespace + "." + m.Name }
+
+// TakesSession reports whether the overload's first parameter is the
+// session key: a User parameter (Uyuni's translator turns the key into the
+// user), or a String called sessionKey (the search handlers look the key
+// up themselves). This is the one place that decides it.
+func (m Method) TakesSession() bool {
+	return len(m.Params) > 0 && (m.Params[0].Java == "User" || m.Params[0].Name == "sessionKey")
+}
 
 // HandlerClass is the handler's class name without its package, as
 // api.getApiNamespaces reports it (e.g. "ChannelSoftwareHandler").

@@ -106,17 +106,24 @@ func (rs Results) IsComplete() bool {
 // Concurrency is capped by the Limit middleware, not here, so one place
 // decides it for unicast and multicast alike.
 func Run(ctx context.Context, inv Invoker, calls []Call) Results {
-	out := make(Results, len(calls))
-	if len(calls) == 1 { // unicast: no goroutine needed
-		out[0] = inv(ctx, calls[0])
+	return Spread(ctx, len(calls), func(ctx context.Context, i int) Result { return inv(ctx, calls[i]) })
+}
+
+// Spread runs fn for 0..n-1 concurrently and returns the results in that
+// order, for callers that need to know which call a result belongs to as
+// it arrives. One call runs on the caller's goroutine.
+func Spread(ctx context.Context, n int, fn func(ctx context.Context, i int) Result) Results {
+	out := make(Results, n)
+	if n == 1 { // unicast: no goroutine needed
+		out[0] = fn(ctx, 0)
 		return out
 	}
 	var wg sync.WaitGroup
-	wg.Add(len(calls))
-	for i := range calls {
+	wg.Add(n)
+	for i := range n {
 		go func() {
 			defer wg.Done()
-			out[i] = inv(ctx, calls[i])
+			out[i] = fn(ctx, i)
 		}()
 	}
 	wg.Wait()

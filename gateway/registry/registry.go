@@ -236,11 +236,19 @@ func (r *Registry) loadShared(ctx context.Context) *Snapshot {
 }
 
 // Follow drops the local snapshot whenever another replica stores a new
-// one, until ctx ends; a no-op without Options.Shared.
+// one, in the background until ctx ends (Wait waits for it); it returns
+// once subscribed, so no snapshot stored after it returns is missed. A
+// no-op without Options.Shared.
 func (r *Registry) Follow(ctx context.Context) {
-	if r.shared != nil {
-		r.shared.Follow(ctx, r.Invalidate)
+	if r.shared == nil {
+		return
 	}
+	done := r.shared.Follow(ctx, r.Invalidate)
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		<-done
+	}()
 }
 
 // Cached returns the cached snapshot without loading (nil if none).

@@ -19,9 +19,10 @@ type Shared interface {
 	Load(ctx context.Context) (*Snapshot, error)
 	// Store saves snap and tells the other replicas.
 	Store(ctx context.Context, snap *Snapshot) error
-	// Follow calls changed whenever another replica stored a snapshot,
-	// until ctx ends.
-	Follow(ctx context.Context, changed func())
+	// Follow subscribes before it returns, so no later Store is missed,
+	// then calls changed whenever another replica stored a snapshot, in
+	// the background until ctx ends; done closes when it has stopped.
+	Follow(ctx context.Context, changed func()) (done <-chan struct{})
 }
 
 // StoreShared is Shared on a cache.Store.
@@ -74,24 +75,30 @@ func (s *StoreShared) Store(ctx context.Context, snap *Snapshot) error {
 	return s.st.Publish(ctx, snapshotChannel, []byte(s.replica))
 }
 
-func (s *StoreShared) Follow(ctx context.Context, changed func()) {
+func (s *StoreShared) Follow(ctx context.Context, changed func()) <-chan struct{} {
+	done := make(chan struct{})
 	sub, err := s.st.Subscribe(ctx, snapshotChannel)
 	if err != nil {
 		s.log.Warn("registry: not following other replicas' snapshots", "err", err)
-		return
+		close(done)
+		return done
 	}
-	defer sub.Close()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case m, ok := <-sub.C():
-			if !ok {
+	go func() {
+		defer close(done)
+		defer sub.Close()
+		for {
+			select {
+			case <-ctx.Done():
 				return
-			}
-			if string(m) != s.replica {
-				changed()
+			case m, ok := <-sub.C():
+				if !ok {
+					return
+				}
+				if string(m) != s.replica {
+					changed()
+				}
 			}
 		}
-	}
+	}()
+	return done
 }

@@ -32,9 +32,8 @@ func TestSharedSnapshotAcrossReplicas(t *testing.T) {
 	a, b := mk("A"), mk("B")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	followed := make(chan struct{})
-	go func() { b.Follow(ctx); close(followed) }()
-	defer func() { cancel(); <-followed }()
+	b.Follow(ctx) // subscribed when it returns
+	defer func() { cancel(); b.Wait() }()
 
 	sa, err := a.Snapshot(ctx, "key")
 	require.NoError(t, err)
@@ -55,6 +54,5 @@ func TestSharedSnapshotAcrossReplicas(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, sb.Targets, 2)
 	require.EqualValues(t, 2, loads.Load())
-	a.Wait()
-	b.Wait()
+	a.Wait() // B waits for its follower after cancel, deferred above
 }

@@ -1,13 +1,15 @@
-package gateway_test
+package hubapi_test
 
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/hubgw/hubgw/adapters/hubapi"
 	"github.com/hubgw/hubgw/auth"
 	"github.com/hubgw/hubgw/cache"
 	"github.com/hubgw/hubgw/gateway"
@@ -17,6 +19,9 @@ import (
 	"github.com/hubgw/hubgw/gateway/rpc"
 	"github.com/hubgw/hubgw/gateway/target"
 )
+
+// aKey has a gateway session key's shape.
+var aKey = "gw" + strings.Repeat("ab", 32)
 
 var errDown = fmt.Errorf("%w: redis 127.0.0.1:6379: connection refused", cache.ErrUnavailable)
 
@@ -32,7 +37,7 @@ func (downJobs) Start(context.Context, jobs.Spec) (*jobs.Run, error) { return ni
 
 // jobGateway is a gateway with two peripherals that answer every call,
 // counting what reaches them.
-func jobGateway(t *testing.T, sessions auth.Store, rec gateway.JobRecorder) (*gateway.Gateway, *atomic.Int64) {
+func jobGateway(t *testing.T, sessions auth.Store, rec gateway.JobRecorder) (*hubapi.Dialect, *atomic.Int64) {
 	t.Helper()
 	var sent atomic.Int64
 	invoke := func(_ context.Context, c fanout.Call) fanout.Result {
@@ -48,10 +53,12 @@ func jobGateway(t *testing.T, sessions auth.Store, rec gateway.JobRecorder) (*ga
 	reg := registry.New(func(context.Context, string) (*registry.Snapshot, error) {
 		return &registry.Snapshot{Targets: []target.Target{{ID: 1, Name: "p1"}, {ID: 2, Name: "p2"}}}, nil
 	}, registry.Options{})
-	return gateway.New(gateway.Options{Sessions: sessions, Registry: reg, Invoke: invoke, Jobs: rec}), &sent
+	gw := gateway.New(gateway.Options{Sessions: sessions, Registry: reg, Invoke: invoke, Jobs: rec})
+	gw.Use(gw.IDRule(), gw.RecordJobs(), gw.KeepSessions())
+	return hubapi.New(gw), &sent
 }
 
-func login(t *testing.T, g *gateway.Gateway) string {
+func login(t *testing.T, g *hubapi.Dialect) string {
 	t.Helper()
 	v, err := g.Handle(context.Background(), "hub.loginWithAutoconnectMode", []any{"admin", "admin"})
 	require.NoError(t, err)
@@ -93,10 +100,10 @@ func TestStateStoreDownIsFault4108(t *testing.T) {
 		method string
 		params []any
 	}{
-		{"hub.listServerIds", []any{"gwkey"}},
-		{"unicast.system.listSystems", []any{"gwkey", int64(1)}},
-		{"hub.getJob", []any{"gwkey", "j1"}},
-		{"system.listSystems", []any{"gwkey"}}, // passthrough
+		{"hub.listServerIds", []any{aKey}},
+		{"unicast.system.listSystems", []any{aKey, int64(1)}},
+		{"hub.getJob", []any{aKey, "j1"}},
+		{"system.listSystems", []any{aKey}}, // passthrough
 	} {
 		_, err := g.Handle(context.Background(), call.method, call.params)
 		f := fault(t, err)

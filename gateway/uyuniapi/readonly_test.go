@@ -1,9 +1,9 @@
-package gateway_test
+package uyuniapi_test
 
 import (
 	"testing"
 
-	"github.com/hubgw/hubgw/gateway"
+	"github.com/hubgw/hubgw/gateway/uyuniapi"
 )
 
 func TestReadOnly(t *testing.T) {
@@ -22,7 +22,7 @@ func TestReadOnly(t *testing.T) {
 		"configchannel.deployAllSystems":          false,
 		"channel.software.isGloballySubscribable": true,
 	} {
-		if got := gateway.ReadOnly(method); got != want {
+		if got := uyuniapi.ReadOnly(method); got != want {
 			t.Errorf("ReadOnly(%q) = %v, want %v", method, got, want)
 		}
 	}

@@ -1,4 +1,4 @@
-package gateway_test
+package spacecmd_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/hubgw/hubgw/adapters/spacecmd"
 	"github.com/hubgw/hubgw/auth"
 	"github.com/hubgw/hubgw/gateway"
 	"github.com/hubgw/hubgw/gateway/fanout"
@@ -59,7 +60,10 @@ func (f *fakeServers) sent(method string) int {
 	return n
 }
 
-func newTargeted(t *testing.T, answers map[string]func(target.Target, []any) (any, *rpc.Fault), tweak func(*gateway.Options)) (*gateway.Gateway, *fakeServers, *auth.MemoryStore) {
+// handle sends one call aimed at spec, as the HTTP edge does.
+type handle func(spec, method string, params []any) (any, error)
+
+func newTargeted(t *testing.T, answers map[string]func(target.Target, []any) (any, *rpc.Fault), tweak func(*gateway.Options)) (handle, *fakeServers, *auth.MemoryStore) {
 	t.Helper()
 	f := &fakeServers{answers: answers}
 	peripherals := []target.Target{{ID: 1, Name: "p1", FQDN: "p1.example.com"}, {ID: 2, Name: "p2", FQDN: "p2.example.com"}, {ID: 3, Name: "p3", FQDN: "p3.example.com"}}
@@ -68,18 +72,21 @@ func newTargeted(t *testing.T, answers map[string]func(target.Target, []any) (an
 	}, registry.Options{})
 	t.Cleanup(reg.Wait)
 	store := auth.NewMemoryStore(auth.Expiry{}, 0, nil)
-	o := gateway.Options{Sessions: store, Registry: reg, Invoke: f.invoke, ReadOnly: gateway.ReadOnly, Groups: map[string][]string{"pair": {"p1", "3"}}}
+	o := gateway.Options{Sessions: store, Registry: reg, Invoke: f.invoke, Groups: map[string][]string{"pair": {"p1", "3"}}}
 	if tweak != nil {
 		tweak(&o)
 	}
-	return gateway.New(o), f, store
+	gw := gateway.New(o)
+	gw.Use(gw.IDRule(), gw.RecordJobs(), gw.KeepSessions())
+	d := spacecmd.New(gw, nil)
+	return func(spec, method string, params []any) (any, error) {
+		return d.Handle(context.Background(), spec, method, params)
+	}, f, store
 }
 
-func at(spec string) context.Context { return gateway.WithTargets(context.Background(), spec) }
-
-func loginAt(t *testing.T, g *gateway.Gateway, spec string) string {
+func loginAt(t *testing.T, h handle, spec string) string {
 	t.Helper()
-	v, err := g.Handle(at(spec), "auth.login", []any{"admin", "admin"})
+	v, err := h(spec, "auth.login", []any{"admin", "admin"})
 	require.NoError(t, err)
 	return v.(string)
 }
@@ -87,8 +94,8 @@ func loginAt(t *testing.T, g *gateway.Gateway, spec string) string {
 func faultOf(t *testing.T, err error) *rpc.Fault {
 	t.Helper()
 	require.Error(t, err)
-	f, ok := err.(*rpc.Fault)
-	require.True(t, ok, "%T: %v", err, err)
+	var f *rpc.Fault
+	require.ErrorAs(t, err, &f)
 	return f
 }
 
@@ -99,9 +106,8 @@ func TestTargetedMergesAndDisagreements(t *testing.T) {
 	details := func(id int64) rpc.Struct {
 		return rpc.Struct{{Name: "id", Value: id}, {Name: "label", Value: "c"}}
 	}
-	g, _, _ := newTargeted(t, map[string]func(target.Target, []any) (any, *rpc.Fault){
-		"api.getVersion":              byServer(map[string]any{"p1": "27", "p2": "25", "p3": "26"}),
-		"api.systemVersion":           byServer(map[string]any{"p1": "2025.10", "p2": "2021.06", "p3": "2025.10"}),
+	h, _, _ := newTargeted(t, map[string]func(target.Target, []any) (any, *rpc.Fault){
+		"api.getVersion":              byServer(map[string]any{"hub": "28", "p1": "27", "p2": "25", "p3": "26"}),
 		"channel.software.getDetails": byServer(map[string]any{"p1": details(7), "p2": details(8), "p3": details(9)}),
 		"configchannel.create":        byServer(map[string]any{"p1": details(7), "p2": details(8), "p3": details(9)}),
 		"channel.software.create":     byServer(map[string]any{"p1": int64(1), "p2": int64(1), "p3": int64(1)}),
@@ -112,7 +118,7 @@ func TestTargetedMergesAndDisagreements(t *testing.T) {
 			"p2": []any{},
 		}),
 	}, nil)
-	key := loginAt(t, g, "all")
+	key := loginAt(t, h, "all")
 	require.Regexp(t, `^gw[0-9a-f]{64}$`, key)
 
 	for _, tc := range []struct {
@@ -122,10 +128,9 @@ func TestTargetedMergesAndDisagreements(t *testing.T) {
 		code               int
 		contains           string
 	}{
-		{"lowest version", "all", "api.getVersion", nil, "25", 0, ""},
-		{"one server's version", "p2", "api.getVersion", nil, "25", 0, ""},
-		{"versions differ", "all", "api.systemVersion", nil, nil, gateway.CodeTargetsDisagree, `the targets answered api.systemVersion differently (p1: "2025.10"; p2: "2021.06"; p3: "2025.10")`},
-		{"a read's structs differ", "all", "channel.software.getDetails", []any{key, "c"}, nil, gateway.CodeTargetsDisagree, "p1: a struct; p2: a struct; p3: a struct); call it for one peripheral"},
+		{"the version is the hub's", "all", "api.getVersion", nil, "28", 0, ""},
+		{"for one peripheral too", "p2", "api.getVersion", nil, "28", 0, ""},
+		{"a read's structs differ", "all", "channel.software.getDetails", []any{key, "c"}, nil, gateway.CodeTargetsDisagree, "p1: a struct; p2: a struct; p3: a struct); call it for one peripheral, or call broadcast.channel.software.getDetails at /hub/rpc/api"},
 		{"a write's structs differ: the first's, marked", "pair", "configchannel.create", []any{key, "c", "c", "c", "normal"}, rpc.Struct{{Name: "id", Value: int64(7)}, {Name: "label", Value: "c"}, {Name: gateway.PeripheralMember, Value: "p1"}}, 0, ""},
 		{"the common write result", "all", "channel.software.create", []any{key, "c", "c", "c", "channel-x86_64", ""}, int64(1), 0, ""},
 		{"lists merged in target order", "p3,p1", "system.listSystems", []any{key + "\n"}, []any{
@@ -138,7 +143,7 @@ func TestTargetedMergesAndDisagreements(t *testing.T) {
 		{"a group", "pair", "user.listAssignableRoles", []any{key}, []any{"org_admin", "channel_admin"}, 0, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			v, err := g.Handle(at(tc.spec), tc.method, tc.args)
+			v, err := h(tc.spec, tc.method, tc.args)
 			if tc.code != 0 {
 				f := faultOf(t, err)
 				require.Equal(t, tc.code, f.Code, f.String)
@@ -160,40 +165,30 @@ func TestTargetedFailures(t *testing.T) {
 			return int64(1), nil
 		}
 	}
-	g, _, _ := newTargeted(t, map[string]func(target.Target, []any) (any, *rpc.Fault){
+	h, _, _ := newTargeted(t, map[string]func(target.Target, []any) (any, *rpc.Fault){
 		"channel.software.create": down("p2", &rpc.Fault{Code: 1200, String: "name in use"}),
 		"configchannel.create":    down("*", &rpc.Fault{Code: 1021, String: "exists"}),
-		"api.getVersion": func(t target.Target, _ []any) (any, *rpc.Fault) {
-			if t.String() == "p1" {
-				return nil, &rpc.Fault{Code: 4103, String: "down"}
-			}
-			return "27", nil
-		},
 	}, nil)
-	key := loginAt(t, g, "all")
+	key := loginAt(t, h, "all")
 
-	_, err := g.Handle(at("all"), "channel.software.create", []any{key, "c", "c", "c", "channel-x86_64", ""})
+	_, err := h("all", "channel.software.create", []any{key, "c", "c", "c", "channel-x86_64", ""})
 	f := faultOf(t, err)
 	require.Equal(t, gateway.CodeTargetsFailed, f.Code)
 	require.Equal(t, "hubgw: channel.software.create failed on 1 of 3 targets: p2: Fault(1200): name in use; it succeeded on p1, p3", f.String)
 
-	_, err = g.Handle(at("pair"), "configchannel.create", []any{key, "c", "c", "c"})
+	_, err = h("pair", "configchannel.create", []any{key, "c", "c", "c"})
 	f = faultOf(t, err)
 	require.Equal(t, 1021, f.Code, "all failed alike: their code")
 	require.Equal(t, "hubgw: configchannel.create failed on 2 of 2 targets: p1: Fault(1021): exists; p3: Fault(1021): exists", f.String)
-
-	v, err := g.Handle(at("all"), "api.getVersion", nil)
-	require.NoError(t, err, "the version comes from those that answered")
-	require.Equal(t, "27", v)
 }
 
 func TestTargetedServerLocalIDs(t *testing.T) {
 	ok := func(target.Target, []any) (any, *rpc.Fault) { return int64(1), nil }
-	g, f, _ := newTargeted(t, map[string]func(target.Target, []any) (any, *rpc.Fault){
+	h, f, _ := newTargeted(t, map[string]func(target.Target, []any) (any, *rpc.Fault){
 		"system.getDetails": ok, "channel.software.getDetails": ok, "system.scheduleReboot": ok,
 		"activationkey.create": ok, "system.newMethod": ok, "channel.software.mergePackages": ok,
 	}, nil)
-	key := loginAt(t, g, "all")
+	key := loginAt(t, h, "all")
 	for _, tc := range []struct {
 		name, spec, method string
 		args               []any
@@ -210,7 +205,7 @@ func TestTargetedServerLocalIDs(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := f.sent(tc.method)
-			_, err := g.Handle(at(tc.spec), tc.method, tc.args)
+			_, err := h(tc.spec, tc.method, tc.args)
 			if tc.param == "" {
 				require.NoError(t, err)
 				return
@@ -226,81 +221,85 @@ func TestTargetedServerLocalIDs(t *testing.T) {
 
 func TestTargetedLogin(t *testing.T) {
 	t.Run("one target that refuses: its fault, no session left", func(t *testing.T) {
-		g, _, store := newTargeted(t, nil, func(o *gateway.Options) {
+		h, _, store := newTargeted(t, nil, func(o *gateway.Options) {
 			o.ServiceCredentials = func(t target.Target) (string, string, bool) { return "svc", "wrong", t.Name == "p2" }
 		})
-		_, err := g.Handle(at("p2"), "auth.login", []any{"admin", "admin"})
+		_, err := h("p2", "auth.login", []any{"admin", "admin"})
 		f := faultOf(t, err)
 		require.Equal(t, 2950, f.Code)
 		require.Equal(t, 0, store.Len())
 	})
 	t.Run("many targets: the login stands, the call names the refusing one", func(t *testing.T) {
-		g, _, _ := newTargeted(t, map[string]func(target.Target, []any) (any, *rpc.Fault){
+		h, _, _ := newTargeted(t, map[string]func(target.Target, []any) (any, *rpc.Fault){
 			"system.listSystems": func(target.Target, []any) (any, *rpc.Fault) { return []any{}, nil },
 		}, func(o *gateway.Options) {
 			o.ServiceCredentials = func(t target.Target) (string, string, bool) { return "svc", "wrong", t.Name == "p2" }
 		})
-		key := loginAt(t, g, "all")
-		_, err := g.Handle(at("all"), "system.listSystems", []any{key})
+		key := loginAt(t, h, "all")
+		_, err := h("all", "system.listSystems", []any{key})
 		f := faultOf(t, err)
 		require.Equal(t, gateway.CodeTargetsFailed, f.Code)
 		require.Contains(t, f.String, "p2: Fault(2950)")
 	})
 	t.Run("service credentials where configured, the user's elsewhere", func(t *testing.T) {
-		g, f, _ := newTargeted(t, nil, func(o *gateway.Options) {
+		h, f, _ := newTargeted(t, nil, func(o *gateway.Options) {
 			o.ServiceCredentials = func(t target.Target) (string, string, bool) { return "svc", "svc", t.Name == "p3" }
 		})
-		loginAt(t, g, "p1,p3")
+		loginAt(t, h, "p1,p3")
 		require.ElementsMatch(t, []string{"hub admin", "p1 admin", "p3 svc"}, f.logins)
 	})
 	t.Run("unknown target", func(t *testing.T) {
-		g, _, store := newTargeted(t, nil, nil)
-		_, err := g.Handle(at("p9"), "auth.login", []any{"admin", "admin"})
+		h, _, store := newTargeted(t, nil, nil)
+		_, err := h("p9", "auth.login", []any{"admin", "admin"})
 		f := faultOf(t, err)
 		require.Equal(t, gateway.CodeUnknownServer, f.Code)
 		require.Equal(t, `hubgw: unknown target "p9"; valid targets: hub, all, pair, p1, p2, p3`, f.String)
 		require.Equal(t, 0, store.Len(), "the half-opened session is gone")
 	})
 	t.Run("wrong password", func(t *testing.T) {
-		g, _, _ := newTargeted(t, nil, nil)
-		_, err := g.Handle(at("all"), "auth.login", []any{"admin", "nope"})
+		h, _, _ := newTargeted(t, nil, nil)
+		_, err := h("all", "auth.login", []any{"admin", "nope"})
 		require.Equal(t, 2950, faultOf(t, err).Code)
 	})
 	t.Run("hub-xmlrpc-api methods belong at /hub/rpc/api", func(t *testing.T) {
-		g, _, _ := newTargeted(t, nil, nil)
-		_, err := g.Handle(at("all"), "hub.login", []any{"admin", "admin"})
+		h, _, _ := newTargeted(t, nil, nil)
+		_, err := h("all", "hub.login", []any{"admin", "admin"})
 		require.Equal(t, gateway.CodeNoMethod, faultOf(t, err).Code)
 	})
 	t.Run("logout ends the session", func(t *testing.T) {
-		g, _, store := newTargeted(t, nil, nil)
-		key := loginAt(t, g, "p1")
-		v, err := g.Handle(at("p1"), "auth.logout", []any{key + "\n"})
+		h, _, store := newTargeted(t, nil, nil)
+		key := loginAt(t, h, "p1")
+		v, err := h("p1", "auth.logout", []any{key + "\n"})
 		require.NoError(t, err)
 		require.Equal(t, int64(1), v)
 		require.Equal(t, 0, store.Len())
-		_, err = g.Handle(at("p1"), "system.listSystems", []any{key})
+		_, err = h("p1", "system.listSystems", []any{key})
 		require.Equal(t, -1, faultOf(t, err).Code)
 	})
 }
 
+// A call without a session key reaches the hub only: before and after a
+// login, whatever the target, nothing fans out and no peripheral is named.
 func TestTargetedWithoutSession(t *testing.T) {
-	g, f, _ := newTargeted(t, map[string]func(target.Target, []any) (any, *rpc.Fault){
-		"api.getVersion": func(t target.Target, _ []any) (any, *rpc.Fault) { return fmt.Sprintf("v-%s", t), nil },
+	h, f, _ := newTargeted(t, map[string]func(target.Target, []any) (any, *rpc.Fault){
+		"api.getVersion":    func(t target.Target, _ []any) (any, *rpc.Fault) { return fmt.Sprintf("v-%s", t), nil },
+		"api.systemVersion": func(t target.Target, _ []any) (any, *rpc.Fault) { return fmt.Sprintf("s-%s", t), nil },
 	}, nil)
-	// Before anyone logged in the gateway cannot know the peripherals: the
-	// hub answers for the version, and a target it cannot check yet is
-	// checked at auth.login.
-	v, err := g.Handle(at("nope"), "api.getVersion", nil)
-	require.NoError(t, err)
-	require.Equal(t, "v-hub", v)
-	_, err = g.Handle(at("p1"), "api.systemVersion", nil)
-	require.Equal(t, -1, faultOf(t, err).Code)
-
-	loginAt(t, g, "hub")
-	v, err = g.Handle(at("p2"), "api.getVersion", nil)
-	require.NoError(t, err)
-	require.Equal(t, "v-p2", v)
-	_, err = g.Handle(at("nope"), "api.getVersion", nil)
-	require.Equal(t, gateway.CodeUnknownServer, faultOf(t, err).Code)
-	require.Equal(t, 0, f.sent("auth.logout"))
+	for _, spec := range []string{"nope", "p1", "all", "pair"} {
+		v, err := h(spec, "api.getVersion", nil)
+		require.NoError(t, err)
+		require.Equal(t, "v-hub", v)
+	}
+	loginAt(t, h, "hub")
+	for _, spec := range []string{"p2", "all", "nope"} {
+		v, err := h(spec, "api.systemVersion", nil)
+		require.NoError(t, err)
+		require.Equal(t, "s-hub", v)
+	}
+	require.Equal(t, 7, f.sent("api.getVersion")+f.sent("api.systemVersion"), "one call each, to the hub")
+	for _, c := range f.calls {
+		if strings.HasPrefix(c, "api.") || strings.Contains(c, " api.") {
+			require.True(t, strings.HasPrefix(c, "hub "), c)
+		}
+	}
 }
