@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -277,12 +276,7 @@ func responseSize(b *testing.B, sim *uyunisim.Sim) int {
 // buildHubgw builds the hubgw binary once per benchmark run.
 func buildHubgw(b testing.TB) string {
 	b.Helper()
-	bin := filepath.Join(b.TempDir(), "hubgw")
-	out, err := exec.Command("go", "build", "-o", bin, "github.com/hubgw/hubgw/cmd/hubgw").CombinedOutput()
-	if err != nil {
-		b.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
+	return build(b, "cmd/hubgw")
 }
 
 type hubgwProcess struct {

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -15,13 +16,19 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// build compiles one of the module's commands, as make build does, into a
-// temporary directory, and returns the binary's path.
-func build(t *testing.T, pkg string) string {
+// build compiles one of the module's commands (cmd/hubgw, e2e/demo) into
+// a temporary directory and returns the binary's path. Every test that
+// runs a binary builds it here.
+func build(t testing.TB, pkg string) string {
 	t.Helper()
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
 	out := filepath.Join(t.TempDir(), filepath.Base(pkg))
-	cmd := exec.Command("go", "build", "-o", out, "github.com/hubgw/hubgw/"+pkg)
-	b, err := cmd.CombinedOutput()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	b, err := exec.CommandContext(ctx, goBin, "build", "-o", out, "github.com/hubgw/hubgw/"+pkg).CombinedOutput()
 	require.NoError(t, err, "go build %s: %s", pkg, b)
 	return out
 }

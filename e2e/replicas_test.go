@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -34,16 +33,7 @@ func buildReplicaBinary(t *testing.T) string {
 	if testing.Short() {
 		t.Skip("builds and runs hubgw processes")
 	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	bin := filepath.Join(t.TempDir(), "hubgw")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, goBin, "build", "-o", bin, "github.com/hubgw/hubgw/cmd/hubgw").CombinedOutput()
-	require.NoError(t, err, "go build: %s", out)
-	return bin
+	return build(t, "cmd/hubgw")
 }
 
 // secretKeyFile writes a fresh 32-byte key, hex encoded.
