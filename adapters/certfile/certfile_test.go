@@ -1,7 +1,6 @@
 package certfile_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -13,8 +12,6 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
-	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -64,8 +61,7 @@ func TestWatch(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	dir := t.TempDir()
 	c, k := writePair(t, dir, 1)
-	var logs syncBuffer
-	r, err := certfile.Load(c, k, slog.New(slog.NewJSONHandler(&logs, nil)))
+	r, err := certfile.Load(c, k, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	serial := func() int64 {
 		got, err := r.GetCertificate(nil)
@@ -80,10 +76,6 @@ func TestWatch(t *testing.T) {
 	writePair(t, dir, 2) // seen by the watch
 	require.Eventually(t, func() bool { return serial() == 2 }, 10*time.Second, 10*time.Millisecond)
 
-	trigger <- syscall.SIGHUP // reads the files again
-	require.Eventually(t, func() bool { return strings.Contains(logs.String(), `"why":"signal"`) }, 10*time.Second, 10*time.Millisecond)
-	require.Equal(t, int64(2), serial())
-
 	// A renewal renamed into place, key first, as renewal tools do.
 	other := t.TempDir()
 	c3, k3 := writePair(t, other, 3)
@@ -91,25 +83,20 @@ func TestWatch(t *testing.T) {
 	require.NoError(t, os.Rename(c3, c))
 	require.Eventually(t, func() bool { return serial() == 3 }, 10*time.Second, 10*time.Millisecond)
 
+	// The files as symlinks into a directory nobody watches (as certbot's
+	// live/ points into archive/): rewriting the targets makes no event
+	// where the watch looks, so only the trigger brings the change in.
+	archive := t.TempDir()
+	writePair(t, archive, 4)
+	require.NoError(t, os.Remove(c))
+	require.NoError(t, os.Remove(k))
+	require.NoError(t, os.Symlink(filepath.Join(archive, "c.pem"), c))
+	require.NoError(t, os.Symlink(filepath.Join(archive, "k.pem"), k))
+	require.Eventually(t, func() bool { return serial() == 4 }, 10*time.Second, 10*time.Millisecond, "the symlinks' change is seen")
+	writePair(t, archive, 5)
+	trigger <- syscall.SIGHUP
+	require.Eventually(t, func() bool { return serial() == 5 }, 10*time.Second, 10*time.Millisecond)
+
 	cancel()
 	require.NoError(t, <-done)
-}
-
-// syncBuffer is a bytes.Buffer the watch's goroutine writes logs to while
-// the test reads them.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

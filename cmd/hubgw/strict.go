@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -22,7 +23,7 @@ func unknownKeys(doc map[string]any, cfg reflect.Type) error {
 func walkKeys(doc map[string]any, t reflect.Type, prefix string) []error {
 	fields := keysOf(t)
 	var errs []error
-	for _, k := range sortedKeys(doc) {
+	for _, k := range slices.Sorted(maps.Keys(doc)) {
 		ft, ok := fields[k]
 		if !ok {
 			errs = append(errs, unknownKey(prefix+k, k, fields, func(s string) string { return prefix + s }))
@@ -34,7 +35,7 @@ func walkKeys(doc map[string]any, t reflect.Type, prefix string) []error {
 		case ft.Kind() == reflect.Struct:
 			errs = append(errs, walkKeys(sub, ft, prefix+k+".")...)
 		case ft.Kind() == reflect.Map && ft.Elem().Kind() == reflect.Struct:
-			for _, name := range sortedKeys(sub) {
+			for _, name := range slices.Sorted(maps.Keys(sub)) {
 				if entry, ok := sub[name].(map[string]any); ok {
 					errs = append(errs, walkKeys(entry, ft.Elem(), prefix+k+"."+name+".")...)
 				}
@@ -103,7 +104,7 @@ func keysOf(t reflect.Type) map[string]reflect.Type {
 // enough to be a typo (a third of the key's length, at least 2).
 func nearest(k string, fields map[string]reflect.Type) string {
 	best, bestD := "", max(2, len(k)/3)+1
-	for _, cand := range sortedKeys(fields) {
+	for _, cand := range slices.Sorted(maps.Keys(fields)) {
 		if d := editDistance(k, cand); d < bestD {
 			best, bestD = cand, d
 		}
@@ -131,13 +132,4 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
