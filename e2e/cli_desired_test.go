@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -208,4 +209,30 @@ spec:
 		requireOneLine(t, u.run(t, "", nil, "export", "--from", src, "SystemGroup"), 1, "want KIND/NAME")
 		requireOneLine(t, u.run(t, "", nil, "export", "ConfigChannel/fleet-cfg"), 1, "give --from TARGET")
 	})
+}
+
+// TestCLIDesiredTerminal runs plan and apply on a pseudo-terminal: the
+// progress tracker draws on it, then the summary and the table follow.
+func TestCLIDesiredTerminal(t *testing.T) {
+	sim := startSim(t, uyunisim.Config{Peripherals: 2})
+	g := startGateway(t, sim, nil)
+	u := newCLIUser(t, buildHubgw(t), "TERM=xterm-256color")
+	r := u.run(t, "admin\n", nil, "login", "--gateway", g.Base, "-u", "admin", "--mode", "autoconnect", "--password-stdin")
+	require.Equal(t, 0, r.Code, "%s", r.Stderr)
+	fleet := writeFile(t, t.TempDir(), "fleet.yaml", bundle)
+	for _, p := range sim.Peripherals() {
+		require.NoError(t, p.Inject(uyunisim.Faults{Latency: 30 * time.Millisecond})) // long enough to see progress
+	}
+
+	out, code := u.onTerminal(t, "", "apply", "-f", fleet, "--targets", "all")
+	require.Equal(t, 0, code, "%s", out)
+	require.Regexp(t, `\[\S+\] \.\.\. apply: 5 documents from `+regexp.QuoteMeta(fleet)+` on all\r\n`, out, "the tracker, with the time so far")
+	require.Regexp(t, ` \.\.\. done! \[\S+\]\r\n`, out, "the tracker, done")
+	require.Regexp(t, `apply: finished in \S+: 10 created, `, out)
+	require.Len(t, regexp.MustCompile(`(?m)^\S+\s+\S+\s+\x1b\[32mcreated\x1b\[0m`).FindAllString(out, -1), 10, "%q", out)
+
+	out, code = u.onTerminal(t, "", "plan", "-f", fleet, "--targets", "all", "-o", "diff")
+	require.Equal(t, 0, code, "%s", out)
+	require.Contains(t, out, "plan: finished in ")
+	require.Contains(t, out, "no changes (5 objects as declared)")
 }

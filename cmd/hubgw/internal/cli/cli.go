@@ -1,5 +1,5 @@
 // Package cli is hubgw's command line for people and scripts: the client
-// commands (login, logout, call, jobs) talking to a gateway over its REST
+// commands (login, logout, call, jobs, plan, apply, export) talking to a gateway over its REST
 // surface, with a login that is remembered, tables on a terminal, the
 // gateway's JSON for scripts, and exit codes that mean something.
 //

@@ -20,8 +20,8 @@ import (
 )
 
 // Client is a small client of the gateway's REST surface (/api/v1), for
-// every client command: login, call and jobs now; plan, apply, rollout
-// and export add their endpoints as methods here.
+// every client command: login, call, jobs, plan, apply and export; rollout
+// adds its endpoints as methods here.
 type Client struct {
 	Base  string // the gateway's base URL, without a trailing slash
 	Token string
