@@ -70,6 +70,9 @@ func TestCLIDesired(t *testing.T) {
 		require.Regexp(t, `plan: finished in \S+: 15 to create, 0 to update, 0 unchanged, 0 conflicts, 0 blocked, 0 unknown, on 3 servers\n`, r.Stderr)
 
 		u.ok(t, "plan", "-f", fleet, "--targets", "all") // without the flag, changes exit 0
+		r = u.run(t, bundle, nil, "plan", "-f", "-", "--targets", "all", "--detailed-exitcode")
+		require.Equal(t, 2, r.Code, "standard input: %s%s", r.Stdout, r.Stderr)
+		requireObjectLines(t, r.Stdout, ps, "create")
 
 		r = u.ok(t, "plan", "-f", fleet, "-t", "all", "-o", "json")
 		rr := restWith(t, http.DefaultClient, g, http.MethodPost, "/api/v1/plan?targets=all", token, "application/yaml", bundle)
