@@ -37,7 +37,13 @@ import (
 )
 
 func main() {
-	if err := root().Execute(); err != nil {
+	cmd := root()
+	if err := cmd.Execute(); err != nil {
+		// Printed here rather than by cobra: an exit code that is the
+		// whole answer (a plan's 2, changes planned) has no message.
+		if msg := err.Error(); msg != "" {
+			cmd.PrintErrln(cmd.ErrPrefix(), msg)
+		}
 		os.Exit(cli.ExitCode(err))
 	}
 }
@@ -47,7 +53,7 @@ func root() *cobra.Command {
 		Use:           "hubgw",
 		Short:         "Gateway for Uyuni hub deployments: XML-RPC (hub-xmlrpc-api compatible) with fan-out to peripherals",
 		SilenceUsage:  true,
-		SilenceErrors: false,
+		SilenceErrors: true,
 		Version:       buildinfo.Read().String(),
 	}
 	cmd.SetVersionTemplate("{{.Version}}\n")
