@@ -36,7 +36,7 @@ func New(cfg Config) *echo.Echo {
 	e.HideBanner = true
 	e.HidePort = true
 	e.Use(middleware.Recover())
-	e.Use(middleware.RequestID())
+	e.Use(plainRequestID, middleware.RequestID())
 	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			id := c.Response().Header().Get(echo.HeaderXRequestID)
@@ -67,6 +67,34 @@ func New(cfg Config) *echo.Echo {
 		add(e)
 	}
 	return e
+}
+
+// maxRequestID bounds a client's X-Request-Id: it is logged and echoed.
+const maxRequestID = 64
+
+// plainRequestID drops a client's X-Request-Id unless it is short and
+// plain ([A-Za-z0-9._-]), so the RequestID middleware after it generates
+// one instead: a client's id is logged with every line of its request.
+func plainRequestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Request().Header
+		if id := h.Get(echo.HeaderXRequestID); id != "" && !plainID(id) {
+			h.Del(echo.HeaderXRequestID)
+		}
+		return next(c)
+	}
+}
+
+func plainID(s string) bool {
+	if len(s) > maxRequestID {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // LogHandler adds the request id to every record logged with a request's context.

@@ -62,6 +62,8 @@ type Config struct {
 	BreakerCooldown  time.Duration         `koanf:"breaker-cooldown"`
 	RegistryTTL      time.Duration         `koanf:"registry-ttl"`
 	MaxBodyBytes     int64                 `koanf:"max-body-bytes"`
+	MaxConnections   int                   `koanf:"max-connections"` // client connections open at once (http.go)
+	MaxInFlightBytes int64                 `koanf:"max-inflight-bytes"`
 	SessionIdle      time.Duration         `koanf:"session-idle"`
 	SessionMax       time.Duration         `koanf:"session-max"`
 	CAFile           string                `koanf:"ca-file"`
@@ -106,6 +108,8 @@ func Defaults() Config {
 		BreakerCooldown:  30 * time.Second,
 		RegistryTTL:      5 * time.Minute,
 		MaxBodyBytes:     16 << 20,
+		MaxConnections:   4096,
+		MaxInFlightBytes: 1 << 30,
 		SessionIdle:      30 * time.Minute,
 		SessionMax:       12 * time.Hour,
 		LogLevel:         "info",
@@ -353,7 +357,8 @@ func (s *Server) Client() *uyuni.Client { return s.client }
 // Serve serves on l until ctx ends, then shuts down gracefully: in-flight
 // calls finish (bounded by grace) before Serve returns.
 func (s *Server) Serve(ctx context.Context, l net.Listener, grace time.Duration) error {
-	srv := &http.Server{Handler: s.echo, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) }}
+	srv := s.httpServer(ctx)
+	l = limitListener(l, s.cfg.MaxConnections)
 	errc := make(chan error, 1)
 	s.state.start(ctx, s.registry)
 	s.rest.Start(ctx)

@@ -73,6 +73,8 @@ func serveCmd() *cobra.Command {
 	f.Duration("breaker-cooldown", d.BreakerCooldown, "how long an open circuit stays open")
 	f.Duration("registry-ttl", d.RegistryTTL, "how long the peripheral list is fresh")
 	f.Int64("max-body-bytes", d.MaxBodyBytes, "largest request body accepted")
+	f.Int("max-connections", d.MaxConnections, "client connections open at once (0: no cap)")
+	f.Int64("max-inflight-bytes", d.MaxInFlightBytes, "budget for one request's arguments times its targets; a fan-out past it is refused with fault 4110")
 	f.Duration("session-idle", d.SessionIdle, "gateway sessions expire after this long unused")
 	f.Duration("session-max", d.SessionMax, "gateway sessions expire after this long in any case")
 	f.String("ca-file", "", "PEM bundle to trust for the hub and peripherals")

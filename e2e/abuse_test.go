@@ -1,0 +1,139 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/hubgw/hubgw/adapters/server"
+	"github.com/hubgw/hubgw/e2e/uyunisim"
+)
+
+// Issue 12, H1: without a gateway session, a targeted path reaches the hub
+// and nothing else: no peripheral sees a call, and no fault names one.
+func TestNoSessionReachesTheHubOnly(t *testing.T) {
+	sim := startSim(t, uyunisim.Config{Peripherals: 3})
+	g := startGateway(t, sim, func(c *server.Config) { c.Groups = map[string][]string{"web": {sim.Peripherals()[0].Name()}} })
+	for _, p := range sim.Peripherals() {
+		p.ResetCalls()
+	}
+	for _, spec := range []string{"all", "web", sim.Peripherals()[0].Name() + "," + sim.Peripherals()[1].Name(), "no-such-peripheral"} {
+		c := kolo(t, g.Base+"/t/"+spec+"/rpc/api")
+		require.NotEmpty(t, mustCall(t, c, "api.getVersion"), spec)
+		require.NotEmpty(t, mustCall(t, c, "api.systemVersion"), spec)
+		// Methods that take a session, or that the catalog does not know,
+		// with something that is not a gateway session where the key goes.
+		for _, cl := range [][]any{{"system.listSystems", "forged"}, {"system.listSystems", int64(1)}, {"made.up", "x", strings.Repeat("A", 1<<20)}} {
+			_, f := call(t, c, cl[0].(string), cl[1:]...)
+			if f == nil {
+				continue // the hub answered (an unknown method it knows nothing of is its own fault)
+			}
+			for _, p := range sim.Peripherals() {
+				require.NotContains(t, f.String, p.Name(), "%s %s: a fault without a session names no peripheral", spec, cl[0])
+				require.NotContains(t, f.String, p.FQDN(), "%s %s", spec, cl[0])
+			}
+		}
+	}
+	for _, p := range sim.Peripherals() {
+		require.Empty(t, p.Calls(), "%s was called without a session", p.Name())
+	}
+}
+
+// Issue 12, M1: a client that trickles its request is dropped once the
+// read deadline (derived from the body limit and the call timeout) passes.
+func TestTricklingClientIsDropped(t *testing.T) {
+	sim := startSim(t, uyunisim.Config{Peripherals: 1})
+	g := startGateway(t, sim, func(c *server.Config) { c.CallTimeout = time.Second; c.MaxBodyBytes = 1 << 10 })
+	tm := server.ServerTimeouts(g.Server.Config())
+	conn, err := net.Dial("tcp", strings.TrimPrefix(g.Base, "http://"))
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = fmt.Fprintf(conn, "POST /hub/rpc/api HTTP/1.1\r\nHost: gw\r\nContent-Type: text/xml\r\nContent-Length: 1000\r\n\r\n<?xml")
+	require.NoError(t, err)
+	// The gateway answers (408 or a fault) or closes; either way before
+	// the test's own bound, which is well past the read deadline.
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(tm.Read+5*time.Second)))
+	_, err = bufio.NewReader(conn).ReadString('\n')
+	var ne net.Error
+	require.False(t, errors.As(err, &ne) && ne.Timeout(), "the trickling connection was still open after %s", tm.Read+5*time.Second)
+}
+
+// Issue 12, M1: connections over --max-connections wait until one closes;
+// an idle keep-alive connection is one.
+func TestConnectionCap(t *testing.T) {
+	sim := startSim(t, uyunisim.Config{Peripherals: 1})
+	g := startGateway(t, sim, func(c *server.Config) { c.MaxConnections = 1 })
+	held := &http.Client{Transport: &http.Transport{}}
+	resp, err := held.Get(g.Base + "/healthz")
+	require.NoError(t, err)
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close() // the connection stays open, idle, in held's pool
+
+	other := &http.Client{Transport: &http.Transport{}, Timeout: 300 * time.Millisecond}
+	_, err = other.Get(g.Base + "/healthz")
+	require.Error(t, err, "a second connection was served while the cap of 1 was taken")
+
+	held.CloseIdleConnections()
+	other.Timeout = 10 * time.Second
+	resp, err = other.Get(g.Base + "/healthz")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+}
+
+// Issue 12, M2: a method name over 256 bytes or outside [A-Za-z0-9_.] is
+// refused with a parse fault that does not quote it, and reaches no server.
+func TestBadMethodNamesRefused(t *testing.T) {
+	sim := startSim(t, uyunisim.Config{Peripherals: 1})
+	g := startGateway(t, sim, nil)
+	sim.Hub().ResetCalls()
+	for _, name := range []string{strings.Repeat("a", 257), strings.Repeat("A", 1<<20), "api.getVersion\x7f", "api get", "api.getVersion;rm", "<x>"} {
+		body := "<?xml version=\"1.0\"?><methodCall><methodName>" + xmlEscape(name) + "</methodName><params/></methodCall>"
+		for _, path := range []string{"/hub/rpc/api", "/rpc/api", "/t/hub/rpc/api"} {
+			status, resp := post(t, g.Base+path, "text/xml", strings.NewReader(body))
+			require.Equal(t, http.StatusOK, status)
+			require.Contains(t, resp, "<int>-32700</int>", "%s %.40q", path, name)
+			require.Less(t, len(resp), 1024, "the fault must not quote the name")
+		}
+	}
+	require.Empty(t, sim.Hub().Calls())
+	c := kolo(t, g.URL)
+	require.NotEmpty(t, mustCall(t, c, "api.getVersion"), "a plain name still passes")
+}
+
+// Issue 12, M2: the client's X-Request-Id is echoed only when it is short
+// and plain; otherwise the gateway makes its own.
+func TestRequestIDShortAndPlain(t *testing.T) {
+	sim := startSim(t, uyunisim.Config{Peripherals: 1})
+	g := startGateway(t, sim, nil)
+	for _, tc := range []struct {
+		sent string
+		kept bool
+	}{{"abc-123.X_y", true}, {strings.Repeat("a", 65), false}, {"a b", false}, {"ü", false}} {
+		req, err := http.NewRequest(http.MethodGet, g.Base+"/healthz", nil)
+		require.NoError(t, err)
+		req.Header.Set("X-Request-Id", tc.sent)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		got := resp.Header.Get("X-Request-Id")
+		require.NotEmpty(t, got)
+		require.Equal(t, tc.kept, got == tc.sent, "%q → %q", tc.sent, got)
+	}
+}
+
+func xmlEscape(s string) string {
+	var b bytes.Buffer
+	_ = xml.EscapeText(&b, []byte(s))
+	return b.String()
+}
