@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 
 	"github.com/hubgw/hubgw/adapters/server"
 	"github.com/hubgw/hubgw/e2e/uyunisim"
+	"github.com/hubgw/hubgw/gateway"
 )
 
 // Issue 12, H1: without a gateway session, a targeted path reaches the hub
@@ -136,4 +138,44 @@ func xmlEscape(s string) string {
 	var b bytes.Buffer
 	_ = xml.EscapeText(&b, []byte(s))
 	return b.String()
+}
+
+// Issue 12, M3: calls that time out waiting for a per-server slot say the
+// gateway is busy, not that the server is down: the server's circuit stays
+// closed and the next call reaches it.
+func TestWaitingForASlotNeverOpensTheCircuit(t *testing.T) {
+	sim := startSim(t, uyunisim.Config{Peripherals: 1})
+	g := startGateway(t, sim, func(c *server.Config) {
+		c.MaxPerServer = 1
+		c.CallTimeout = 400 * time.Millisecond
+		c.RequestTimeout = 2 * time.Second
+		c.BreakerFailures = 2
+		c.BreakerCooldown = time.Minute
+	})
+	p := sim.Peripherals()[0]
+	c := kolo(t, g.URL)
+	key := mustCall(t, c, "hub.loginWithAutoconnectMode", "admin", "admin")
+	key = member(key, "SessionKey")
+	require.NoError(t, p.Inject(uyunisim.Faults{Latency: 150 * time.Millisecond}))
+	// Ten calls to one server with one slot: about two get it in time,
+	// the rest time out in the queue.
+	var wg sync.WaitGroup
+	timeouts := make(chan int, 10)
+	for range 10 {
+		wg.Go(func() {
+			if _, f := call(t, c, "unicast.system.listSystems", key, p.ID()); f != nil {
+				timeouts <- f.Code
+			}
+		})
+	}
+	wg.Wait()
+	close(timeouts)
+	n := 0
+	for code := range timeouts {
+		require.Equal(t, gateway.CodeTimeout, code)
+		n++
+	}
+	require.GreaterOrEqual(t, n, 2, "the test needs calls that waited past their deadline")
+	require.NoError(t, p.ClearFaults())
+	mustCall(t, c, "unicast.system.listSystems", key, p.ID())
 }

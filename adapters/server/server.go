@@ -205,18 +205,22 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	//
 	// The per-server stack, outermost first: the read cache answers
 	// before anything else (a hit costs neither a slot nor an upstream
-	// metric); metrics see what the client sees; the deadline covers
-	// queueing and retries; retries go through the breaker; the limiter
-	// guards the actual call.
+	// metric); metrics see what the client sees; each retry waits for its
+	// own slot (a backoff holds none), bounded by the client request's
+	// deadline. The breaker is inside the limiter, and the per-server
+	// deadline inside the breaker, so the breaker counts only what
+	// happened after a request was sent: a wait for a slot says the
+	// gateway is busy, not that the server is down, and must never open
+	// its circuit (issue 12, M3).
 	invoke := fanout.Stack(client.Invoke,
 		st.readCache(),
 		fanout.Observe(obs),
 		fanout.Observe(health),
 		fanout.Timed(),
-		fanout.Timeout(cfg.RequestTimeout),
 		fanout.Retry(fanout.RetryPolicy{Attempts: cfg.Retries + 1, Base: 100 * time.Millisecond, Max: 2 * time.Second}),
-		breakers.Middleware(),
 		fanout.NewLimiter(cfg.MaxConcurrency, cfg.MaxPerServer).Middleware(),
+		breakers.Middleware(),
+		fanout.Timeout(cfg.RequestTimeout),
 	)
 
 	hub := target.Target{Hub: true, Name: "hub", FQDN: hostOf(cfg.HubURL), URL: cfg.HubURL}
