@@ -179,3 +179,33 @@ func TestWaitingForASlotNeverOpensTheCircuit(t *testing.T) {
 	require.NoError(t, p.ClearFaults())
 	mustCall(t, c, "unicast.system.listSystems", key, p.ID())
 }
+
+// Issue 12, H2: a request's body times its servers is held against the
+// in-flight budget; past it the request is refused with 4110 before any
+// server is called, and within it the broadcast reaches every server with
+// the argument intact (encoded once, sent to each).
+func TestInFlightBudget(t *testing.T) {
+	sim := startSim(t, uyunisim.Config{Peripherals: 4})
+	g := startGateway(t, sim, func(c *server.Config) { c.MaxInFlightBytes = 1 << 20 })
+	c := kolo(t, g.URL)
+	key := member(mustCall(t, c, "hub.loginWithAutoconnectMode", "admin", "admin"), "SessionKey")
+	ids := ints(mustCall(t, c, "hub.listServerIds", key))
+	for _, p := range sim.Peripherals() {
+		p.ResetCalls()
+	}
+	big := strings.Repeat("x<&", 100<<10) // 300 KiB, escaped on the wire: over 1 MiB to 4 servers
+	mustFault(t, c, gateway.CodeInFlight, "in-flight budget", "broadcast.system.setCustomValues", key, anys(ids...), int64(1000010000), map[string]any{"k": big})
+	for _, p := range sim.Peripherals() {
+		require.Empty(t, p.Calls(), "%s was called past the budget", p.Name())
+	}
+	small := strings.Repeat("x<&", 20<<10)
+	mustCall(t, c, "broadcast.system.listSystemsWithEntitlement", key, anys(ids...), small)
+	keys := map[any]bool{}
+	for _, p := range sim.Peripherals() {
+		calls := p.Calls()
+		require.Len(t, calls, 1, p.Name())
+		require.Equal(t, small, calls[0].Params[1], "%s got the shared argument intact", p.Name())
+		keys[calls[0].Params[0]] = true
+	}
+	require.Len(t, keys, len(sim.Peripherals()), "each server got its own session key in front of the shared bytes")
+}

@@ -153,15 +153,14 @@ func (h *Handler) native(c echo.Context) error {
 	case !r.OK():
 		return h.nativeFault(c, gateway.Fault(r))
 	}
-	bp := h.bufs.Get().(*[]byte)
-	result, err := appendValue((*bp)[:0], r.Value, h.cfg.Zone(hub))
+	bp := h.bufs.Get()
+	result, err := appendValue(*bp, r.Value, h.cfg.Zone(hub))
 	if err != nil {
-		h.putBuf(bp)
+		h.bufs.Put(bp, *bp)
 		return h.nativeFault(c, rpc.Faultf(gateway.CodeInternal, "hubgw: the hub's answer as JSON: %v", err))
 	}
 	err = h.nativeAnswer(c, http.StatusOK, result, "")
-	*bp = result[:0]
-	h.putBuf(bp)
+	h.bufs.Put(bp, result)
 	return err
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/hubgw/hubgw/adapters/httpapi"
 	"github.com/hubgw/hubgw/gateway"
 	"github.com/hubgw/hubgw/gateway/rpc"
 	"github.com/hubgw/hubgw/openapi"
@@ -22,7 +23,7 @@ import (
 // readBody reads the request body within the size limit; on failure it
 // has written the problem and returns nil, false.
 func (h *Handler) readBody(c echo.Context) ([]byte, bool, error) {
-	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, h.cfg.MaxBody))
+	body, err := httpapi.ReadBody(c, h.cfg.MaxBody)
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &mbe):

@@ -59,7 +59,7 @@ func Status(f *rpc.Fault) int {
 		return http.StatusGatewayTimeout
 	case gateway.CodeCircuitOpen:
 		return http.StatusServiceUnavailable
-	case gateway.CodeTooLarge:
+	case gateway.CodeTooLarge, gateway.CodeInFlight:
 		return http.StatusRequestEntityTooLarge
 	case rpc.CodeNoSession:
 		// Uyuni's -1 is a missing session, and also "no such method" and

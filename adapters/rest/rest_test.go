@@ -63,6 +63,7 @@ func TestStatus(t *testing.T) {
 		{gateway.CodeTimeout, "", 504},
 		{gateway.CodeCircuitOpen, "", 503},
 		{gateway.CodeTooLarge, "", 413},
+		{gateway.CodeInFlight, "", 413},
 		{gateway.CodeStateUnavailable, "", 503},
 		{gateway.CodeUnknownJob, "", 404},
 		{12345, "", 422},

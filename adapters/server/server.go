@@ -109,7 +109,7 @@ func Defaults() Config {
 		RegistryTTL:      5 * time.Minute,
 		MaxBodyBytes:     16 << 20,
 		MaxConnections:   4096,
-		MaxInFlightBytes: 1 << 30,
+		MaxInFlightBytes: 2 << 30,
 		SessionIdle:      30 * time.Minute,
 		SessionMax:       12 * time.Hour,
 		LogLevel:         "info",
@@ -247,7 +247,9 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		API:       api,
 		CallLimit: cfg.CallTimeout,
 		Logger:    log,
-		Groups:    cfg.Groups,
+		// Bodies times targets in flight (gateway/inflight.go).
+		InFlightBytes: cfg.MaxInFlightBytes,
+		Groups:        cfg.Groups,
 		ServiceCredentials: func(t target.Target) (string, string, bool) {
 			p, ok := overrideFor(t, cfg.Peripherals)
 			return p.User, p.Password, ok && p.User != ""
