@@ -9,6 +9,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -208,4 +210,74 @@ func TestInFlightBudget(t *testing.T) {
 		keys[calls[0].Params[0]] = true
 	}
 	require.Len(t, keys, len(sim.Peripherals()), "each server got its own session key in front of the shared bytes")
+}
+
+// Issue 12, M4: the Uyuni-native API refuses what another site can make a
+// browser send with the session cookie: non-JSON POSTs, foreign Origin or
+// Sec-Fetch-Site, logout by GET, and login the same way; the cookie is
+// SameSite=Strict.
+func TestNativeAPIRefusesCrossSite(t *testing.T) {
+	sim := startSim(t, uyunisim.Config{Peripherals: 1})
+	g := startGateway(t, sim, nil)
+	jar, err := cookiejar.New(nil)
+	require.NoError(t, err)
+	hc := &http.Client{Jar: jar}
+	send := func(method, path, ctype, body string, hdr ...string) restResp {
+		t.Helper()
+		req, err := http.NewRequest(method, g.Base+"/rhn/manager/api"+path, strings.NewReader(body))
+		require.NoError(t, err)
+		if ctype != "" {
+			req.Header.Set("Content-Type", ctype)
+		}
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+		resp, err := hc.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return restResp{Status: resp.StatusCode, Header: resp.Header, Body: b}
+	}
+	login := `{"login":"admin","password":"admin"}`
+	require.Equal(t, http.StatusForbidden, send("POST", "/auth/login", "text/plain", login).Status, "login CSRF")
+	require.Empty(t, jar.Cookies(mustURL(t, g.Base)))
+	r := send("POST", "/auth/login", "application/json", login, "Origin", g.Base, "Sec-Fetch-Site", "same-origin")
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	require.Contains(t, r.Header.Get("Set-Cookie"), "SameSite=Strict")
+
+	sim.Hub().ResetCalls()
+	create := `{"label":"csrf-chan","name":"CSRF channel","summary":"s","archLabel":"channel-x86_64","parentLabel":""}`
+	for _, tc := range []struct {
+		name, ctype, body string
+		hdr               []string
+	}{
+		{"text/plain", "text/plain", create, nil},
+		{"form", "application/x-www-form-urlencoded", "label=csrf-chan", nil},
+		{"multipart", "multipart/form-data; boundary=x", "--x--", nil},
+		{"no content type", "", create, nil},
+		{"foreign Origin", "application/json", create, []string{"Origin", "http://evil.example"}},
+		{"cross-site fetch", "application/json", create, []string{"Sec-Fetch-Site", "cross-site"}},
+		{"same-site fetch", "application/json", create, []string{"Sec-Fetch-Site", "same-site"}},
+	} {
+		r := send("POST", "/channel/software/create", tc.ctype, tc.body, tc.hdr...)
+		require.Equal(t, http.StatusForbidden, r.Status, "%s: %s", tc.name, r.Body)
+		require.Contains(t, string(r.Body), `"success":false`)
+	}
+	r = send("GET", "/auth/logout", "", "")
+	require.Equal(t, http.StatusMethodNotAllowed, r.Status)
+	for _, c := range sim.Hub().Calls() {
+		require.NotEqual(t, "channel.software.create", c.Method, "a cross-site request reached the hub")
+		require.NotEqual(t, "auth.logout", c.Method)
+	}
+	r = send("GET", "/system/listSystems", "", "")
+	require.Equal(t, http.StatusOK, r.Status, "the session survived: %s", r.Body)
+	require.Equal(t, http.StatusOK, send("POST", "/auth/logout", "application/json", "").Status)
+}
+
+func mustURL(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	require.NoError(t, err)
+	return u
 }
