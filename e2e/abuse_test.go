@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -280,4 +281,57 @@ func mustURL(t *testing.T, s string) *url.URL {
 	u, err := url.Parse(s)
 	require.NoError(t, err)
 	return u
+}
+
+// Issue 12, login throttling: wrong passwords for one user, or from one
+// address, stop reaching the hub after --login-failures; each failure is
+// logged at WARN with the user, the client address and the fault, never
+// the password.
+func TestFailedLoginsThrottled(t *testing.T) {
+	sim := startSim(t, uyunisim.Config{Peripherals: 1})
+	var logs syncBuffer
+	g := startGatewayLog(t, sim, func(c *server.Config) { c.LoginFailures = 5; c.LoginRefill = time.Hour },
+		slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	sim.Hub().ResetCalls()
+	c := kolo(t, g.URL)
+	for i := range 20 {
+		_, f := call(t, c, "hub.login", "admin", "guess-"+fmt.Sprint(i))
+		require.NotNil(t, f)
+		if i < 5 {
+			require.Equal(t, 2950, f.Code, "attempt %d reaches the hub", i)
+		} else {
+			require.Equal(t, gateway.CodeThrottled, f.Code, "attempt %d: %s", i, f.String)
+		}
+	}
+	mustFault(t, c, gateway.CodeThrottled, "too many failed logins", "hub.login", "admin", "admin")
+	mustFault(t, c, gateway.CodeThrottled, "too many failed logins", "hub.login", "other", "x") // the same address
+	logins := 0
+	for _, cl := range sim.Hub().Calls() {
+		if cl.Method == "auth.login" {
+			logins++
+		}
+	}
+	require.Equal(t, 5, logins, "only the first failures reached the hub")
+	out := logs.String()
+	require.Contains(t, out, `"level":"WARN","msg":"login failed","user":"admin","client":"127.0.0.1","fault":`)
+	require.Contains(t, out, `"msg":"login refused","user":"admin","client":"127.0.0.1","fault":"hubgw: too many failed logins`)
+	require.NotContains(t, out, "guess-")
+}
+
+// syncBuffer is a bytes.Buffer for a logger written from many goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -162,6 +162,9 @@ type Options struct {
 	// InFlightBytes budgets request bodies times their targets, over all
 	// requests at once (inflight.go); 0 means no budget.
 	InFlightBytes int64
+	// LoginThrottle limits failed logins per user and per client
+	// (throttle.go); the zero value does not throttle.
+	LoginThrottle LoginThrottle
 	Logger        *slog.Logger
 }
 
@@ -171,6 +174,7 @@ type Gateway struct {
 	do       Handler
 	api      *uyuniapi.API
 	inflight *semaphore.Weighted
+	throttle *throttle
 }
 
 // New builds a Gateway whose Do sends requests as they are; Use stacks the
@@ -196,7 +200,7 @@ func New(o Options) *Gateway {
 	if o.Hub.Name == "" {
 		o.Hub.Name = "hub"
 	}
-	g := &Gateway{o: o, api: o.API}
+	g := &Gateway{o: o, api: o.API, throttle: newThrottle(o.LoginThrottle)}
 	if o.InFlightBytes > 0 {
 		g.inflight = semaphore.NewWeighted(o.InFlightBytes)
 	}

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
@@ -10,6 +11,8 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/hubgw/hubgw/gateway"
 )
 
 // Config is what the HTTP surface needs from the process.
@@ -40,7 +43,14 @@ func New(cfg Config) *echo.Echo {
 	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			id := c.Response().Header().Get(echo.HeaderXRequestID)
-			c.SetRequest(c.Request().WithContext(context.WithValue(c.Request().Context(), ctxKey{}, id)))
+			ctx := context.WithValue(c.Request().Context(), ctxKey{}, id)
+			// The peer's address, not X-Forwarded-For, which any client
+			// can write: login throttling counts per client.
+			host, _, err := net.SplitHostPort(c.Request().RemoteAddr)
+			if err != nil {
+				host = c.Request().RemoteAddr
+			}
+			c.SetRequest(c.Request().WithContext(gateway.WithClient(ctx, host)))
 			return next(c)
 		}
 	})

@@ -64,6 +64,7 @@ func TestStatus(t *testing.T) {
 		{gateway.CodeCircuitOpen, "", 503},
 		{gateway.CodeTooLarge, "", 413},
 		{gateway.CodeInFlight, "", 413},
+		{gateway.CodeThrottled, "", 429},
 		{gateway.CodeStateUnavailable, "", 503},
 		{gateway.CodeUnknownJob, "", 404},
 		{12345, "", 422},

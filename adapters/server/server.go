@@ -64,6 +64,8 @@ type Config struct {
 	MaxBodyBytes     int64                 `koanf:"max-body-bytes"`
 	MaxConnections   int                   `koanf:"max-connections"` // client connections open at once (http.go)
 	MaxInFlightBytes int64                 `koanf:"max-inflight-bytes"`
+	LoginFailures    int                   `koanf:"login-failures"` // in a row, per user and per client, before throttling
+	LoginRefill      time.Duration         `koanf:"login-refill"`   // one more failure allowed every
 	SessionIdle      time.Duration         `koanf:"session-idle"`
 	SessionMax       time.Duration         `koanf:"session-max"`
 	CAFile           string                `koanf:"ca-file"`
@@ -110,6 +112,8 @@ func Defaults() Config {
 		MaxBodyBytes:     16 << 20,
 		MaxConnections:   4096,
 		MaxInFlightBytes: 2 << 30,
+		LoginFailures:    10,
+		LoginRefill:      6 * time.Second,
 		SessionIdle:      30 * time.Minute,
 		SessionMax:       12 * time.Hour,
 		LogLevel:         "info",
@@ -249,6 +253,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		Logger:    log,
 		// Bodies times targets in flight (gateway/inflight.go).
 		InFlightBytes: cfg.MaxInFlightBytes,
+		LoginThrottle: gateway.LoginThrottle{Burst: cfg.LoginFailures, Every: cfg.LoginRefill},
 		Groups:        cfg.Groups,
 		ServiceCredentials: func(t target.Target) (string, string, bool) {
 			p, ok := overrideFor(t, cfg.Peripherals)

@@ -75,6 +75,8 @@ func serveCmd() *cobra.Command {
 	f.Int64("max-body-bytes", d.MaxBodyBytes, "largest request body accepted")
 	f.Int("max-connections", d.MaxConnections, "client connections open at once (0: no cap)")
 	f.Int64("max-inflight-bytes", d.MaxInFlightBytes, "budget for one request's arguments times its targets; a fan-out past it is refused with fault 4110")
+	f.Int("login-failures", d.LoginFailures, "failed logins in a row per user and per client address before further logins are refused (4111); 0: no throttling")
+	f.Duration("login-refill", d.LoginRefill, "after login-failures, one more failed login is allowed every this long")
 	f.Duration("session-idle", d.SessionIdle, "gateway sessions expire after this long unused")
 	f.Duration("session-max", d.SessionMax, "gateway sessions expire after this long in any case")
 	f.String("ca-file", "", "PEM bundle to trust for the hub and peripherals")
