@@ -335,3 +335,36 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// rawPost posts body to path as written, unchecked by net/url (which
+// refuses %ZZ), and returns the status and the body of the answer.
+func rawPost(t *testing.T, base, path, body string) (int, string) {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: gw\r\nContent-Type: text/xml\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", path, len(body), body)
+	require.NoError(t, err)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, string(b)
+}
+
+// Issue 12, L: a path under /t/ that is not /t/<target>/rpc/api gets an
+// XML-RPC fault an XML-RPC client can read, not a 404 page. (/t/%ZZ/ is
+// refused by Go's HTTP server itself, 400, before any handler runs.)
+func TestBadTargetPathsGetFaults(t *testing.T) {
+	sim := startSim(t, uyunisim.Config{Peripherals: 1})
+	g := startGateway(t, sim, nil)
+	body := `<?xml version="1.0"?><methodCall><methodName>api.getVersion</methodName><params/></methodCall>`
+	for _, p := range []string{"/t/x/../rpc/api", "/t/x/y/rpc/api", "/t/x%2F..%2F/rpc/api", "/t/x", "/t/", "/t//rpc/api"} {
+		status, resp := rawPost(t, g.Base, p, body)
+		require.Equal(t, http.StatusOK, status, p)
+		require.Contains(t, resp, "<int>4102</int>", p)
+	}
+	status, _ := rawPost(t, g.Base, "/t/%ZZ/rpc/api", body)
+	require.Equal(t, http.StatusBadRequest, status)
+}

@@ -3,6 +3,8 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -50,7 +52,8 @@ func buildReplicaBinary(t *testing.T) string {
 func secretKeyFile(t testing.TB) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "secret.key")
-	require.NoError(t, os.WriteFile(path, []byte(strings.Repeat("ab", 32)+"\n"), 0o600))
+	sum := sha256.Sum256([]byte("hubgw e2e secret key"))
+	require.NoError(t, os.WriteFile(path, []byte(hex.EncodeToString(sum[:])+"\n"), 0o600))
 	return path
 }
 

@@ -61,6 +61,9 @@ func New(cfg Config) *echo.Echo {
 	// Uyuni's path: the hub, or (target.go) peripherals named by a stock client.
 	e.POST("/rpc/api", cfg.XMLRPC.Serve, TargetFromBasicAuth)
 	e.POST("/t/:target/rpc/api", cfg.XMLRPC.Serve, TargetFromPath)
+	// Anything else under /t/ is a script's mistake (/t/x/../rpc/api,
+	// /t/a/b/rpc/api): an XML-RPC client reads a fault, not a 404 page.
+	e.POST("/t/*", BadTargetPath)
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	e.GET("/readyz", func(c echo.Context) error {
 		ctx, cancel := context.WithTimeout(c.Request().Context(), 5*time.Second)
