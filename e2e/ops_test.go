@@ -72,6 +72,8 @@ func TestMetricsHealthAndReadiness(t *testing.T) {
 	status, body = get(t, g.Base+"/readyz")
 	require.Equal(t, http.StatusServiceUnavailable, status)
 	require.Contains(t, body, "hub")
+	require.NotContains(t, body, sim.Hub().FQDN(), "/readyz answers anyone: no internal address (issue 12)")
+	require.NotContains(t, body, "http")
 	// Readiness asks through the same stack as every call, so it is ready
 	// again when calls would get through: once the hub's circuit, opened
 	// by the failures, lets a call through after its cooldown.

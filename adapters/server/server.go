@@ -345,16 +345,22 @@ func MethodClass(method string) string {
 	return "write"
 }
 
-// ready: the hub answers api.getVersion (no session needed).
+// ready: the hub answers api.getVersion (no session needed). /readyz
+// answers anyone, so what it says names no URL, address or upstream
+// message: the details go to the log.
 func (s *Server) ready(ctx context.Context) error {
+	notReady := func(what string, err error) error {
+		s.log.WarnContext(ctx, "not ready", "what", what, "err", err)
+		return errors.New(what)
+	}
 	if err := s.state.ready(ctx); err != nil {
-		return err
+		return notReady("the state store does not answer", err)
 	}
 	if _, err := hubCaller(s.invoke, s.hub)(ctx, "api.getVersion", nil); err != nil {
-		return fmt.Errorf("hub not reachable: %w", err)
+		return notReady("the hub does not answer", err)
 	}
 	if ok, err := s.registry.Ready(); !ok && err != nil {
-		return fmt.Errorf("peripheral registry: %w", err)
+		return notReady("the peripheral list cannot be read from the hub", err)
 	}
 	return nil
 }
