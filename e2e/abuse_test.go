@@ -265,6 +265,14 @@ func TestNativeAPIRefusesCrossSite(t *testing.T) {
 		require.Equal(t, http.StatusForbidden, r.Status, "%s: %s", tc.name, r.Body)
 		require.Contains(t, string(r.Body), `"success":false`)
 	}
+	// Issue 12, L: NUL and invalid UTF-8 are refused, not turned into U+FFFD.
+	for _, bad := range []string{`{"label":"nul\u0000chan","name":"n","summary":"s","archLabel":"channel-x86_64","parentLabel":""}`,
+		"{\"label\":\"bad\xffchan\",\"name\":\"n\",\"summary\":\"s\",\"archLabel\":\"channel-x86_64\",\"parentLabel\":\"\"}"} {
+		r := send("POST", "/channel/software/create", "application/json", bad)
+		require.Equal(t, http.StatusBadRequest, r.Status, "%s", r.Body)
+	}
+	r = send("GET", "/channel/software/getDetails?channelLabel=a%00b", "", "")
+	require.Equal(t, http.StatusBadRequest, r.Status, "%s", r.Body)
 	r = send("GET", "/auth/logout", "", "")
 	require.Equal(t, http.StatusMethodNotAllowed, r.Status)
 	for _, c := range sim.Hub().Calls() {
