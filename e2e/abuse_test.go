@@ -376,3 +376,38 @@ func TestBadTargetPathsGetFaults(t *testing.T) {
 	status, _ := rawPost(t, g.Base, "/t/%ZZ/rpc/api", body)
 	require.Equal(t, http.StatusBadRequest, status)
 }
+
+// Issue 12, L: a relay session's passthrough call logs in to the hub again
+// when the hub has forgotten its session, through the one pipeline's
+// re-login; a manual session, which cannot, gets -1 without the hub's
+// session number or key in it.
+func TestPassthroughLogsInToTheHubAgain(t *testing.T) {
+	sim := startSim(t, uyunisim.Config{Peripherals: 1})
+	g := startGateway(t, sim, nil)
+	c := kolo(t, g.URL)
+	relay := mustCall(t, c, "hub.loginWithAuthRelayMode", "admin", "admin").(string)
+	manual := mustCall(t, c, "hub.login", "admin", "admin").(string)
+	require.Len(t, mustCall(t, c, "system.listSystems", relay).([]any), 1)
+	var hubKeys []string
+	for _, cl := range sim.Hub().Calls() {
+		if cl.Method == "system.listSystems" {
+			hubKeys = append(hubKeys, cl.Params[0].(string))
+		}
+	}
+	require.Len(t, hubKeys, 1)
+	sim.Hub().ExpireSessions()
+	sim.Hub().ResetCalls()
+
+	require.Len(t, mustCall(t, c, "system.listSystems", relay).([]any), 1, "the relay session logged in again")
+	var methods []string
+	for _, cl := range sim.Hub().Calls() {
+		methods = append(methods, cl.Method)
+	}
+	require.Equal(t, []string{"system.listSystems", "auth.login", "system.listSystems"}, methods)
+
+	_, f := call(t, c, "system.listSystems", manual)
+	require.NotNil(t, f)
+	require.Equal(t, -1, f.Code, f.String)
+	require.Contains(t, f.String, "log in again")
+	require.NotRegexp(t, `[0-9]{3,}`, f.String, "no hub session number or key in the fault")
+}

@@ -273,6 +273,13 @@ func (g *Gateway) send(ctx context.Context, req Request) (Outcome, error) {
 		}
 		r = g.o.Invoke(ctx, c)
 		r.Target = t
+		if withKey && sessionExpired(r) {
+			// The server's message carries its own session number: the
+			// client never held that key, and must not learn it.
+			// KeepSessions still recognises the fault, and logs in again
+			// where it can.
+			r.Fault = rpc.Faultf(rpc.CodeNoSession, "hubgw: Could not find session on %s: it forgot this session's login (expired, or restarted); log in again", t)
+		}
 		req.report(i, r)
 		return r
 	})
