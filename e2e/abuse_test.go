@@ -233,12 +233,7 @@ func TestNativeAPIRefusesCrossSite(t *testing.T) {
 		for i := 0; i+1 < len(hdr); i += 2 {
 			req.Header.Set(hdr[i], hdr[i+1])
 		}
-		resp, err := hc.Do(req)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		require.NoError(t, err)
-		return restResp{Status: resp.StatusCode, Header: resp.Header, Body: b}
+		return doRest(t, hc, req)
 	}
 	login := `{"login":"admin","password":"admin"}`
 	require.Equal(t, http.StatusForbidden, send("POST", "/auth/login", "text/plain", login).Status, "login CSRF")
@@ -355,10 +350,8 @@ func rawPost(t *testing.T, base, path, body string) (int, string) {
 	require.NoError(t, err)
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp.StatusCode, string(b)
+	r := readResp(t, resp)
+	return r.Status, string(r.Body)
 }
 
 // Issue 12, L: a path under /t/ that is not /t/<target>/rpc/api gets an

@@ -145,13 +145,20 @@ func benchSetup(b *testing.B, peripherals int, latency time.Duration) (*uyunisim
 		c.RequestTimeout = 30 * time.Second
 	})
 	c := newBenchClient(g.URL)
+	key := benchLogin(b, c)
+	return sim, g, key
+}
+
+// benchLogin logs in in autoconnect mode and returns the session key.
+func benchLogin(b *testing.B, c *benchClient) string {
+	b.Helper()
 	res, err := c.call("hub.loginWithAutoconnectMode", "admin", "admin")
 	if err != nil {
 		b.Fatal(err)
 	}
 	v, _ := res.(xmlrpc.Raw).Decode()
 	key, _ := v.(rpc.Struct).Get("SessionKey")
-	return sim, g, key.(string)
+	return key.(string)
 }
 
 func BenchmarkUnicast(b *testing.B) {
@@ -209,12 +216,7 @@ func BenchmarkMulticast(b *testing.B) {
 		proc := startHubgwProcess(b, bin, sim)
 		c := newBenchClient(proc.url)
 
-		res, err := c.call("hub.loginWithAutoconnectMode", "admin", "admin")
-		if err != nil {
-			b.Fatal(err)
-		}
-		v, _ := res.(xmlrpc.Raw).Decode()
-		key, _ := v.(rpc.Struct).Get("SessionKey")
+		key := benchLogin(b, c)
 		for _, conc := range []int{1, 8} {
 			b.Run(fmt.Sprintf("peripherals=%d/conc=%d", n, conc), func(b *testing.B) {
 				var lats latencies
@@ -394,12 +396,7 @@ func BenchmarkBigBroadcast(b *testing.B) {
 			proc := startHubgwProcess(b, bin, sim, fmt.Sprintf("--jobs=%t", jobs))
 			defer proc.stop(b)
 			c := newBenchClient(proc.url)
-			res, err := c.call("hub.loginWithAutoconnectMode", "admin", "admin")
-			if err != nil {
-				b.Fatal(err)
-			}
-			v, _ := res.(xmlrpc.Raw).Decode()
-			key, _ := v.(rpc.Struct).Get("SessionKey")
+			key := benchLogin(b, c)
 			idle := proc.rss(b)
 			proc.resetPeak(b)
 			b.ResetTimer()

@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"encoding/pem"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -28,10 +27,8 @@ func get(t *testing.T, url string) (int, string) {
 	t.Helper()
 	resp, err := http.Get(url)
 	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp.StatusCode, string(b)
+	r := readResp(t, resp)
+	return r.Status, string(r.Body)
 }
 
 // Operators read the gateway from outside: /metrics in Prometheus text,
