@@ -139,11 +139,7 @@ func benchSetup(b *testing.B, peripherals int, latency time.Duration) (*uyunisim
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { sim.Close() })
-	g := startGateway(b, sim, func(c *server.Config) {
-		c.MaxPerServer = 64
-		c.MaxConcurrency = 4096
-		c.RequestTimeout = 30 * time.Second
-	})
+	g := benchGateway(b, sim)
 	c := newBenchClient(g.URL)
 	key := benchLogin(b, c)
 	return sim, g, key
@@ -159,6 +155,15 @@ func benchLogin(b *testing.B, c *benchClient) string {
 	v, _ := res.(xmlrpc.Raw).Decode()
 	key, _ := v.(rpc.Struct).Get("SessionKey")
 	return key.(string)
+}
+
+// benchGateway is a gateway sized for load runs in front of sim.
+func benchGateway(b *testing.B, sim *uyunisim.Sim) *gw {
+	return startGateway(b, sim, func(c *server.Config) {
+		c.MaxPerServer = 64
+		c.MaxConcurrency = 4096
+		c.RequestTimeout = 30 * time.Second
+	})
 }
 
 func BenchmarkUnicast(b *testing.B) {
@@ -272,7 +277,7 @@ func responseSize(b *testing.B, sim *uyunisim.Sim) int {
 }
 
 // buildHubgw builds the hubgw binary once per benchmark run.
-func buildHubgw(b *testing.B) string {
+func buildHubgw(b testing.TB) string {
 	b.Helper()
 	bin := filepath.Join(b.TempDir(), "hubgw")
 	out, err := exec.Command("go", "build", "-o", bin, "github.com/hubgw/hubgw/cmd/hubgw").CombinedOutput()

@@ -28,7 +28,7 @@ type restResp struct {
 }
 
 // JSON decodes the body (numbers as json.Number, so ids stay exact).
-func (r restResp) JSON(t *testing.T) map[string]any {
+func (r restResp) JSON(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	dec := json.NewDecoder(bytes.NewReader(r.Body))
@@ -38,12 +38,12 @@ func (r restResp) JSON(t *testing.T) map[string]any {
 }
 
 // rest sends one request: body is a JSON value, a string sent as is, or nil.
-func rest(t *testing.T, g *gw, method, path, token string, body any) restResp {
+func rest(t testing.TB, g *gw, method, path, token string, body any) restResp {
 	t.Helper()
 	return restWith(t, http.DefaultClient, g, method, path, token, "application/json", body)
 }
 
-func restWith(t *testing.T, hc *http.Client, g *gw, method, path, token, ctype string, body any) restResp {
+func restWith(t testing.TB, hc *http.Client, g *gw, method, path, token, ctype string, body any) restResp {
 	t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
@@ -69,7 +69,7 @@ func restWith(t *testing.T, hc *http.Client, g *gw, method, path, token, ctype s
 }
 
 // doRest sends req and reads the whole answer.
-func doRest(t *testing.T, hc *http.Client, req *http.Request) restResp {
+func doRest(t testing.TB, hc *http.Client, req *http.Request) restResp {
 	t.Helper()
 	resp, err := hc.Do(req)
 	require.NoError(t, err)
@@ -77,7 +77,7 @@ func doRest(t *testing.T, hc *http.Client, req *http.Request) restResp {
 }
 
 // readResp reads and closes an answer.
-func readResp(t *testing.T, resp *http.Response) restResp {
+func readResp(t testing.TB, resp *http.Response) restResp {
 	t.Helper()
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
@@ -86,7 +86,7 @@ func readResp(t *testing.T, resp *http.Response) restResp {
 }
 
 // restLogin logs in over REST and returns the bearer token.
-func restLogin(t *testing.T, g *gw, mode string) string {
+func restLogin(t testing.TB, g *gw, mode string) string {
 	t.Helper()
 	r := rest(t, g, http.MethodPost, "/api/v1/login", "", map[string]any{"username": "admin", "password": "admin", "mode": mode})
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)

@@ -83,6 +83,10 @@ type Request struct {
 	// PerTarget: the client chose each server's arguments itself
 	// (hub-xmlrpc-api's multicast), so ids in them are its own choice.
 	PerTarget bool
+	// ServerIDs: the client reads each server's answer apart, in that
+	// server's own ids (hub-xmlrpc-api's multicast and broadcast), so no
+	// gateway-wide ids are given (ids.go).
+	ServerIDs bool
 	// Internal marks the gateway's own calls (reading the hub's API for
 	// the OpenAPI document): never recorded as the user's jobs.
 	Internal bool
@@ -146,8 +150,6 @@ type Options struct {
 	// Invoke is the per-server stack (deadline, limits, retries, breaker,
 	// metrics, read cache) every upstream call goes through.
 	Invoke fanout.Invoker
-	// Decode turns an edge's raw value into Go values (rpc package types).
-	Decode func(v any) (any, error)
 	// API is the Uyuni API knowledge (uyuniapi.Load).
 	API       *uyuniapi.API
 	CallLimit time.Duration // bound on one whole client request; default 5m
@@ -186,9 +188,6 @@ func New(o Options) *Gateway {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	if o.Decode == nil {
-		o.Decode = func(v any) (any, error) { return v, nil }
-	}
 	if o.API == nil {
 		api, err := uyuniapi.Load()
 		if err != nil {
@@ -223,6 +222,11 @@ func (g *Gateway) API() *uyuniapi.API { return g.api }
 
 // ReadOnly reports whether method only reads (uyuniapi.ReadOnly).
 func (g *Gateway) ReadOnly(method string) bool { return uyuniapi.ReadOnly(method) }
+
+// JobRecorder is the recorder jobs are kept in; nil when recording is off.
+// Engines that make many Internal calls for one client request record
+// that request as one job with it.
+func (g *Gateway) JobRecorder() JobRecorder { return g.o.Jobs }
 
 // Hub is the hub's target.
 func (g *Gateway) Hub() target.Target { return g.o.Hub }

@@ -44,7 +44,7 @@ func (g *Gateway) Merge(ctx context.Context, method string, out Outcome) (any, e
 	vals := make([]any, len(rs))
 	lists := 0
 	for i, r := range rs {
-		v, err := g.o.Decode(r.Value)
+		v, err := rpc.Decode(r.Value)
 		if err != nil {
 			return nil, rpc.Faultf(CodeInternal, "hubgw: %s's answer to %s: %v", r.Target, method, err)
 		}

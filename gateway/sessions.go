@@ -185,7 +185,7 @@ func (g *Gateway) loginTo(ctx context.Context, t target.Target, user, password s
 	if !r.OK() {
 		return r
 	}
-	v, err := g.o.Decode(r.Value)
+	v, err := rpc.Decode(r.Value)
 	if err != nil {
 		r.Value, r.Err = nil, fmt.Errorf("auth.login answer: %w", err)
 		return r
@@ -356,7 +356,7 @@ func (g *Gateway) visibleTo(ctx context.Context, s *auth.Session, snap *registry
 	if !r.OK() {
 		return nil, Fault(r)
 	}
-	v, err := g.o.Decode(r.Value)
+	v, err := rpc.Decode(r.Value)
 	if err != nil {
 		return nil, rpc.Faultf(CodeInternal, "hubgw: system.listUserSystems answer: %v", err)
 	}

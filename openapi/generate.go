@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/hubgw/hubgw/gateway/rpc"
 )
 
 // Why each overload is an operation of its own: Uyuni overloads a method by
@@ -396,6 +398,7 @@ func (g *generator) gatewayOps() {
 	})
 
 	g.jobs()
+	g.desired()
 
 	native := g.addSchema("NativeResponse", obj([]string{"success"}, openapi3.Schemas{
 		"success": boolean(""),
@@ -429,9 +432,9 @@ func (g *generator) gatewayOps() {
 func typeSchema(t Type, param bool) *openapi3.Schema {
 	var s *openapi3.Schema
 	switch t.XMLRPC {
-	case "string":
+	case rpc.TypeString:
 		s = openapi3.NewStringSchema()
-	case "int":
+	case rpc.TypeInt:
 		s = openapi3.NewIntegerSchema()
 		switch {
 		case t.Java == "Long" || t.Java == "long":
@@ -439,17 +442,17 @@ func typeSchema(t Type, param bool) *openapi3.Schema {
 		case param:
 			s.Format = "int32" // Java Integer, XML-RPC <i4>
 		}
-	case "boolean":
+	case rpc.TypeBoolean:
 		s = openapi3.NewBoolSchema()
-	case "double":
+	case rpc.TypeDouble:
 		s = openapi3.NewFloat64Schema()
-	case "dateTime.iso8601":
+	case rpc.TypeDateTime:
 		s = openapi3.NewDateTimeSchema()
-	case "base64":
+	case rpc.TypeBase64:
 		s = openapi3.NewBytesSchema()
-	case "struct":
+	case rpc.TypeStruct:
 		s = openapi3.NewObjectSchema()
-	case "array":
+	case rpc.TypeArray:
 		s = openapi3.NewArraySchema()
 		if t.Elem != "" {
 			s.Items = &openapi3.SchemaRef{Value: typeSchema(Type{XMLRPC: t.Elem}, param)}

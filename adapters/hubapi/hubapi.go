@@ -65,8 +65,12 @@ func (d *Dialect) hubMethod(ctx context.Context, method string, params []any) (a
 		return d.getJob(ctx, params)
 	case "hub.listJobs":
 		return d.listJobs(ctx, params)
+	case "hub.plan", "hub.apply":
+		return d.desiredCall(ctx, method, params)
+	case "hub.export":
+		return d.export(ctx, params)
 	}
-	return nil, rpc.Faultf(gateway.CodeNoMethod, "hubgw: unknown method %s (hub.* has login, loginWithAuthRelayMode, loginWithAutoconnectMode, attachToServers, listServerIds, logout, getJob, listJobs)", method)
+	return nil, rpc.Faultf(gateway.CodeNoMethod, "hubgw: unknown method %s (hub.* has login, loginWithAuthRelayMode, loginWithAutoconnectMode, attachToServers, listServerIds, logout, getJob, listJobs, plan, apply, export)", method)
 }
 
 func strParams(method string, params []any, names ...string) ([]string, error) {
@@ -260,7 +264,7 @@ func (d *Dialect) multicast(ctx context.Context, method string, params []any, sa
 			}
 		}
 	}
-	out, err := d.gw.Do(ctx, gateway.Request{Session: s, Targets: targets, Method: method, Many: true, PerTarget: !same,
+	out, err := d.gw.Do(ctx, gateway.Request{Session: s, Targets: targets, Method: method, Many: true, PerTarget: !same, ServerIDs: true,
 		Args: func(i int, _ target.Target) []any {
 			if same {
 				return args

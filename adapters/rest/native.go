@@ -18,7 +18,7 @@ import (
 	"github.com/hubgw/hubgw/openapi"
 )
 
-// Uyuni's own HTTP API (../shared/uyuni-wire-facts.md), for the hub:
+// Uyuni's own HTTP API (README, "Uyuni's own HTTP API"), for the hub:
 // /rhn/manager/api/<namespace path>/<method>, GET for read-only methods and
 // POST for all, parameters by Java name (scalars in the query, anything in
 // a JSON body) matching one overload exactly, answers {success, result} or

@@ -30,6 +30,7 @@ import (
 	"github.com/hubgw/hubgw/adapters/xmlrpc"
 	"github.com/hubgw/hubgw/auth"
 	"github.com/hubgw/hubgw/gateway"
+	"github.com/hubgw/hubgw/gateway/desired"
 	"github.com/hubgw/hubgw/gateway/fanout"
 	"github.com/hubgw/hubgw/gateway/jobs"
 	"github.com/hubgw/hubgw/gateway/registry"
@@ -78,6 +79,9 @@ type Config struct {
 	// activity); default 5m.
 	RefreshEvery time.Duration
 	Logger       *slog.Logger
+	// Desired is the desired-state engine behind /api/v1/plan, /apply and
+	// /export; nil answers them 404.
+	Desired *desired.Engine
 }
 
 // Handler serves the REST surface.
@@ -141,6 +145,11 @@ func (h *Handler) Register(e *echo.Echo) {
 	e.Any("/api/v1/call/*", h.only(http.MethodPost, h.call(openapi.Fanout)))
 	e.Any("/api/v1/jobs", h.only(http.MethodGet, h.jobList))
 	e.Any("/api/v1/jobs/:id", h.only(http.MethodGet, h.job))
+	if h.cfg.Desired != nil {
+		e.Any("/api/v1/plan", h.only(http.MethodPost, h.plan))
+		e.Any("/api/v1/apply", h.only(http.MethodPost, h.apply))
+		e.Any("/api/v1/export/:target/:kind/:name", h.only(http.MethodGet, h.export))
+	}
 	e.Any("/api/v1/*", h.unknownRoute)
 	e.Any("/api/v1", h.unknownRoute)
 	e.Any(openapi.NativePrefix+"*", h.native)

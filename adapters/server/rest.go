@@ -10,6 +10,7 @@ import (
 
 	"github.com/hubgw/hubgw/adapters/rest"
 	"github.com/hubgw/hubgw/gateway"
+	"github.com/hubgw/hubgw/gateway/desired"
 	"github.com/hubgw/hubgw/gateway/fanout"
 	"github.com/hubgw/hubgw/gateway/target"
 	"github.com/hubgw/hubgw/gateway/uyuniapi"
@@ -92,5 +93,6 @@ func newREST(cfg Config, gw *gateway.Gateway, api *uyuniapi.API, breakers *fanou
 		IntrospectPassword: cfg.IntrospectPassword,
 		RefreshEvery:       cfg.OpenAPIRefresh,
 		Logger:             log,
+		Desired:            desired.New(gw),
 	})
 }

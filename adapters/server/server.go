@@ -24,10 +24,11 @@ import (
 	"github.com/hubgw/hubgw/adapters/rest"
 	"github.com/hubgw/hubgw/adapters/spacecmd"
 	"github.com/hubgw/hubgw/adapters/uyuni"
-	"github.com/hubgw/hubgw/adapters/xmlrpc"
 	"github.com/hubgw/hubgw/gateway"
 	"github.com/hubgw/hubgw/gateway/fanout"
+	"github.com/hubgw/hubgw/gateway/fleetids"
 	"github.com/hubgw/hubgw/gateway/registry"
+	"github.com/hubgw/hubgw/gateway/rpc"
 	"github.com/hubgw/hubgw/gateway/target"
 	"github.com/hubgw/hubgw/gateway/uyuniapi"
 )
@@ -247,7 +248,6 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		Jobs:      st.jobs,
 		Registry:  regy,
 		Invoke:    invoke,
-		Decode:    decodeRaw,
 		API:       api,
 		CallLimit: cfg.CallTimeout,
 		Logger:    log,
@@ -260,12 +260,16 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 			return p.User, p.Password, ok && p.User != ""
 		},
 	})
-	// The per-request wrappers, outermost first: the server-local id rule
-	// refuses before anything is recorded or sent; the job record sees
-	// every target the client asked for, the ones that could not be
-	// reached included; session keys (attach on demand, re-login once)
-	// innermost, so a repeat after a re-login is part of the same job.
+	// The per-request wrappers, outermost first: gateway-wide ids of
+	// systems and actions route a many-target call to the servers that own
+	// the ids it names, and translate the answers' ids; the server-local
+	// id rule refuses what is left before anything is recorded or sent;
+	// the job record sees every target the client asked for, the ones that
+	// could not be reached included; session keys (attach on demand,
+	// re-login once) innermost, so a repeat after a re-login is part of the
+	// same job.
 	gw.Use(
+		gw.FleetIDs(fleetids.New(st.store)),
 		gw.IDRule(),
 		gw.RecordJobs(),
 		gw.KeepSessions(),
@@ -295,15 +299,8 @@ func hubCaller(invoke fanout.Invoker, hub target.Target) registry.Caller {
 			}
 			return nil, r.Err
 		}
-		return decodeRaw(r.Value)
+		return rpc.Decode(r.Value)
 	}
-}
-
-func decodeRaw(v any) (any, error) {
-	if r, ok := v.(xmlrpc.Raw); ok {
-		return r.Decode()
-	}
-	return v, nil
 }
 
 func hostOf(u string) string {

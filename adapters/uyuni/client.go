@@ -165,15 +165,15 @@ func (e *TransportError) Unwrap() error { return e.Err }
 // is returned as a *rpc.Fault, anything else that failed as a
 // *TransportError (which wraps context errors, so errors.Is works).
 func (c *Client) Call(ctx context.Context, u, method string, params []any) (xmlrpc.Raw, error) {
-	return call(c, ctx, u, method, params, nil, xmlrpc.DecodeResponseRaw)
+	return call(ctx, c, u, method, params, nil, xmlrpc.DecodeResponseRaw)
 }
 
 // CallValue is Call with the value decoded into plain Go values.
 func (c *Client) CallValue(ctx context.Context, u, method string, params []any) (any, error) {
-	return call(c, ctx, u, method, params, nil, xmlrpc.DecodeResponse)
+	return call(ctx, c, u, method, params, nil, xmlrpc.DecodeResponse)
 }
 
-func call[T any](c *Client, ctx context.Context, u, method string, params []any, shared *fanout.Shared, decode func([]byte, xmlrpc.Limits) (T, error)) (T, error) {
+func call[T any](ctx context.Context, c *Client, u, method string, params []any, shared *fanout.Shared, decode func([]byte, xmlrpc.Limits) (T, error)) (T, error) {
 	var zero T
 	body, err := c.roundTrip(ctx, u, method, params, shared)
 	if err != nil {
@@ -321,15 +321,15 @@ func snippet(b []byte) string {
 	return string(b)
 }
 
-func callRaw(c *Client, ctx context.Context, fc fanout.Call) (xmlrpc.Raw, error) {
-	return call(c, ctx, fc.Target.URL, fc.Method, fc.Params, fc.Shared, xmlrpc.DecodeResponseRaw)
+func callRaw(ctx context.Context, c *Client, fc fanout.Call) (xmlrpc.Raw, error) {
+	return call(ctx, c, fc.Target.URL, fc.Method, fc.Params, fc.Shared, xmlrpc.DecodeResponseRaw)
 }
 
 // Invoke is the fan-out engine's base Invoker: one attempt at one call,
 // its value left raw.
 func (c *Client) Invoke(ctx context.Context, call fanout.Call) fanout.Result {
 	r := fanout.Result{Target: call.Target, Attempts: 1}
-	v, err := callRaw(c, ctx, call)
+	v, err := callRaw(ctx, c, call)
 	var f *rpc.Fault
 	switch {
 	case errors.As(err, &f):

@@ -69,8 +69,8 @@ type Call struct {
 // buffer, which must then stay unchanged while the Raw is in use.
 type Raw []byte
 
-// TypeName lets rpc.TypeName name a raw value without decoding it.
-func (Raw) TypeName() string { return "value" }
+// Encoded is the value's bytes (rpc.Raw).
+func (r Raw) Encoded() []byte { return r }
 
 // Decode decodes a raw value into plain Go values.
 func (r Raw) Decode() (any, error) {

@@ -32,11 +32,12 @@ import (
 	"github.com/hubgw/hubgw/adapters/httpapi"
 	"github.com/hubgw/hubgw/adapters/server"
 	"github.com/hubgw/hubgw/cache"
+	"github.com/hubgw/hubgw/cmd/hubgw/internal/cli"
 )
 
 func main() {
 	if err := root().Execute(); err != nil {
-		os.Exit(1)
+		os.Exit(cli.ExitCode(err))
 	}
 }
 
@@ -47,6 +48,7 @@ func root() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: false,
 	}
+	cli.AddCommands(cmd)
 	cmd.AddCommand(serveCmd())
 	return cmd
 }

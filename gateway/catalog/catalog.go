@@ -3,9 +3,9 @@
 // parameters (Java names, XML-RPC types, and the type names Uyuni's own
 // api.getApiNamespaceCallList reflects).
 //
-// The data is catalog.json, derived from ../shared/uyuni-api-catalog.json by
-// `go generate` (see gen/) and embedded, so the product never reads ../shared
-// at run time. Load parses it on each call; callers keep the *Catalog.
+// The data is catalog.json, derived from source/uyuni-api-catalog.json (the
+// signatures read from Uyuni's Java API handlers, kept in this repository)
+// by `go generate` (see gen/) and embedded. Load parses it on each call; callers keep the *Catalog.
 package catalog
 
 import (
@@ -16,7 +16,7 @@ import (
 	"strings"
 )
 
-//go:generate go run ./gen -in ../../../shared/uyuni-api-catalog.json -out catalog.json
+//go:generate go run ./gen -in source/uyuni-api-catalog.json -out catalog.json
 
 //go:embed catalog.json
 var catalogJSON []byte

@@ -10,14 +10,12 @@ import (
 	"github.com/hubgw/hubgw/gateway/catalog/internal/derive"
 )
 
-// sharedCatalog is ../shared/uyuni-api-catalog.json seen from the project root.
+// sharedCatalog is ../shared/uyuni-api-catalog.json seen from the project
+// root: the team's copy, which source/ follows.
 var sharedCatalog = filepath.Join("..", "..", "..", "shared", "uyuni-api-catalog.json")
 
 func TestEmbeddedCopyIsCurrent(t *testing.T) {
-	src, err := os.ReadFile(sharedCatalog)
-	if os.IsNotExist(err) {
-		t.Skipf("%s is absent", sharedCatalog)
-	}
+	src, err := os.ReadFile(filepath.Join("source", "uyuni-api-catalog.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,6 +25,23 @@ func TestEmbeddedCopyIsCurrent(t *testing.T) {
 	}
 	if !bytes.Equal(catalogJSON, want) {
 		t.Fatal("catalog.json is stale: run `go generate ./gateway/catalog`")
+	}
+}
+
+func TestSourceFollowsShared(t *testing.T) {
+	shared, err := os.ReadFile(sharedCatalog)
+	if os.IsNotExist(err) {
+		t.Skipf("%s is absent", sharedCatalog)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile(filepath.Join("source", "uyuni-api-catalog.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(src, shared) {
+		t.Fatalf("source/uyuni-api-catalog.json differs from %s: copy it, then run `go generate ./gateway/catalog`", sharedCatalog)
 	}
 }
 

@@ -325,8 +325,8 @@ func hashValue(h hash.Hash, v any, depth int) {
 		for _, e := range x {
 			hashValue(h, e, depth+1)
 		}
-	case interface{ TypeName() string }: // an edge's raw value: its bytes
-		str('r', fmt.Appendf(nil, "%s", x))
+	case rpc.Raw: // an edge's raw value: its bytes
+		str('r', x.Encoded())
 	default:
 		str('?', fmt.Appendf(nil, "%T:%v", v, v))
 	}

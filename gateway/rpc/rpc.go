@@ -21,7 +21,7 @@ package rpc
 
 import (
 	"fmt"
-	"strings"
+	"time"
 )
 
 // Fault is an Uyuni API fault: what the server answered instead of a value.
@@ -38,7 +38,7 @@ func Faultf(code int, format string, args ...any) *Fault {
 	return &Fault{Code: code, String: fmt.Sprintf(format, args...)}
 }
 
-// Uyuni's own fault codes (../shared/uyuni-wire-facts.md), for callers that branch on them.
+// Uyuni's own fault codes (e2e/uyunisim/doc.go names the Java class behind each), for callers that branch on them.
 const (
 	CodeNoSession        = -1 // unknown or expired session, also "Could not find method"
 	CodePermission       = -23
@@ -60,6 +60,36 @@ const (
 	CodeLogin            = 2950
 	CodeNoSuchActKey     = 10001
 )
+
+// XML-RPC's type names, as Uyuni's API catalog and messages use them.
+const (
+	TypeInt      = "int"
+	TypeBoolean  = "boolean"
+	TypeString   = "string"
+	TypeDouble   = "double"
+	TypeDateTime = "dateTime.iso8601"
+	TypeBase64   = "base64"
+	TypeStruct   = "struct"
+	TypeArray    = "array"
+)
+
+// Raw is an edge's encoded value that the core carries without looking
+// inside (the XML-RPC codec's validated <value> bytes, passed from a
+// server to the client untouched). Decode turns it into the plain values
+// above when the core needs to look (merging, ids, job records).
+type Raw interface {
+	Decode() (any, error)
+	// Encoded is the value as it arrived, for hashing and storing.
+	Encoded() []byte
+}
+
+// Decode returns v's plain value: a Raw decoded, anything else as it is.
+func Decode(v any) (any, error) {
+	if r, ok := v.(Raw); ok {
+		return r.Decode()
+	}
+	return v, nil
+}
 
 // Member is one named value of a Struct.
 type Member struct {
@@ -107,26 +137,23 @@ func TypeName(v any) string {
 	case nil:
 		return "nil"
 	case int64, int, int32:
-		return "int"
+		return TypeInt
 	case bool:
-		return "boolean"
+		return TypeBoolean
 	case string:
-		return "string"
+		return TypeString
 	case float64:
-		return "double"
+		return TypeDouble
 	case []byte:
-		return "base64"
+		return TypeBase64
 	case Struct, map[string]any:
-		return "struct"
+		return TypeStruct
 	case []any:
-		return "array"
+		return TypeArray
+	case time.Time:
+		return TypeDateTime
+	case Raw:
+		return "value"
 	}
-	if s, ok := v.(interface{ TypeName() string }); ok {
-		return s.TypeName()
-	}
-	t := fmt.Sprintf("%T", v)
-	if strings.HasPrefix(t, "time.") {
-		return "dateTime.iso8601"
-	}
-	return t
+	return fmt.Sprintf("%T", v)
 }

@@ -161,8 +161,8 @@ var (
 // or a list of them, by its Java name.
 func localIDParam(p catalog.Param) bool {
 	switch {
-	case p.Type == "int":
-	case p.Type == "array" && (p.ElementType == "" || p.ElementType == "int"):
+	case p.Type == rpc.TypeInt:
+	case p.Type == rpc.TypeArray && (p.ElementType == "" || p.ElementType == rpc.TypeInt):
 	default:
 		return false
 	}
@@ -182,21 +182,21 @@ func typesMatch(o Overload, args []any) bool {
 	for i, p := range o.Args {
 		var ok bool
 		switch v := args[i]; p.Type {
-		case "int":
+		case rpc.TypeInt:
 			_, ok = v.(int64)
-		case "string":
+		case rpc.TypeString:
 			_, ok = v.(string)
-		case "boolean":
+		case rpc.TypeBoolean:
 			_, ok = v.(bool)
-		case "double":
+		case rpc.TypeDouble:
 			_, ok = v.(float64)
-		case "struct":
+		case rpc.TypeStruct:
 			_, ok = v.(rpc.Struct)
-		case "array":
+		case rpc.TypeArray:
 			_, ok = v.([]any)
-		case "dateTime.iso8601":
+		case rpc.TypeDateTime:
 			_, ok = v.(time.Time)
-		case "base64":
+		case rpc.TypeBase64:
 			_, ok = v.([]byte)
 		default:
 			ok = true

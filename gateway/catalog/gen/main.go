@@ -1,6 +1,6 @@
-// Command gen derives gateway/catalog/catalog.json from the shared Uyuni API
-// catalog, so the product embeds what it needs and never reads ../shared at
-// run time. Run it through go generate in gateway/catalog.
+// Command gen derives gateway/catalog/catalog.json from the Uyuni API
+// catalog in gateway/catalog/source, so the product embeds only what it
+// needs. Run it through go generate in gateway/catalog.
 package main
 
 import (
@@ -12,7 +12,7 @@ import (
 )
 
 func main() {
-	in := flag.String("in", "../../../shared/uyuni-api-catalog.json", "shared catalog to read")
+	in := flag.String("in", "source/uyuni-api-catalog.json", "full catalog to read")
 	out := flag.String("out", "catalog.json", "compact catalog to write")
 	flag.Parse()
 	if err := run(*in, *out); err != nil {

@@ -1,4 +1,4 @@
-// Package derive turns ../shared/uyuni-api-catalog.json into the compact
+// Package derive turns source/uyuni-api-catalog.json into the compact
 // catalog.json that package catalog embeds. It is shared by the generator
 // (gateway/catalog/gen) and by the test that proves the embedded copy is
 // current, so both derive the same bytes.

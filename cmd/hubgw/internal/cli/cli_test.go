@@ -1,0 +1,146 @@
+package cli_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/hubgw/hubgw/cmd/hubgw/internal/cli"
+)
+
+func TestStoreIsPrivate(t *testing.T) {
+	s := cli.Store{Path: filepath.Join(t.TempDir(), "hubgw", "credentials.json")}
+	c, err := s.Load()
+	require.NoError(t, err, "no file is no logins")
+	require.Empty(t, c.Logins)
+
+	require.NoError(t, os.MkdirAll(filepath.Dir(s.Path), 0o700))
+	require.NoError(t, os.WriteFile(s.Path, []byte(`{}`), 0o644)) // left loose by hand
+	want := cli.Credentials{Current: "https://gw:2830", Logins: map[string]cli.Login{"https://gw:2830": {Token: "t", Username: "admin", Mode: "relay"}}}
+	require.NoError(t, s.Save(want))
+	fi, err := os.Stat(s.Path)
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+	got, err := s.Load()
+	require.NoError(t, err)
+	require.Equal(t, want, got)
+	left, err := filepath.Glob(filepath.Join(filepath.Dir(s.Path), ".credentials.json-*"))
+	require.NoError(t, err)
+	require.Empty(t, left, "no temporary file left behind")
+
+	require.NoError(t, os.WriteFile(s.Path, []byte(`{`), 0o600))
+	_, err = s.Load()
+	require.ErrorContains(t, err, "remove it and log in again")
+}
+
+// Every way a gateway can fail a client is one line that says what to do.
+func TestClientErrorsAreOneLine(t *testing.T) {
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	closedURL := "http://" + closed.Addr().String()
+	require.NoError(t, closed.Close())
+
+	problem := func(status int, body string) http.HandlerFunc {
+		return func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/problem+json")
+			w.WriteHeader(status)
+			fmt.Fprint(w, body)
+		}
+	}
+	for _, tc := range []struct {
+		name    string
+		handler http.HandlerFunc // nil: nothing listens
+		want    string
+		code    int // exit code
+	}{
+		{"nothing listens", nil, "cannot reach the gateway at " + closedURL + ": dial tcp", 1},
+		{"not a gateway", func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "<html>nope</html>", http.StatusNotFound) },
+			"is not a hubgw gateway, or not its base URL (/api/v1/jobs answered HTTP 404, text/plain)", 1},
+		{"html 200", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			fmt.Fprint(w, "<html/>")
+		},
+			"is not a hubgw gateway", 1},
+		{"expired token", problem(401, `{"type":"about:blank","title":"Unauthorized","status":401,"detail":"hubgw: no such session\nor expired","faultCode":-1}`),
+			"not logged in, or the session expired (no such session or expired): run hubgw login", 1},
+		{"refused", problem(400, `{"status":400,"title":"Bad Request","detail":"hubgw: limit must be an integer","faultCode":-32602}`),
+			"limit must be an integer (HTTP 400, fault -32602)", 1},
+		{"malformed", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprint(w, "{")
+		},
+			"malformed answer to /api/v1/jobs", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			base := closedURL
+			if tc.handler != nil {
+				srv := httptest.NewServer(tc.handler)
+				t.Cleanup(srv.Close)
+				base = srv.URL
+			}
+			c := &cli.Client{Base: base, Token: "tok"}
+			_, _, err := c.Jobs(context.Background(), 5)
+			require.Error(t, err)
+			require.Contains(t, err.Error(), tc.want)
+			require.NotContains(t, err.Error(), "\n")
+			require.Equal(t, tc.code, cli.ExitCode(err))
+		})
+	}
+}
+
+func TestExitCode(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want int
+	}{
+		{nil, 0},
+		{errors.New("x"), 1},
+		{&cli.Exit{Code: cli.ExitFailures, Err: errors.New("1 of 3 servers failed")}, 4},
+		{fmt.Errorf("wrapped: %w", &cli.Exit{Code: cli.ExitFailures, Err: errors.New("x")}), 4},
+	} {
+		require.Equal(t, tc.want, cli.ExitCode(tc.err), "%v", tc.err)
+	}
+}
+
+// A call's answer is returned as received, for -o json; one server's
+// failure comes back as a result with its problem.
+func TestCallKeepsTheAnswer(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		require.Equal(t, "Bearer tok", r.Header.Get("Authorization"))
+		switch r.URL.Path {
+		case "/api/v1/call/system/listSystems":
+			require.Equal(t, "a,b", r.URL.Query().Get("targets"))
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprint(w, `{"jobId":"j1","results":[{"serverId":1,"serverName":"a","ok":true,"outcome":"ok","value":[],"durationMs":3,"attempts":1},`+
+				`{"serverId":2,"serverName":"b","ok":false,"outcome":"timeout","faultCode":4104,"faultString":"late","durationMs":9,"attempts":1}],"complete":false}`)
+		case "/api/v1/hub/system/getDetails":
+			w.Header().Set("Content-Type", "application/problem+json")
+			w.WriteHeader(404)
+			fmt.Fprint(w, `{"status":404,"title":"Not Found","detail":"No such system","faultCode":-208,"serverId":0,"serverName":"hub","outcome":"fault"}`)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	c := &cli.Client{Base: srv.URL, Token: "tok"}
+
+	f, a, err := c.Call(context.Background(), "system.listSystems", nil, []string{"a", "b"})
+	require.NoError(t, err)
+	require.Equal(t, 1, f.Failed())
+	require.Equal(t, "j1", f.JobID)
+	require.True(t, strings.HasPrefix(string(a.Body), `{"jobId":"j1"`))
+
+	f, a, err = c.Call(context.Background(), "system.getDetails", map[string]any{"serverId": 7}, nil)
+	var pe *cli.ProblemError
+	require.ErrorAs(t, err, &pe)
+	require.True(t, pe.PerServer())
+	require.Equal(t, []cli.Result{{ServerName: "hub", Outcome: "fault", FaultCode: -208, FaultString: "No such system"}}, f.Results)
+	require.Contains(t, string(a.Body), `"faultCode":-208`)
+}

@@ -1,0 +1,294 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/hubgw/hubgw/adapters/rest"
+	"github.com/hubgw/hubgw/gateway/jobs"
+	"github.com/hubgw/hubgw/gateway/rpc"
+)
+
+// Client is a small client of the gateway's REST surface (/api/v1), for
+// every client command: login, call and jobs now; plan, apply, rollout
+// and export add their endpoints as methods here.
+type Client struct {
+	Base  string // the gateway's base URL, without a trailing slash
+	Token string
+	HTTP  *http.Client
+}
+
+// Answer is one REST answer: its status and body as received, so `-o
+// json` can print it as is.
+type Answer struct {
+	Status int
+	Body   []byte
+	ETag   string
+}
+
+// ProblemError is a problem+json answer from the gateway.
+type ProblemError struct {
+	Gateway string
+	Problem rest.Problem
+}
+
+func (e *ProblemError) Error() string {
+	p := e.Problem
+	msg := p.Detail
+	if msg == "" {
+		msg = p.Title
+	}
+	msg = oneLine(msg) // faults may span lines; an error is one
+	if p.Status == http.StatusUnauthorized && p.FaultCode != rpc.CodeLogin {
+		// No, unknown or expired token: what to do about it, in one line.
+		return fmt.Sprintf("%s: not logged in, or the session expired (%s): run hubgw login", e.Gateway, strings.TrimPrefix(msg, "hubgw: "))
+	}
+	return fmt.Sprintf("%s: %s (HTTP %d, fault %d)", e.Gateway, strings.TrimPrefix(msg, "hubgw: "), p.Status, p.FaultCode)
+}
+
+// PerServer reports whether the problem is one server's failed answer
+// (a single-target call the server refused or did not answer), rather
+// than the gateway refusing the request.
+func (e *ProblemError) PerServer() bool { return e.Problem.Outcome != "" }
+
+// Do sends one request: body, when not nil, as JSON. A 2xx answer is
+// returned; a problem is a *ProblemError with the answer; anything else
+// (no gateway there, not a hubgw gateway) is one plain error.
+func (c *Client) Do(ctx context.Context, method, path string, query url.Values, body any) (*Answer, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	u := c.Base + path
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return nil, fmt.Errorf("gateway URL %q: %w", c.Base, err)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	return c.send(req, path)
+}
+
+// get is a GET, conditional on etag when it is not "" (a 304 is
+// returned as an answer).
+func (c *Client) get(ctx context.Context, path, etag string) (*Answer, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.Base+path, nil)
+	if err != nil {
+		return nil, fmt.Errorf("gateway URL %q: %w", c.Base, err)
+	}
+	if etag != "" {
+		req.Header.Set("If-None-Match", etag)
+	}
+	return c.send(req, path)
+}
+
+func (c *Client) send(req *http.Request, path string) (*Answer, error) {
+	req.Header.Set("Accept", "application/json, application/problem+json")
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // the URL is said once, below
+		}
+		return nil, fmt.Errorf("cannot reach the gateway at %s: %w", c.Base, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("reading the answer of %s: %w", c.Base, err)
+	}
+	a := &Answer{Status: resp.StatusCode, Body: b, ETag: resp.Header.Get("ETag")}
+	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	switch {
+	case mt == "application/problem+json":
+		pe := &ProblemError{Gateway: c.Base}
+		if err := json.Unmarshal(b, &pe.Problem); err != nil {
+			return a, fmt.Errorf("%s: malformed problem answer (HTTP %d): %w", c.Base, resp.StatusCode, err)
+		}
+		return a, pe
+	case resp.StatusCode == http.StatusNotModified,
+		resp.StatusCode >= 200 && resp.StatusCode < 300 && (mt == "application/json" || len(b) == 0):
+		return a, nil
+	}
+	// Something answered, but not a hubgw gateway (a proxy's error
+	// page, another service on that port, a wrong path prefix).
+	return a, fmt.Errorf("%s is not a hubgw gateway, or not its base URL (%s answered HTTP %d, %s)", c.Base, path, resp.StatusCode, orNone(mt))
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "no content type"
+	}
+	return s
+}
+
+// decode is Do and json.Unmarshal of a 2xx answer into out.
+func (c *Client) decode(ctx context.Context, method, path string, query url.Values, body, out any) (*Answer, error) {
+	a, err := c.Do(ctx, method, path, query, body)
+	if err != nil {
+		return a, err
+	}
+	return a, c.unmarshal(a, path, out)
+}
+
+func (c *Client) unmarshal(a *Answer, path string, out any) error {
+	if err := json.Unmarshal(a.Body, out); err != nil {
+		return fmt.Errorf("%s: malformed answer to %s: %w", c.Base, path, err)
+	}
+	return nil
+}
+
+// LoginAnswer is POST /api/v1/login's answer.
+type LoginAnswer struct {
+	Token    string  `json:"token"`
+	Username string  `json:"username"`
+	Mode     string  `json:"mode"`
+	Attached *Fanout `json:"attached,omitempty"`
+}
+
+// Login logs in and returns the session; c.Token is not changed.
+func (c *Client) Login(ctx context.Context, user, password, mode string) (*LoginAnswer, error) {
+	var la LoginAnswer
+	_, err := c.decode(ctx, http.MethodPost, "/api/v1/login", nil, map[string]string{"username": user, "password": password, "mode": mode}, &la)
+	if err != nil {
+		return nil, err
+	}
+	if la.Token == "" {
+		return nil, fmt.Errorf("%s: the login answer has no token", c.Base)
+	}
+	return &la, nil
+}
+
+// Logout ends the session of c.Token.
+func (c *Client) Logout(ctx context.Context) error {
+	_, err := c.Do(ctx, http.MethodPost, "/api/v1/logout", nil, nil)
+	return err
+}
+
+// Result is one server's answer in a call (the document's TargetResult).
+type Result struct {
+	ServerID    int64           `json:"serverId"`
+	ServerName  string          `json:"serverName"`
+	OK          bool            `json:"ok"`
+	Outcome     string          `json:"outcome"`
+	Value       json.RawMessage `json:"value,omitempty"`
+	FaultCode   int             `json:"faultCode,omitempty"`
+	FaultString string          `json:"faultString,omitempty"`
+	Error       string          `json:"error,omitempty"`
+	DurationMs  int64           `json:"durationMs"`
+	Attempts    int             `json:"attempts"`
+}
+
+// Duration is the result's duration.
+func (r Result) Duration() time.Duration { return time.Duration(r.DurationMs) * time.Millisecond }
+
+// Fanout is a fan-out's answer (the document's FanoutResult).
+type Fanout struct {
+	JobID    string   `json:"jobId,omitempty"`
+	Results  []Result `json:"results"`
+	Complete bool     `json:"complete"`
+}
+
+// Failed counts the results that are not ok.
+func (f *Fanout) Failed() int {
+	n := 0
+	for _, r := range f.Results {
+		if !r.OK {
+			n++
+		}
+	}
+	return n
+}
+
+// Call calls method with named parameters: on the hub when targets is
+// empty (one result), else fanned out to them. The answer is returned
+// as received too, for -o json. A single server's failure is returned as
+// a result, with the answer (the problem) and a *ProblemError.
+func (c *Client) Call(ctx context.Context, method string, params map[string]any, targets []string) (*Fanout, *Answer, error) {
+	path := "/api/v1/hub/"
+	var q url.Values
+	if len(targets) > 0 {
+		path = "/api/v1/call/"
+		q = url.Values{"targets": {strings.Join(targets, ",")}}
+	}
+	path += strings.ReplaceAll(method, ".", "/")
+	var body any
+	if len(params) > 0 {
+		body = params
+	}
+	a, err := c.Do(ctx, http.MethodPost, path, q, body)
+	var pe *ProblemError
+	switch {
+	case errors.As(err, &pe) && pe.PerServer():
+		p := pe.Problem
+		r := Result{ServerName: p.ServerName, Outcome: p.Outcome, FaultCode: p.FaultCode, FaultString: p.Detail}
+		if p.ServerID != nil {
+			r.ServerID = *p.ServerID
+		}
+		return &Fanout{Results: []Result{r}}, a, pe
+	case err != nil:
+		return nil, a, err
+	}
+	if len(targets) > 0 {
+		var f Fanout
+		if err := c.unmarshal(a, path, &f); err != nil {
+			return nil, a, err
+		}
+		return &f, a, nil
+	}
+	var r Result
+	if err := c.unmarshal(a, path, &r); err != nil {
+		return nil, a, err
+	}
+	return &Fanout{Results: []Result{r}, Complete: r.OK}, a, nil
+}
+
+// Jobs lists the caller's jobs, newest first.
+func (c *Client) Jobs(ctx context.Context, limit int) ([]jobs.Job, *Answer, error) {
+	var out struct {
+		Jobs []jobs.Job `json:"jobs"`
+	}
+	a, err := c.decode(ctx, http.MethodGet, "/api/v1/jobs", url.Values{"limit": {fmt.Sprint(limit)}}, nil, &out)
+	return out.Jobs, a, err
+}
+
+// Job reads one job with its targets.
+func (c *Client) Job(ctx context.Context, id string) (*jobs.Job, *Answer, error) {
+	var j jobs.Job
+	a, err := c.decode(ctx, http.MethodGet, "/api/v1/jobs/"+url.PathEscape(id), nil, nil, &j)
+	return &j, a, err
+}
+
+// Peripherals lists the peripherals as the session sees them (GET
+// /api/v1/peripherals).
+func (c *Client) Peripherals(ctx context.Context) ([]rest.ServerStatus, error) {
+	var out struct {
+		Peripherals []rest.ServerStatus `json:"peripherals"`
+	}
+	_, err := c.decode(ctx, http.MethodGet, "/api/v1/peripherals", nil, nil, &out)
+	return out.Peripherals, err
+}

@@ -1,0 +1,64 @@
+package cli
+
+import (
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// Shell completion: cobra's own `hubgw completion bash|zsh|fish|powershell`
+// writes the scripts; these complete the values that only the gateway
+// knows. Completion must never print errors into the shell, so a gateway
+// that cannot be reached completes nothing.
+
+// completeMethods completes a call's METHOD from the gateway's document.
+func (a *app) completeMethods(cmd *cobra.Command, gateway string) ([]string, cobra.ShellCompDirective) {
+	c, err := a.client(gateway)
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	d, err := c.document(cmd.Context())
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	return d.methods(), cobra.ShellCompDirectiveNoFileComp
+}
+
+// completeJobs completes a job ID from the user's recent jobs.
+func (a *app) completeJobs(cmd *cobra.Command, gateway string) ([]string, cobra.ShellCompDirective) {
+	c, err := a.client(gateway)
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	list, _, err := c.Jobs(cmd.Context(), 50)
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	ids := make([]string, len(list))
+	for i, j := range list {
+		ids[i] = j.ID + "\t" + j.Method
+	}
+	return ids, cobra.ShellCompDirectiveNoFileComp
+}
+
+// completeTargets completes --targets: all, hub and the peripherals' names,
+// after the comma-separated ones already typed.
+func (a *app) completeTargets(cmd *cobra.Command, gateway, toComplete string) ([]string, cobra.ShellCompDirective) {
+	typed := ""
+	if i := strings.LastIndexByte(toComplete, ','); i >= 0 {
+		typed = toComplete[:i+1]
+	}
+	names := []string{"all", "hub"}
+	if c, err := a.client(gateway); err == nil {
+		if ps, err := c.Peripherals(cmd.Context()); err == nil {
+			for _, p := range ps {
+				names = append(names, p.Name)
+			}
+		}
+	}
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = typed + n
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
+}
