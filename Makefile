@@ -37,7 +37,10 @@ test-short:
 # state: session lookup (auth), store operations (cache), cached-read hits
 # (gateway/readcache), memory and Redis; job recording on a 500-peripheral
 # broadcast (e2e BenchmarkJobRecording); gateway-wide ids on a 1,000-system
-# listing from 100 peripherals against the servers' own (gateway BenchmarkFleetIDs).
+# listing from 100 peripherals against the servers' own (gateway BenchmarkFleetIDs);
+# peak RSS of one broadcast of a 15 MiB argument to 50 peripherals against
+# the argument's size, in a fresh gateway process (e2e BenchmarkBigBroadcast;
+# target ≤ 4×).
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./adapters/... ./gateway/...
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./openapi/...
@@ -45,6 +48,7 @@ bench:
 	$(GO) test -run '^$$' -bench Unicast -benchtime 3000x -count 1 -timeout 30m ./e2e
 	$(GO) test -run '^$$' -bench 'Multicast|JobRecording' -benchtime 200x -count 1 -timeout 30m ./e2e
 	$(GO) test -run '^$$' -bench 'PlanApply' -benchtime 3x -count 1 -timeout 30m ./e2e
+	$(GO) test -run '^$$' -bench 'BigBroadcast' -benchtime 1x -count 1 -timeout 30m ./e2e
 
 # Fuzz each target for FUZZTIME (go test -fuzz runs one target at a time).
 fuzz:

@@ -47,6 +47,13 @@ type gw struct {
 // startGateway serves a gateway in front of sim on a loopback port.
 func startGateway(t testing.TB, sim *uyunisim.Sim, tweak func(*server.Config)) *gw {
 	t.Helper()
+	return startGatewayLog(t, sim, tweak, nil)
+}
+
+// startGatewayLog is startGateway logging to log (nil: nowhere, or
+// stderr with -v).
+func startGatewayLog(t testing.TB, sim *uyunisim.Sim, tweak func(*server.Config), log *slog.Logger) *gw {
+	t.Helper()
 	cfg := server.Defaults()
 	cfg.HubURL = sim.Hub().URL()
 	cfg.PeripheralScheme = "http"
@@ -56,8 +63,10 @@ func startGateway(t testing.TB, sim *uyunisim.Sim, tweak func(*server.Config)) *
 	if tweak != nil {
 		tweak(&cfg)
 	}
-	log := slog.New(slog.DiscardHandler)
-	if testing.Verbose() {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if testing.Verbose() && log.Handler() == slog.DiscardHandler {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	srv, err := server.New(cfg, log)

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"encoding/pem"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -25,10 +24,8 @@ func get(t *testing.T, url string) (int, string) {
 	t.Helper()
 	resp, err := http.Get(url)
 	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp.StatusCode, string(b)
+	r := readResp(t, resp)
+	return r.Status, string(r.Body)
 }
 
 // Operators read the gateway from outside: /metrics in Prometheus text,
@@ -72,6 +69,8 @@ func TestMetricsHealthAndReadiness(t *testing.T) {
 		return status == http.StatusServiceUnavailable
 	}, 5*time.Second, 50*time.Millisecond)
 	require.Contains(t, body, "hub")
+	require.NotContains(t, body, sim.Hub().FQDN(), "/readyz answers anyone: no internal address (issue 12)")
+	require.NotContains(t, body, "http")
 	// Readiness asks through the same stack as every call, so it is ready
 	// again when calls would get through: once the hub's circuit, opened
 	// by the failures, lets a call through after its cooldown.

@@ -64,6 +64,10 @@ type Config struct {
 	BreakerCooldown  time.Duration         `koanf:"breaker-cooldown"`
 	RegistryTTL      time.Duration         `koanf:"registry-ttl"`
 	MaxBodyBytes     int64                 `koanf:"max-body-bytes"`
+	MaxConnections   int                   `koanf:"max-connections"` // client connections open at once (http.go)
+	MaxInFlightBytes int64                 `koanf:"max-inflight-bytes"`
+	LoginFailures    int                   `koanf:"login-failures"` // in a row, per user and per client, before throttling
+	LoginRefill      time.Duration         `koanf:"login-refill"`   // one more failure allowed every
 	SessionIdle      time.Duration         `koanf:"session-idle"`
 	SessionMax       time.Duration         `koanf:"session-max"`
 	CAFile           string                `koanf:"ca-file"`
@@ -110,6 +114,10 @@ func Defaults() Config {
 		BreakerCooldown:  30 * time.Second,
 		RegistryTTL:      5 * time.Minute,
 		MaxBodyBytes:     16 << 20,
+		MaxConnections:   4096,
+		MaxInFlightBytes: 2 << 30,
+		LoginFailures:    10,
+		LoginRefill:      6 * time.Second,
 		SessionIdle:      30 * time.Minute,
 		SessionMax:       12 * time.Hour,
 		LogLevel:         "info",
@@ -209,18 +217,22 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	//
 	// The per-server stack, outermost first: the read cache answers
 	// before anything else (a hit costs neither a slot nor an upstream
-	// metric); metrics see what the client sees; the deadline covers
-	// queueing and retries; retries go through the breaker; the limiter
-	// guards the actual call.
+	// metric); metrics see what the client sees; each retry waits for its
+	// own slot (a backoff holds none), bounded by the client request's
+	// deadline. The breaker is inside the limiter, and the per-server
+	// deadline inside the breaker, so the breaker counts only what
+	// happened after a request was sent: a wait for a slot says the
+	// gateway is busy, not that the server is down, and must never open
+	// its circuit (issue 12, M3).
 	invoke := fanout.Stack(client.Invoke,
 		st.readCache(),
 		fanout.Observe(obs),
 		fanout.Observe(health),
 		fanout.Timed(),
-		fanout.Timeout(cfg.RequestTimeout),
 		fanout.Retry(fanout.RetryPolicy{Attempts: cfg.Retries + 1, Base: 100 * time.Millisecond, Max: 2 * time.Second}),
-		breakers.Middleware(),
 		fanout.NewLimiter(cfg.MaxConcurrency, cfg.MaxPerServer).Middleware(),
+		breakers.Middleware(),
+		fanout.Timeout(cfg.RequestTimeout),
 	)
 
 	hub := target.Target{Hub: true, Name: "hub", FQDN: hostOf(cfg.HubURL), URL: cfg.HubURL}
@@ -246,7 +258,10 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		API:       api,
 		CallLimit: cfg.CallTimeout,
 		Logger:    log,
-		Groups:    cfg.Groups,
+		// Bodies times targets in flight (gateway/inflight.go).
+		InFlightBytes: cfg.MaxInFlightBytes,
+		LoginThrottle: gateway.LoginThrottle{Burst: cfg.LoginFailures, Every: cfg.LoginRefill},
+		Groups:        cfg.Groups,
 		ServiceCredentials: func(t target.Target) (string, string, bool) {
 			p, ok := overrideFor(t, cfg.Peripherals)
 			return p.User, p.Password, ok && p.User != ""
@@ -335,16 +350,22 @@ func MethodClass(method string) string {
 	return "write"
 }
 
-// ready: the hub answers api.getVersion (no session needed).
+// ready: the hub answers api.getVersion (no session needed). /readyz
+// answers anyone, so what it says names no URL, address or upstream
+// message: the details go to the log.
 func (s *Server) ready(ctx context.Context) error {
+	notReady := func(what string, err error) error {
+		s.log.WarnContext(ctx, "not ready", "what", what, "err", err)
+		return errors.New(what)
+	}
 	if err := s.state.ready(ctx); err != nil {
-		return err
+		return notReady("the state store does not answer", err)
 	}
 	if _, err := hubCaller(s.invoke, s.hub)(ctx, "api.getVersion", nil); err != nil {
-		return fmt.Errorf("hub not reachable: %w", err)
+		return notReady("the hub does not answer", err)
 	}
 	if ok, err := s.registry.Ready(); !ok && err != nil {
-		return fmt.Errorf("peripheral registry: %w", err)
+		return notReady("the peripheral list cannot be read from the hub", err)
 	}
 	return nil
 }
@@ -358,7 +379,8 @@ func (s *Server) Client() *uyuni.Client { return s.client }
 // Serve serves on l until ctx ends, then shuts down gracefully: in-flight
 // calls finish (bounded by grace) before Serve returns.
 func (s *Server) Serve(ctx context.Context, l net.Listener, grace time.Duration) error {
-	srv := &http.Server{Handler: s.echo, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) }}
+	srv := s.httpServer(ctx)
+	l = limitListener(l, s.cfg.MaxConnections)
 	errc := make(chan error, 1)
 	s.state.start(ctx, s.registry)
 	s.rest.Start(ctx)
