@@ -6,6 +6,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -170,6 +171,7 @@ type Server struct {
 	rest     *rest.Handler
 	state    *state
 	invoke   fanout.Invoker // the per-server stack
+	tls      *tls.Config    // nil: plain HTTP
 	hub      target.Target
 
 	readiness *readiness // /readyz, cached; unready while draining (ready.go)
@@ -370,6 +372,9 @@ func (s *Server) ready(ctx context.Context) error {
 	return nil
 }
 
+// UseTLS serves TLS with c (nil: plain HTTP); call it before Serve.
+func (s *Server) UseTLS(c *tls.Config) { s.tls = c }
+
 // Handler is the HTTP handler (for tests that use httptest).
 func (s *Server) Handler() http.Handler { return s.echo }
 
@@ -380,7 +385,13 @@ func (s *Server) Client() *uyuni.Client { return s.client }
 // calls finish (bounded by grace) before Serve returns.
 func (s *Server) Serve(ctx context.Context, l net.Listener, grace time.Duration) error {
 	srv := s.httpServer(ctx)
+	// The connection cap counts TCP connections, under TLS: http.Server
+	// must see the *tls.Conn itself to answer a plain-HTTP request on the
+	// TLS port with a 400 and to set the request's TLS state.
 	l = limitListener(l, s.cfg.MaxConnections)
+	if s.tls != nil {
+		l = tls.NewListener(l, s.tls)
+	}
 	errc := make(chan error, 1)
 	s.state.start(ctx, s.registry)
 	s.rest.Start(ctx)

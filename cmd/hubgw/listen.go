@@ -13,15 +13,16 @@ import (
 	"github.com/hubgw/hubgw/adapters/server"
 )
 
-// listen opens the gateway's listener: TLS when tls-cert is set, with the
-// certificate reloaded on SIGHUP and when its files change, until ctx ends.
-// SIGHUP is taken in any case: its default action would end the process,
-// and `systemctl reload hubgw` sends it.
-func listen(ctx context.Context, cfg server.Config, log *slog.Logger) (net.Listener, <-chan struct{}, error) {
+// listen opens the gateway's listener and, when tls-cert is set, the TLS
+// configuration to serve it with (Server.UseTLS), its certificate reloaded
+// on SIGHUP and when its files change, until ctx ends. SIGHUP is taken in
+// any case: its default action would end the process, and `systemctl
+// reload hubgw` sends it.
+func listen(ctx context.Context, cfg server.Config, log *slog.Logger) (net.Listener, *tls.Config, <-chan struct{}, error) {
 	done := make(chan struct{})
 	l, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -38,7 +39,7 @@ func listen(ctx context.Context, cfg server.Config, log *slog.Logger) (net.Liste
 				}
 			}
 		}()
-		return l, done, nil
+		return l, nil, done, nil
 	}
 	certs, err := certfile.Load(cfg.TLSCert, cfg.TLSKey, log)
 	var watching <-chan error
@@ -48,7 +49,7 @@ func listen(ctx context.Context, cfg server.Config, log *slog.Logger) (net.Liste
 	if err != nil {
 		signal.Stop(hup)
 		l.Close()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	go func() {
 		defer close(done)
@@ -57,5 +58,5 @@ func listen(ctx context.Context, cfg server.Config, log *slog.Logger) (net.Liste
 			log.Error("tls certificate reloading stopped", "err", err)
 		}
 	}()
-	return tls.NewListener(l, certs.ServerConfig()), done, nil
+	return l, certs.ServerConfig(), done, nil
 }

@@ -223,10 +223,11 @@ func serve(ctx context.Context, cfg server.Config) error {
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	l, watching, err := listen(ctx, cfg, log)
+	l, tlsConfig, watching, err := listen(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
+	srv.UseTLS(tlsConfig)
 	log.Info("hubgw serving", "version", buildinfo.Read().Version, "listen", l.Addr().String(), "tls", cfg.TLSCert != "", "hub", cfg.HubURL, "xmlrpc", "/hub/rpc/api", "rest", "/api/v1", "docs", "/docs/")
 	err = srv.Serve(ctx, l, cfg.Grace())
 	stop()
