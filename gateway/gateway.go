@@ -248,7 +248,10 @@ func (g *Gateway) Do(ctx context.Context, req Request) (Outcome, error) {
 	defer release()
 	ctx, cancel := context.WithTimeout(ctx, g.o.CallLimit)
 	defer cancel()
-	return g.do(ctx, req)
+	out, err := g.do(ctx, req)
+	accessFrom(ctx).note(req, out)
+	g.audit(ctx, req, out, err)
+	return out, err
 }
 
 // send is the innermost handler: every target concurrently, each with the

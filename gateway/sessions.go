@@ -43,6 +43,7 @@ func (g *Gateway) Session(ctx context.Context, key any) (*auth.Session, error) {
 	if err != nil {
 		return nil, storeFault(err)
 	}
+	accessFrom(ctx).noteUser(s.User)
 	return s, nil
 }
 
@@ -63,9 +64,10 @@ func abbreviate(id string) string {
 // mode, attaches every peripheral the user may see (their results are
 // returned, one per peripheral).
 func (g *Gateway) Login(ctx context.Context, mode auth.Mode, user, password string) (*auth.Session, fanout.Results, error) {
+	accessFrom(ctx).noteUser(user)
 	client := Client(ctx)
 	if f := g.throttle.allowed(user, client); f != nil {
-		g.o.Logger.WarnContext(ctx, "login refused", "user", bounded(user), "client", client, "fault", f.String)
+		g.o.Logger.WarnContext(ctx, "login refused", "user", bounded(user, 64), "client", client, "fault", f.String)
 		return nil, nil, f
 	}
 	r := g.loginTo(ctx, g.o.Hub, user, password)
@@ -74,7 +76,7 @@ func (g *Gateway) Login(ctx context.Context, mode auth.Mode, user, password stri
 		if f.Code == rpc.CodeLogin {
 			g.throttle.failed(user, client)
 		}
-		g.o.Logger.WarnContext(ctx, "login failed", "user", bounded(user), "client", client, "fault", f.String)
+		g.o.Logger.WarnContext(ctx, "login failed", "user", bounded(user, 64), "client", client, "fault", f.String)
 		return nil, nil, f
 	}
 	s := &auth.Session{ID: auth.NewID(), User: user, Mode: mode, HubKey: r.Value.(string), Keys: map[string]string{}}
@@ -381,13 +383,4 @@ func (g *Gateway) visibleTo(ctx context.Context, s *auth.Session, snap *registry
 		}
 	}
 	return out, nil
-}
-
-// bounded cuts a client-chosen string for logs.
-func bounded(s string) string {
-	const n = 64
-	if len(s) > n {
-		return s[:n] + "…"
-	}
-	return s
 }

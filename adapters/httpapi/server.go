@@ -23,6 +23,7 @@ type Config struct {
 	// Routes add other surfaces' routes (REST, Swagger UI) to the same
 	// echo instance, behind the same middleware.
 	Routes []func(*echo.Echo)
+	Logger *slog.Logger // the access lines; nil: none
 }
 
 type ctxKey struct{}
@@ -54,6 +55,11 @@ func New(cfg Config) *echo.Echo {
 			return next(c)
 		}
 	})
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	e.Use(accessLog(log, newInbound(cfg.Metrics)))
 	for _, p := range []string{"/hub/rpc/api", "/rpc/api", "/t/:target/rpc/api"} {
 		e.GET(p, NotAllowed)
 	}

@@ -71,14 +71,21 @@ func (x *XMLRPC) Serve(c echo.Context) error {
 		x.bufs.Put(bp, out)
 	}()
 	var mbe *http.MaxBytesError
+	var f *rpc.Fault
 	switch {
 	case errors.As(err, &mbe):
-		out = xmlrpc.AppendFault(out, rpc.Faultf(gateway.CodeTooLarge, "hubgw: request body over the %d byte limit", x.maxBody))
+		f = rpc.Faultf(gateway.CodeTooLarge, "hubgw: request body over the %d byte limit", x.maxBody)
 	case err != nil:
-		out = xmlrpc.AppendFault(out, rpc.Faultf(gateway.CodeInvalidRequest, "hubgw: reading request: %v", err))
+		f = rpc.Faultf(gateway.CodeInvalidRequest, "hubgw: reading request: %v", err)
 	default:
 		spec, aimed := c.Get(targetKey).(string)
-		out, segs = x.answer(ctx, spec, aimed, body, &method, out)
+		out, segs, f = x.answer(ctx, spec, aimed, body, &method, out)
+	}
+	access := gateway.AccessOf(ctx)
+	access.NoteMethod(method)
+	if f != nil { // every fault is rendered here
+		access.NoteFault(f.Code)
+		out, segs = xmlrpc.AppendFault(out, f), nil
 	}
 	if segs == nil {
 		segs = [][]byte{out}
@@ -87,7 +94,7 @@ func (x *XMLRPC) Serve(c echo.Context) error {
 	for _, s := range segs {
 		n += len(s)
 	}
-	x.log.InfoContext(ctx, "xmlrpc", "method", method, "took", time.Since(start), "bytes_out", n)
+	x.log.DebugContext(ctx, "xmlrpc", "method", method, "took", time.Since(start), "bytes_out", n)
 	h := c.Response().Header()
 	h.Set(echo.HeaderContentType, "text/xml; charset=UTF-8")
 	h.Set(echo.HeaderContentLength, strconv.Itoa(n))
@@ -129,10 +136,10 @@ func ReadBody(c echo.Context, max int64) ([]byte, error) {
 // answer returns the response document as segments (see
 // xmlrpc.AppendResponseSegments: upstream responses are written from where
 // they were read, not copied), or nil segments and the document in dst.
-func (x *XMLRPC) answer(ctx context.Context, spec string, aimed bool, body []byte, method *string, dst []byte) ([]byte, [][]byte) {
+func (x *XMLRPC) answer(ctx context.Context, spec string, aimed bool, body []byte, method *string, dst []byte) ([]byte, [][]byte, *rpc.Fault) {
 	call, err := xmlrpc.DecodeCall(body, xmlrpc.Limits{MaxBytes: int(x.maxBody)})
 	if err != nil {
-		return xmlrpc.AppendFault(dst, rpc.Faultf(gateway.CodeParse, "hubgw: %v", err)), nil
+		return dst, nil, rpc.Faultf(gateway.CodeParse, "hubgw: %v", err)
 	}
 	*method = call.Method
 	ctx, cancel := context.WithTimeout(ctx, x.timeout)
@@ -144,13 +151,13 @@ func (x *XMLRPC) answer(ctx context.Context, spec string, aimed bool, body []byt
 		v, err = x.h.Handle(ctx, call.Method, call.Params)
 	}
 	if err != nil {
-		return xmlrpc.AppendFault(dst, gateway.AsFault(err)), nil
+		return dst, nil, gateway.AsFault(err)
 	}
 	out, segs, err := xmlrpc.AppendResponseSegments(dst, nil, v)
 	if err != nil {
-		return xmlrpc.AppendFault(dst, rpc.Faultf(gateway.CodeInternal, "hubgw: encoding the answer to %s: %v", call.Method, err)), nil
+		return dst, nil, rpc.Faultf(gateway.CodeInternal, "hubgw: encoding the answer to %s: %v", call.Method, err)
 	}
-	return out, segs
+	return out, segs, nil
 }
 
 // NotAllowed answers a GET on an XML-RPC path the way a person can read.

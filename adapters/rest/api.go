@@ -435,7 +435,7 @@ func (h *Handler) call(kind openapi.Kind) echo.HandlerFunc {
 		if err != nil {
 			return h.fault(c, err)
 		}
-		h.log.InfoContext(ctx, "rest call", "kind", kind.String(), "method", method, "targets", len(targets), "complete", out.Results.IsComplete(), "took", time.Since(start))
+		h.log.DebugContext(ctx, "rest call", "kind", kind.String(), "method", method, "targets", len(targets), "complete", out.Results.IsComplete(), "took", time.Since(start))
 		if kind == openapi.Fanout {
 			return h.writeFanout(c, out)
 		}

@@ -56,6 +56,7 @@ func (h *Handler) nativeFault(c echo.Context, err error) error {
 	if !errors.As(err, &f) {
 		f = rpc.Faultf(gateway.CodeInternal, "hubgw: %v", err)
 	}
+	gateway.AccessOf(c.Request().Context()).NoteFault(f.Code)
 	return h.nativeFail(c, Status(f), f.String)
 }
 

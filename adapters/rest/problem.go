@@ -95,6 +95,7 @@ func (h *Handler) problem(c echo.Context, status int, f *rpc.Fault, extra func(*
 	if status == 0 {
 		status = Status(f)
 	}
+	gateway.AccessOf(c.Request().Context()).NoteFault(f.Code)
 	p := &Problem{
 		Type:      "about:blank",
 		Title:     http.StatusText(status),
@@ -121,7 +122,7 @@ func (h *Handler) problem(c echo.Context, status int, f *rpc.Fault, extra func(*
 		return err
 	}
 	b := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-	h.log.InfoContext(c.Request().Context(), "rest problem", "path", c.Request().URL.Path, "status", status, "fault_code", f.Code)
+	h.log.DebugContext(c.Request().Context(), "rest problem", "path", c.Request().URL.Path, "status", status, "fault_code", f.Code)
 	return c.Blob(status, openapi.ContentProblem, b)
 }
 

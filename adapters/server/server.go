@@ -293,6 +293,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		Ready:   s.readiness.ready,
 		Metrics: reg,
 		Routes:  []func(*echo.Echo){s.rest.Register, s.landing},
+		Logger:  log,
 	})
 	return s, nil
 }
