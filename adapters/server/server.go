@@ -209,7 +209,11 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics.RegisterBuildInfo(reg, buildinfo.Read())
 	obs := metrics.NewUpstream(reg, MethodClass, client.Dials)
-	breakers := fanout.NewBreakers(fanout.BreakerSettings{Failures: cfg.BreakerFailures, Cooldown: cfg.BreakerCooldown, OnChange: obs.BreakerChanged})
+	breakers := fanout.NewBreakers(fanout.BreakerSettings{Failures: cfg.BreakerFailures, Cooldown: cfg.BreakerCooldown,
+		OnChange: func(server, from, to string) {
+			obs.BreakerChanged(server, from, to)
+			log.Warn("circuit breaker", "server", server, "from", from, "to", to)
+		}})
 	health := rest.NewHealth() // each server's last call, for GET /api/v1/peripherals
 
 	// One path per request, as KrakenD's lura stacks an endpoint's proxies
