@@ -1,0 +1,156 @@
+package cache_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hubgw/hubgw/cache"
+	"github.com/hubgw/hubgw/cache/redistest"
+)
+
+// The failover tests kill a master of a real Sentinel or Cluster setup and
+// measure, from the kill, when the engine itself has failed over, when
+// the store's calls work again and when its readiness is back. Calls and
+// readiness must be back within 10 s of the engine; readiness must have
+// said "not ready" in between; what was written before is still there.
+
+// recovery is one failover's timeline, from the kill.
+type recovery struct {
+	notReady time.Duration // the first failing readiness probe
+	engine   time.Duration // the engine has a new master
+	calls    time.Duration // every call works again
+	ready    time.Duration // readiness is back
+}
+
+func (rc recovery) String() string {
+	return fmt.Sprintf("readiness failing after %v, engine failed over after %v, calls back after %v, ready after %v",
+		rc.notReady.Round(10*time.Millisecond), rc.engine.Round(10*time.Millisecond), rc.calls.Round(10*time.Millisecond), rc.ready.Round(10*time.Millisecond))
+}
+
+// keys spread over the slots, and the job indexes' key.
+var failoverKeys = func() []string {
+	ks := []string{"jobs", "jobs:user:admin"}
+	for i := range 30 {
+		ks = append(ks, fmt.Sprintf("session:%d", i))
+	}
+	return ks
+}()
+
+// writeAll writes every key and waits until the replicas have it, so a
+// failover cannot lose it.
+func writeAll(t *testing.T, r *cache.Redis) {
+	t.Helper()
+	ctx := context.Background()
+	for _, k := range failoverKeys {
+		require.NoError(t, r.Set(ctx, k, []byte("v:"+k), time.Hour))
+	}
+	wait := func(ctx context.Context, c *redis.Client) error { return c.Do(ctx, "WAIT", 1, 5000).Err() }
+	switch c := r.Client().(type) {
+	case *redis.ClusterClient:
+		require.NoError(t, c.ForEachMaster(ctx, wait))
+	case *redis.Client:
+		require.NoError(t, wait(ctx, c))
+	}
+}
+
+// allCalls reads every key (all written before the kill) and writes it.
+func allCalls(r *cache.Redis) error {
+	ctx := context.Background()
+	for _, k := range failoverKeys {
+		v, err := r.Get(ctx, k)
+		if err != nil {
+			return fmt.Errorf("get %s: %w", k, err)
+		}
+		if string(v) != "v:"+k {
+			return fmt.Errorf("get %s: %q: lost in the failover", k, v)
+		}
+		if err := r.Set(ctx, k, v, time.Hour); err != nil {
+			return fmt.Errorf("set %s: %w", k, err)
+		}
+	}
+	return nil
+}
+
+// measureFailover runs two stores on url, as two gateways would: one
+// makes the calls, the other answers readiness probes (a cluster's probe
+// fetches the slot map, which would hide a caller that does not).
+func measureFailover(t *testing.T, url, prefix string, kill func(), failedOver func() bool) recovery {
+	t.Helper()
+	ctx := context.Background()
+	stores := make([]*cache.Redis, 2)
+	for i := range stores {
+		s, err := cache.NewRedis(url, cache.RedisOptions{Prefix: prefix, Timeout: time.Second})
+		require.NoError(t, err)
+		t.Cleanup(func() { s.Close() })
+		stores[i] = s
+	}
+	r, probe := stores[0], stores[1]
+	writeAll(t, r)
+	require.NoError(t, probe.Ping(ctx))
+	require.NoError(t, allCalls(r))
+
+	var rc recovery
+	start := time.Now()
+	kill()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	var lastCall, lastReady error
+	for rc.engine == 0 || rc.calls == 0 || rc.ready == 0 {
+		since := time.Since(start)
+		if since > time.Minute {
+			t.Fatalf("no recovery within a minute: %v; last call: %v; readiness: %v", rc, lastCall, lastReady)
+		}
+		if rc.engine == 0 && failedOver() {
+			rc.engine = since
+		}
+		if rc.calls == 0 {
+			if lastCall = allCalls(r); lastCall == nil && rc.notReady != 0 {
+				rc.calls = time.Since(start)
+			}
+		}
+		lastReady = probe.Ping(ctx)
+		switch {
+		case lastReady != nil && rc.notReady == 0:
+			rc.notReady = time.Since(start)
+			require.ErrorIs(t, lastReady, cache.ErrUnavailable)
+		case lastReady == nil && rc.notReady != 0 && rc.ready == 0:
+			rc.ready = time.Since(start)
+		}
+		<-tick.C
+	}
+	t.Log(rc)
+	require.Less(t, rc.calls-rc.engine, 10*time.Second, "calls back within 10 s of the engine")
+	require.Less(t, rc.ready-rc.engine, 10*time.Second, "ready within 10 s of the engine")
+	return rc
+}
+
+func TestSentinelFailover(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a master, a replica and three sentinels, and fails over")
+	}
+	st := redistest.StartSentinel(t, 1, 3)
+	if st.External {
+		t.Skip("kills a master: needs a setup this test starts (REDIS_SENTINEL_URL is set)")
+	}
+	old := st.Master.Addr
+	measureFailover(t, st.URL, redistest.Prefix(t), st.Master.Stop, func() bool { return st.MasterAddr() != old })
+}
+
+func TestClusterFailover(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a six-node cluster and fails over")
+	}
+	c := redistest.StartCluster(t, 3, 1)
+	if c.External {
+		t.Skip("kills a master: needs a cluster this test starts (REDIS_CLUSTER_URL is set)")
+	}
+	// The master of the jobs index, as the worst case.
+	prefix := redistest.Prefix(t)
+	victim := c.MasterOf(prefix + "jobs")
+	measureFailover(t, c.URL, prefix, victim.Stop, func() bool { return c.MasterOf(prefix+"jobs") != victim })
+}
