@@ -14,11 +14,18 @@
 //
 // "job:{id}:targets" holds t:<i>, target i's whole outcome (JSON, with
 // its answer), read only when one job is asked for, so listing jobs does
-// not move their results. A lease, "job:{id}:lease", that the owning replica renews while the
-// fan-out runs. A replica that dies mid-fan-out stops renewing; the first
-// reader after the lease expires marks the job interrupted, keeping every
-// target already recorded. Sorted sets "jobs" and "jobs:user:<user>" index
-// jobs by start time for listing; everything expires after the retention.
+// not move their results. A lease, "job:{id}:lease", that the owning
+// replica renews while the fan-out runs and until its record has landed.
+// A replica that dies mid-fan-out stops renewing; the first reader after
+// the lease expires marks the job interrupted, keeping every target
+// already recorded. One whose store blinks keeps retrying (the end wins
+// over an interruption a reader marked meanwhile), so a finished fan-out
+// reads done once the store is back.
+//
+// Sorted sets "jobs" and "jobs:user:<user>" index jobs by start time for
+// listing. Each is one cluster slot, so they are written off the request
+// path and retried: a fan-out is sent when its own record can be written,
+// whatever the indexes' node does. Everything expires after the retention.
 package jobs
 
 import (
@@ -145,6 +152,12 @@ type Recorder struct {
 	st      cache.Store
 	o       Options
 	secrets map[string][][]bool // method → per overload (without the session key), which params are secret
+
+	// writers counts the runs whose writer is still going (a final
+	// write being retried outlives End); closing tells them to stop.
+	writers   sync.WaitGroup
+	closing   chan struct{}
+	closeOnce sync.Once
 }
 
 // New returns a Recorder on st.
@@ -189,7 +202,15 @@ func New(st cache.Store, o Options) (*Recorder, error) {
 			return nil, err
 		}
 	}
-	return &Recorder{st: st, o: o, secrets: secretParams(cat)}, nil
+	return &Recorder{st: st, o: o, secrets: secretParams(cat), closing: make(chan struct{})}, nil
+}
+
+// Close stops retrying: every job whose record has not landed yet is
+// written once more, then given up (it will read interrupted once its
+// lease expires). It waits for those last writes.
+func (r *Recorder) Close() {
+	r.closeOnce.Do(func() { close(r.closing) })
+	r.writers.Wait()
 }
 
 // Replica is this recorder's replica name.
@@ -240,9 +261,9 @@ func (r *Recorder) Start(ctx context.Context, spec Spec) (*Run, error) {
 	now := r.o.Now().UTC()
 	h := header{ID: newID(), Method: spec.Method, User: spec.User, Replica: r.o.Replica, Started: now, Targets: make([]Target, len(spec.Targets))}
 	run := &Run{
-		rec: r, id: h.ID, idx: map[string][]int{}, args: map[int]json.RawMessage{},
-		pending: map[int]outcome{}, done: make([]bool, len(spec.Targets)),
-		wake: make(chan struct{}, 1), stop: make(chan struct{}), exited: make(chan struct{}),
+		rec: r, id: h.ID, user: spec.User, started: now, idx: map[string][]int{}, args: map[int]json.RawMessage{},
+		pending: map[int]outcome{}, done: make([]bool, len(spec.Targets)), unindexed: true,
+		wake: make(chan struct{}, 1), stop: make(chan struct{}), ended: make(chan struct{}),
 	}
 	var first []byte
 	for i, t := range spec.Targets {
@@ -263,19 +284,19 @@ func (r *Recorder) Start(ctx context.Context, spec Spec) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	score := float64(now.UnixMilli())
-	cutoff := float64(now.Add(-r.o.Retention).UnixMilli())
+	// Only the job's own keys decide whether the fan-out is sent: they
+	// share one cluster slot, a random one per job. The indexes are one
+	// slot each, so the writer adds the job to them off the request path
+	// and keeps trying while their node is down.
 	err = r.st.Batch(ctx, func(bt cache.Batch) {
 		bt.HSet(jobKey(h.ID), r.o.Retention, map[string][]byte{"job": b})
 		bt.Set(leaseKey(h.ID), []byte(r.o.Replica), r.o.Lease)
-		for _, ix := range []string{allIndex, userIndex(spec.User)} {
-			bt.ZAdd(ix, r.o.Retention, score, h.ID)
-			bt.ZRemBelow(ix, cutoff)
-		}
 	})
 	if err != nil {
 		return nil, fmt.Errorf("recording the job: %w", err)
 	}
+	run.wake <- struct{}{} // list it at once
+	r.writers.Add(1)
 	go run.write()
 	return run, nil
 }
@@ -289,19 +310,26 @@ type outcome struct {
 // Run is a job being recorded. Its methods may be called on a nil *Run
 // (recording off): they do nothing.
 type Run struct {
-	rec  *Recorder
-	id   string
-	idx  map[string][]int        // target key → indexes, in order
-	args map[int]json.RawMessage // of targets whose arguments differ from the first's
+	rec     *Recorder
+	id      string
+	user    string
+	started time.Time
+	idx     map[string][]int        // target key → indexes, in order
+	args    map[int]json.RawMessage // of targets whose arguments differ from the first's
 
 	mu      sync.Mutex
 	pending map[int]outcome // by target index, not yet written
 	done    []bool
-	failed  bool // a write failed: say so once
 
-	wake   chan struct{}
-	stop   chan struct{}
-	exited chan struct{}
+	// The writer's own: whether the job is in the listing indexes yet,
+	// and how many writes in a row failed.
+	unindexed bool
+	failures  int
+
+	wake  chan struct{}
+	stop  chan struct{} // End was called
+	endAt time.Time     // set before stop is closed
+	ended chan struct{} // the first try of the final write is over
 }
 
 // ID is the job's id ("" for a nil Run).
@@ -346,9 +374,10 @@ func (run *Run) Finished(r fanout.Result) {
 
 func (run *Run) argsFor(i int) json.RawMessage { return run.args[i] }
 
-// End records the results of targets not reported yet, waits for the
-// outstanding writes and marks the job done. It is bounded by the store's
-// own timeouts.
+// End records the results of targets not reported yet and marks the job
+// done. It waits for the first try of that write, so it is bounded by the
+// store's own timeouts; when the try fails, the writer keeps retrying in
+// the background (see finish).
 func (run *Run) End(results fanout.Results) {
 	if run == nil {
 		return
@@ -364,16 +393,18 @@ func (run *Run) End(results fanout.Results) {
 	for _, r := range missing {
 		run.Finished(r)
 	}
+	run.endAt = run.rec.o.Now().UTC()
 	close(run.stop)
-	<-run.exited
+	<-run.ended
 }
 
 // write is the job's one writer: it flushes whatever finished since the
 // last write, so 500 targets answering at once cost a few round trips,
-// not 500, and renews the lease while the fan-out runs.
+// not 500, and renews the lease while the fan-out runs and until the
+// record has landed.
 func (run *Run) write() {
-	defer close(run.exited)
 	r := run.rec
+	defer r.writers.Done()
 	tick := time.NewTicker(r.o.Lease / 3)
 	defer tick.Stop()
 	for {
@@ -383,13 +414,99 @@ func (run *Run) write() {
 		case <-tick.C:
 			run.flush(false) // renews the lease, and retries failed writes
 		case <-run.stop:
-			run.flush(true)
+			run.finish()
 			return
 		}
 	}
 }
 
-func (run *Run) flush(final bool) {
+// Backoff of the final write's retries: short, so that the record lands
+// within a second of the store coming back, before a reader can find the
+// lease expired; capped well under the lease, which every try renews.
+const (
+	retryFirst = 50 * time.Millisecond
+	retryMax   = time.Second
+)
+
+// finish writes the end and whatever is still unwritten. The first try
+// ends End's wait; the writer then retries with backoff until everything
+// has landed, the retention has passed or the recorder closes, so a
+// fan-out that finished while the store blinked reads done with every
+// answer, not interrupted.
+func (run *Run) finish() {
+	r := run.rec
+	wait := retryFirst
+	for try := 0; ; try++ {
+		ok := run.flush(true)
+		if try == 0 {
+			close(run.ended)
+		}
+		if ok {
+			return
+		}
+		if !r.o.Now().Before(run.started.Add(r.o.Retention)) {
+			r.o.Logger.Error("job record given up: the retention has passed", "job", run.id, "tries", try+1)
+			return
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-r.closing:
+			t.Stop()
+			if !run.flush(true) {
+				r.o.Logger.Error("job record given up: the gateway is stopping; it will read interrupted", "job", run.id, "tries", try+2)
+			}
+			return
+		}
+		wait = min(2*wait, retryMax)
+	}
+}
+
+// flush writes what finished since the last write (with the end when
+// final) and renews the lease, then adds the job to the listing indexes
+// if that has not landed yet. It reports whether everything is written.
+func (run *Run) flush(final bool) bool {
+	ok := run.flushJob(final)
+	if ok && run.unindexed {
+		ok = run.index()
+	}
+	if ok && run.failures > 0 {
+		run.rec.o.Logger.Info("job record written after failures", "job", run.id, "failures", run.failures)
+		run.failures = 0
+	}
+	return ok
+}
+
+// index adds the job to the listing indexes, trimming entries past the
+// retention.
+func (run *Run) index() bool {
+	r := run.rec
+	now := r.o.Now()
+	score := float64(run.started.UnixMilli())
+	cutoff := float64(now.Add(-r.o.Retention).UnixMilli())
+	err := r.st.Batch(context.Background(), func(b cache.Batch) {
+		for _, ix := range []string{allIndex, userIndex(run.user)} {
+			b.ZAdd(ix, r.o.Retention, score, run.id)
+			b.ZRemBelow(ix, cutoff)
+		}
+	})
+	if err != nil {
+		run.failed("job not listed yet; retrying", err)
+		return false
+	}
+	run.unindexed = false
+	return true
+}
+
+// failed logs a write's failure, the first of a row only.
+func (run *Run) failed(msg string, err error) {
+	run.failures++
+	if run.failures == 1 {
+		run.rec.o.Logger.Warn(msg, "job", run.id, "err", err)
+	}
+}
+
+func (run *Run) flushJob(final bool) bool {
 	r := run.rec
 	run.mu.Lock()
 	fields := make(map[string][]byte, len(run.pending)+1) // of job:{id}
@@ -402,7 +519,7 @@ func (run *Run) flush(final bool) {
 	clear(run.pending)
 	run.mu.Unlock()
 	if final {
-		e, _ := json.Marshal(end{At: r.o.Now().UTC()})
+		e, _ := json.Marshal(end{At: run.endAt})
 		fields["end"] = e
 	}
 	// Not the request's context: the record must be written even when
@@ -417,14 +534,12 @@ func (run *Run) flush(final bool) {
 		if len(fields) > 0 {
 			b.HSet(jobKey(run.id), r.o.Retention, fields)
 		}
-		if !final {
-			// The lease is never deleted: it expires by itself, so a
-			// reader racing with the end sees "running", not "interrupted".
-			b.Set(leaseKey(run.id), []byte(r.o.Replica), r.o.Lease)
-		}
+		// The lease is never deleted: it expires by itself, so a reader
+		// racing with the end sees "running", not "interrupted".
+		b.Set(leaseKey(run.id), []byte(r.o.Replica), r.o.Lease)
 	})
 	if err == nil {
-		return
+		return true
 	}
 	run.mu.Lock()
 	for i, o := range flushed {
@@ -432,12 +547,9 @@ func (run *Run) flush(final bool) {
 			run.pending[i] = o // retried on the next flush
 		}
 	}
-	first := !run.failed
-	run.failed = true
 	run.mu.Unlock()
-	if first || final {
-		r.o.Logger.Error("job record not written; it will show as interrupted unless a later write succeeds", "job", run.id, "final", final, "err", err)
-	}
+	run.failed("job record not written yet; retrying until it is or the retention ends", err)
+	return false
 }
 
 // targetJSON encodes a result now (the value may be a pooled buffer the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -33,11 +34,13 @@ func (c *clock) Add(d time.Duration) {
 }
 
 // killable is a store whose writes can be made to fail, as a replica that
-// died stops writing.
+// died stops writing, or only those to the listing indexes, as when the
+// cluster node holding them is down.
 type killable struct {
 	cache.Store
-	dead    atomic.Bool
-	batches atomic.Int64
+	dead      atomic.Bool
+	indexDead atomic.Bool
+	batches   atomic.Int64
 }
 
 var errDead = fmt.Errorf("%w: replica killed", cache.ErrUnavailable)
@@ -46,9 +49,26 @@ func (k *killable) Batch(ctx context.Context, fn func(cache.Batch)) error {
 	if k.dead.Load() {
 		return errDead
 	}
+	if k.indexDead.Load() {
+		var keys keyLog
+		fn(&keys)
+		if slices.ContainsFunc(keys, func(k string) bool { return strings.HasPrefix(k, "jobs") }) {
+			return errDead
+		}
+	}
 	k.batches.Add(1)
 	return k.Store.Batch(ctx, fn)
 }
+
+// keyLog is a batch that notes the keys it would write.
+type keyLog []string
+
+func (l *keyLog) Set(key string, _ []byte, _ time.Duration)             { *l = append(*l, key) }
+func (l *keyLog) HSet(key string, _ time.Duration, _ map[string][]byte) { *l = append(*l, key) }
+func (l *keyLog) ZAdd(key string, _ time.Duration, _ float64, _ string) { *l = append(*l, key) }
+func (l *keyLog) ZRemBelow(key string, _ float64)                       { *l = append(*l, key) }
+func (l *keyLog) Expire(key string, _ time.Duration)                    { *l = append(*l, key) }
+func (l *keyLog) Delete(key string)                                     { *l = append(*l, key) }
 
 func targets(n int) []target.Target {
 	out := make([]target.Target, n)
@@ -62,6 +82,7 @@ func newRecorder(t *testing.T, st cache.Store, o jobs.Options) *jobs.Recorder {
 	t.Helper()
 	r, err := jobs.New(st, o)
 	require.NoError(t, err)
+	t.Cleanup(r.Close)
 	return r
 }
 
