@@ -162,4 +162,10 @@ func (st *state) ready(ctx context.Context) error {
 	return nil
 }
 
-func (st *state) close() { st.store.Close() }
+func (st *state) close() {
+	// Job records still being retried get one last try before the store goes.
+	if rec, ok := st.jobs.(interface{ Close() }); ok {
+		rec.Close()
+	}
+	st.store.Close()
+}
