@@ -36,7 +36,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"os"
 	"slices"
 	"strconv"
@@ -262,7 +261,7 @@ func (r *Recorder) Start(ctx context.Context, spec Spec) (*Run, error) {
 	h := header{ID: newID(), Method: spec.Method, User: spec.User, Replica: r.o.Replica, Started: now, Targets: make([]Target, len(spec.Targets))}
 	run := &Run{
 		rec: r, id: h.ID, user: spec.User, started: now, idx: map[string][]int{}, args: map[int]json.RawMessage{},
-		pending: map[int]outcome{}, done: make([]bool, len(spec.Targets)), unindexed: true,
+		outcomes: map[int]outcome{}, pending: map[int]bool{}, done: make([]bool, len(spec.Targets)), unindexed: true,
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), ended: make(chan struct{}),
 	}
 	var first []byte
@@ -284,6 +283,7 @@ func (r *Recorder) Start(ctx context.Context, spec Spec) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
+	run.header = b
 	// Only the job's own keys decide whether the fan-out is sent: they
 	// share one cluster slot, a random one per job. The indexes are one
 	// slot each, so the writer adds the job to them off the request path
@@ -317,9 +317,12 @@ type Run struct {
 	idx     map[string][]int        // target key → indexes, in order
 	args    map[int]json.RawMessage // of targets whose arguments differ from the first's
 
-	mu      sync.Mutex
-	pending map[int]outcome // by target index, not yet written
-	done    []bool
+	header []byte // the "job" field
+
+	mu       sync.Mutex
+	outcomes map[int]outcome // by target index, every one recorded
+	pending  map[int]bool    // of outcomes, those not written yet
+	done     []bool
 
 	// The writer's own: whether the job is in the listing indexes yet,
 	// and how many writes in a row failed.
@@ -364,7 +367,7 @@ func (run *Run) Finished(r fanout.Result) {
 	}
 	o := outcome{status, b(i)} // outside the lock: 500 targets encode in parallel
 	run.mu.Lock()
-	run.pending[i] = o
+	run.outcomes[i], run.pending[i] = o, true
 	run.mu.Unlock()
 	select {
 	case run.wake <- struct{}{}:
@@ -506,18 +509,27 @@ func (run *Run) failed(msg string, err error) {
 	}
 }
 
+// flushJob writes the outcomes not written yet, the end when final, and
+// the lease. After a failure it writes the whole record again, header
+// included: the failure may be a failover, and a Redis replica promoted
+// before it had every write the old master acknowledged has lost them.
 func (run *Run) flushJob(final bool) bool {
 	r := run.rec
+	whole := run.failures > 0
 	run.mu.Lock()
-	fields := make(map[string][]byte, len(run.pending)+1) // of job:{id}
+	fields := make(map[string][]byte, len(run.pending)+2) // of job:{id}
 	targets := make(map[string][]byte, len(run.pending))  // of job:{id}:targets
-	flushed := maps.Clone(run.pending)
-	for i, o := range run.pending {
-		fields["s:"+strconv.Itoa(i)] = []byte(o.status)
-		targets["t:"+strconv.Itoa(i)] = o.json
+	for i, o := range run.outcomes {
+		if whole || run.pending[i] {
+			fields["s:"+strconv.Itoa(i)] = []byte(o.status)
+			targets["t:"+strconv.Itoa(i)] = o.json
+		}
 	}
-	clear(run.pending)
+	clear(run.pending) // a failure makes the next flush whole
 	run.mu.Unlock()
+	if whole {
+		fields["job"] = run.header
+	}
 	if final {
 		e, _ := json.Marshal(end{At: run.endAt})
 		fields["end"] = e
@@ -538,18 +550,12 @@ func (run *Run) flushJob(final bool) bool {
 		// racing with the end sees "running", not "interrupted".
 		b.Set(leaseKey(run.id), []byte(r.o.Replica), r.o.Lease)
 	})
-	if err == nil {
-		return true
+	if err != nil {
+		run.failed("job record not written yet; retrying until it is or the retention ends", err)
+		run.unindexed = true // the index entry may be lost too
+		return false
 	}
-	run.mu.Lock()
-	for i, o := range flushed {
-		if _, newer := run.pending[i]; !newer {
-			run.pending[i] = o // retried on the next flush
-		}
-	}
-	run.mu.Unlock()
-	run.failed("job record not written yet; retrying until it is or the retention ends", err)
-	return false
+	return true
 }
 
 // targetJSON encodes a result now (the value may be a pooled buffer the

@@ -2,9 +2,11 @@ package jobs_test
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/hubgw/hubgw/cache"
@@ -132,5 +134,80 @@ func TestIndexDownDoesNotStopFanOuts(t *testing.T) {
 			list, err := rec.List(ctx, f)
 			return err == nil && len(list) == 1 && list[0].ID == run.ID() && list[0].Status == jobs.Done
 		}, 20*time.Second, 10*time.Millisecond, "listed once the index is back (%+v)", f)
+	}
+}
+
+// A cluster master holding the listing indexes dies (SIGKILL) while jobs
+// run: jobs whose own slot lives elsewhere still start, jobs that end
+// during the failover read done with every answer afterwards, and every
+// job is listed once the replica has taken over.
+func TestJobsThroughClusterFailover(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a six-node cluster and fails over")
+	}
+	ctx := context.Background()
+	c := redistest.StartCluster(t, 3, 1)
+	if c.External {
+		t.Skip("kills a master: needs a cluster this test starts (REDIS_CLUSTER_URL is set)")
+	}
+	prefix := redistest.Prefix(t)
+	recorder := func(replica string) *jobs.Recorder {
+		st, err := cache.NewRedis(c.URL, cache.RedisOptions{Prefix: prefix, Timeout: time.Second})
+		require.NoError(t, err)
+		t.Cleanup(func() { st.Close() })
+		return newRecorder(t, st, jobs.Options{Replica: replica})
+	}
+	owner, reader := recorder("A"), recorder("B")
+	res := okResults(3)
+	spec := jobs.Spec{Method: "system.scheduleReboot", User: "admin", Targets: targets(3)}
+	var runs []*jobs.Run
+	for range 3 {
+		run, err := owner.Start(ctx, spec)
+		require.NoError(t, err)
+		run.Finished(res[0])
+		runs = append(runs, run)
+	}
+	victim := c.MasterOf(prefix + "jobs")
+	victim.Stop()
+	for _, run := range runs {
+		run.End(res)
+	}
+	require.Equal(t, victim.Addr, c.MasterOf(prefix+"jobs").Addr, "the jobs ended before the failover")
+	// Jobs keep starting, on the slots of the masters still up.
+	started := 0
+	for range 6 {
+		run, err := owner.Start(ctx, spec)
+		if err != nil {
+			require.ErrorIs(t, err, cache.ErrUnavailable)
+			continue
+		}
+		started++
+		run.End(res)
+		runs = append(runs, run)
+	}
+	require.Positive(t, started, "fan-outs whose record can be written are sent")
+
+	for _, run := range runs {
+		var last any
+		ok := assert.Eventually(t, func() bool {
+			j, err := reader.Get(ctx, run.ID())
+			if err != nil {
+				last = err
+				return false
+			}
+			last = j
+			require.NotEqual(t, jobs.Interrupted, j.Status)
+			return j.Status == jobs.Done && j.Succeeded == 3
+		}, 30*time.Second, 20*time.Millisecond)
+		if !ok {
+			b, _ := json.Marshal(last)
+			t.Fatalf("last read: %v %s", last, b)
+		}
+	}
+	for _, f := range []jobs.Filter{{User: "admin"}, {}} {
+		require.Eventually(t, func() bool {
+			list, err := reader.List(ctx, f)
+			return err == nil && len(list) == len(runs)
+		}, 30*time.Second, 20*time.Millisecond, "every job listed (%+v)", f)
 	}
 }
