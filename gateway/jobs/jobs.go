@@ -137,7 +137,18 @@ type Options struct {
 	// into JSON; the default handles package rpc's Go values.
 	ResultJSON func(v any) ([]byte, error)
 	// Fault is the fault a client sees for a failed result (gateway.Fault).
-	Fault   func(fanout.Result) *rpc.Fault
+	Fault func(fanout.Result) *rpc.Fault
+	// ReadOnly reports whether a method only reads (gateway.ReadOnly).
+	// Its answers are described (type and size), not recorded, unless
+	// KeepReadAnswers: a job is the record of what was changed where,
+	// and listings are most of the bytes and may hold what the caller
+	// may see but the job's other readers should not.
+	ReadOnly        func(method string) bool
+	KeepReadAnswers bool
+	// Seal, when set, encrypts recorded arguments and answers at rest
+	// (auth.Sealer, the key that seals sessions): required by hubgw with
+	// a shared store. Statuses, servers and times stay readable.
+	Seal    Sealer
 	Replica string // this replica's name; default host-pid-random
 	// Catalog names the secret parameters of each method; default the
 	// embedded one, loaded again.
@@ -148,9 +159,9 @@ type Options struct {
 
 // Recorder writes and reads jobs.
 type Recorder struct {
-	st      cache.Store
-	o       Options
-	secrets map[string][][]bool // method → per overload (without the session key), which params are secret
+	st     cache.Store
+	o      Options
+	params map[string][][]param // method → per overload (without the session key), how each param is recorded
 
 	// writers counts the runs whose writer is still going (a final
 	// write being retried outlives End); closing tells them to stop.
@@ -201,7 +212,7 @@ func New(st cache.Store, o Options) (*Recorder, error) {
 			return nil, err
 		}
 	}
-	return &Recorder{st: st, o: o, secrets: secretParams(cat), closing: make(chan struct{})}, nil
+	return &Recorder{st: st, o: o, params: paramKinds(cat), closing: make(chan struct{})}, nil
 }
 
 // Close stops retrying: every job whose record has not landed yet is
@@ -236,7 +247,8 @@ type header struct {
 	Args    json.RawMessage `json:"args,omitempty"`
 	Replica string          `json:"replica"`
 	Started time.Time       `json:"started"`
-	Targets []Target        `json:"targets"` // identity only
+	Targets []Target        `json:"targets"`          // identity only
+	Sealed  []byte          `json:"sealed,omitempty"` // Args, when sealed
 }
 
 // end is the "end" and "interrupted" fields.
@@ -261,6 +273,7 @@ func (r *Recorder) Start(ctx context.Context, spec Spec) (*Run, error) {
 	h := header{ID: newID(), Method: spec.Method, User: spec.User, Replica: r.o.Replica, Started: now, Targets: make([]Target, len(spec.Targets))}
 	run := &Run{
 		rec: r, id: h.ID, user: spec.User, started: now, idx: map[string][]int{}, args: map[int]json.RawMessage{},
+		readOnly: !r.o.KeepReadAnswers && r.o.ReadOnly != nil && r.o.ReadOnly(spec.Method),
 		outcomes: map[int]outcome{}, pending: map[int]bool{}, done: make([]bool, len(spec.Targets)), unindexed: true,
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), ended: make(chan struct{}),
 	}
@@ -278,6 +291,9 @@ func (r *Recorder) Start(ctx context.Context, spec Spec) (*Run, error) {
 		} else if string(s) != string(first) {
 			run.args[i] = s
 		}
+	}
+	if r.o.Seal != nil && h.Args != nil {
+		h.Sealed, h.Args = r.o.Seal.Seal(h.Args, aad(h.ID, "job")), nil
 	}
 	b, err := json.Marshal(h)
 	if err != nil {
@@ -310,12 +326,13 @@ type outcome struct {
 // Run is a job being recorded. Its methods may be called on a nil *Run
 // (recording off): they do nothing.
 type Run struct {
-	rec     *Recorder
-	id      string
-	user    string
-	started time.Time
-	idx     map[string][]int        // target key → indexes, in order
-	args    map[int]json.RawMessage // of targets whose arguments differ from the first's
+	rec      *Recorder
+	id       string
+	user     string
+	started  time.Time
+	readOnly bool                    // answers are described, not recorded
+	idx      map[string][]int        // target key → indexes, in order
+	args     map[int]json.RawMessage // of targets whose arguments differ from the first's
 
 	header []byte // the "job" field
 
@@ -350,7 +367,7 @@ func (run *Run) Finished(r fanout.Result) {
 	if run == nil {
 		return
 	}
-	b := run.rec.targetJSON(r, run.argsFor)
+	b := run.targetJSON(r)
 	status := fanout.Kind(r)
 	run.mu.Lock()
 	i := -1
@@ -374,8 +391,6 @@ func (run *Run) Finished(r fanout.Result) {
 	default:
 	}
 }
-
-func (run *Run) argsFor(i int) json.RawMessage { return run.args[i] }
 
 // End records the results of targets not reported yet and marks the job
 // done. It waits for the first try of that write, so it is bounded by the
@@ -560,7 +575,8 @@ func (run *Run) flushJob(final bool) bool {
 
 // targetJSON encodes a result now (the value may be a pooled buffer the
 // caller reuses) and returns a function that completes it with its index.
-func (r *Recorder) targetJSON(res fanout.Result, argsFor func(int) json.RawMessage) func(int) []byte {
+func (run *Run) targetJSON(res fanout.Result) func(int) []byte {
+	r := run.rec
 	t := Target{
 		ServerID: res.Target.ID, Name: res.Target.String(), Hub: res.Target.Hub,
 		Status: fanout.Kind(res), DurationMs: res.Duration.Milliseconds(), Attempts: res.Attempts,
@@ -570,10 +586,14 @@ func (r *Recorder) targetJSON(res fanout.Result, argsFor func(int) json.RawMessa
 	if res.OK() {
 		var b []byte
 		var err error
-		if n := r.o.SizeHint(res.Value); n > 4*r.o.MaxResultBytes {
+		n := r.o.SizeHint(res.Value)
+		switch {
+		case run.readOnly:
+			t.ResultOmitted = "answer of a read-only method, not recorded: " + shape(res.Value, n)
+		case n > 4*r.o.MaxResultBytes:
 			// Surely over the limit once encoded: not worth encoding.
 			t.ResultOmitted = fmt.Sprintf("result of about %d bytes is over the %d byte limit", n, r.o.MaxResultBytes)
-		} else {
+		default:
 			b, err = r.o.ResultJSON(res.Value)
 		}
 		switch {
@@ -595,7 +615,10 @@ func (r *Recorder) targetJSON(res fanout.Result, argsFor func(int) json.RawMessa
 	result := t.Result
 	t.Result = nil
 	return func(i int) []byte {
-		t.Args = argsFor(i)
+		t.Args = run.args[i]
+		if r.o.Seal != nil && (t.Args != nil || result != nil) {
+			return run.sealTarget(i, t, result)
+		}
 		b, _ := json.Marshal(t) // plain data: cannot fail
 		if result == nil {
 			return b
@@ -626,8 +649,7 @@ func (r *Recorder) Get(ctx context.Context, id string) (*Job, error) {
 		if !ok {
 			continue
 		}
-		var t Target
-		if err := json.Unmarshal(b, &t); err == nil {
+		if t, err := r.unsealedTarget(id, i, b); err == nil {
 			j.Targets[i] = t
 		}
 	}
@@ -648,7 +670,7 @@ func (r *Recorder) summary(ctx context.Context, id string) (*Job, error) {
 	if err := json.Unmarshal(h["job"], &hd); err != nil {
 		return nil, fmt.Errorf("job %s: unreadable header: %w", id, err)
 	}
-	j := &Job{ID: hd.ID, Method: hd.Method, User: hd.User, Args: hd.Args, Replica: hd.Replica, Started: hd.Started, Status: Running, Total: len(hd.Targets), Targets: hd.Targets}
+	j := &Job{ID: hd.ID, Method: hd.Method, User: hd.User, Args: r.unsealedArgs(hd), Replica: hd.Replica, Started: hd.Started, Status: Running, Total: len(hd.Targets), Targets: hd.Targets}
 	var e end
 	switch {
 	case json.Unmarshal(h["end"], &e) == nil:
