@@ -493,6 +493,17 @@ func (b redisBatch) ZRemBelow(key string, min float64) {
 	b.p.ZRemRangeByScore(b.ctx, b.r.key(key), "-inf", fmt.Sprintf("(%v", min))
 }
 
+func (b redisBatch) ZRem(key string, members ...string) {
+	if len(members) == 0 {
+		return
+	}
+	ms := make([]any, len(members))
+	for i, m := range members {
+		ms[i] = m
+	}
+	b.p.ZRem(b.ctx, b.r.key(key), ms...)
+}
+
 func (b redisBatch) Expire(key string, ttl time.Duration) {
 	b.p.PExpire(b.ctx, b.r.key(key), ttl)
 }

@@ -40,6 +40,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hubgw/hubgw/cache"
@@ -121,7 +122,16 @@ func (t Target) OK() bool { return t.Status == "ok" }
 
 // Options tune a Recorder.
 type Options struct {
-	Retention time.Duration // how long jobs are kept; default 24h
+	// Retention is how long jobs are kept; default 6h. A job is the
+	// record of a fan-out for the people who sent it, read in the hours
+	// after; keeping them for a day made bursts fill the store.
+	Retention time.Duration
+	// MaxBytes and MaxUserBytes are the byte budget of the records this
+	// replica wrote, all users' and one user's (see budget.go); defaults
+	// 128 MiB and 32 MiB. MaxJobBytes caps the answers recorded in one
+	// job, past which they are described only; default 4 MiB.
+	MaxBytes, MaxUserBytes int64
+	MaxJobBytes            int
 	// Lease is how long a job stays "running" without its replica
 	// renewing it (every Lease/3); default 30s.
 	Lease time.Duration
@@ -168,12 +178,23 @@ type Recorder struct {
 	writers   sync.WaitGroup
 	closing   chan struct{}
 	closeOnce sync.Once
+
+	budget *ledger
 }
 
 // New returns a Recorder on st.
 func New(st cache.Store, o Options) (*Recorder, error) {
 	if o.Retention <= 0 {
-		o.Retention = 24 * time.Hour
+		o.Retention = 6 * time.Hour
+	}
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = 128 << 20
+	}
+	if o.MaxUserBytes <= 0 {
+		o.MaxUserBytes = 32 << 20
+	}
+	if o.MaxJobBytes <= 0 {
+		o.MaxJobBytes = 4 << 20
 	}
 	if o.Lease <= 0 {
 		o.Lease = 30 * time.Second
@@ -212,7 +233,7 @@ func New(st cache.Store, o Options) (*Recorder, error) {
 			return nil, err
 		}
 	}
-	return &Recorder{st: st, o: o, params: paramKinds(cat), closing: make(chan struct{})}, nil
+	return &Recorder{st: st, o: o, params: paramKinds(cat), closing: make(chan struct{}), budget: newLedger(o.MaxBytes, o.MaxUserBytes)}, nil
 }
 
 // Close stops retrying: every job whose record has not landed yet is
@@ -238,6 +259,13 @@ func leaseKey(id string) string   { return "job:{" + id + "}:lease" }
 func userIndex(u string) string   { return "jobs:user:" + u }
 
 const allIndex = "jobs"
+
+// What a store spends on a key and on a hash field besides their bytes,
+// roughly (Redis's MEMORY USAGE of job records): the budget counts it.
+const (
+	perKey   = 3 * 100
+	perField = 24
+)
 
 // header is the "job" field.
 type header struct {
@@ -311,6 +339,7 @@ func (r *Recorder) Start(ctx context.Context, spec Spec) (*Run, error) {
 	if err != nil {
 		return nil, fmt.Errorf("recording the job: %w", err)
 	}
+	r.budget.add(h.ID, spec.User, int64(len(b))+perKey)
 	run.wake <- struct{}{} // list it at once
 	r.writers.Add(1)
 	go run.write()
@@ -331,6 +360,7 @@ type Run struct {
 	user     string
 	started  time.Time
 	readOnly bool                    // answers are described, not recorded
+	spent    atomic.Int64            // bytes of answers recorded
 	idx      map[string][]int        // target key → indexes, in order
 	args     map[int]json.RawMessage // of targets whose arguments differ from the first's
 
@@ -383,6 +413,7 @@ func (run *Run) Finished(r fanout.Result) {
 		return
 	}
 	o := outcome{status, b(i)} // outside the lock: 500 targets encode in parallel
+	run.rec.budget.grow(run.id, int64(len(o.json)+len(o.status))+2*perField)
 	run.mu.Lock()
 	run.outcomes[i], run.pending[i] = o, true
 	run.mu.Unlock()
@@ -433,6 +464,8 @@ func (run *Run) write() {
 			run.flush(false) // renews the lease, and retries failed writes
 		case <-run.stop:
 			run.finish()
+			r.budget.end(run.id)
+			r.evict(run.user)
 			return
 		}
 	}
@@ -614,6 +647,10 @@ func (run *Run) targetJSON(res fanout.Result) func(int) []byte {
 	}
 	result := t.Result
 	t.Result = nil
+	if result != nil && run.spent.Add(int64(len(result))) > int64(r.o.MaxJobBytes) {
+		result = nil
+		t.ResultOmitted = fmt.Sprintf("the job's answers are over its %d byte budget", r.o.MaxJobBytes)
+	}
 	return func(i int) []byte {
 		t.Args = run.args[i]
 		if r.o.Seal != nil && (t.Args != nil || result != nil) {

@@ -69,6 +69,7 @@ func (l *keyLog) Set(key string, _ []byte, _ time.Duration)             { *l = a
 func (l *keyLog) HSet(key string, _ time.Duration, _ map[string][]byte) { *l = append(*l, key) }
 func (l *keyLog) ZAdd(key string, _ time.Duration, _ float64, _ string) { *l = append(*l, key) }
 func (l *keyLog) ZRemBelow(key string, _ float64)                       { *l = append(*l, key) }
+func (l *keyLog) ZRem(key string, _ ...string)                          { *l = append(*l, key) }
 func (l *keyLog) Expire(key string, _ time.Duration)                    { *l = append(*l, key) }
 func (l *keyLog) Delete(key string)                                     { *l = append(*l, key) }
 
