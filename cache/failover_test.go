@@ -129,28 +129,50 @@ func measureFailover(t *testing.T, url, prefix string, kill func(), failedOver f
 	return rc
 }
 
-func TestSentinelFailover(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a master, a replica and three sentinels, and fails over")
-	}
-	st := redistest.StartSentinel(t, 1, 3)
-	if st.External {
-		t.Skip("kills a master: needs a setup this test starts (REDIS_SENTINEL_URL is set)")
-	}
-	old := st.Master.Addr
-	measureFailover(t, st.URL, redistest.Prefix(t), st.Master.Stop, func() bool { return st.MasterAddr() != old })
+// setup is a highly available Redis for TestFailover: its URL, whether
+// it is not this test's to kill (REDIS_SENTINEL_URL, REDIS_CLUSTER_URL),
+// how to kill a master and whether the engine has failed over.
+type setup struct {
+	url        string
+	external   bool
+	kill       func()
+	failedOver func() bool
 }
 
-func TestClusterFailover(t *testing.T) {
+func TestFailover(t *testing.T) {
 	if testing.Short() {
-		t.Skip("starts a six-node cluster and fails over")
+		t.Skip("starts Sentinel and Cluster setups and kills their masters")
 	}
-	c := redistest.StartCluster(t, 3, 1)
-	if c.External {
-		t.Skip("kills a master: needs a cluster this test starts (REDIS_CLUSTER_URL is set)")
+	tests := []struct {
+		name  string
+		start func(t *testing.T, prefix string) setup
+	}{
+		{"sentinel: 1 master, 1 replica, 3 sentinels", func(t *testing.T, _ string) setup {
+			st := redistest.StartSentinel(t, 1, 3)
+			if st.External {
+				return setup{external: true}
+			}
+			old := st.Master.Addr
+			return setup{st.URL, false, st.Master.Stop, func() bool { return st.MasterAddr() != old }}
+		}},
+		{"cluster: 3 masters, 3 replicas", func(t *testing.T, prefix string) setup {
+			c := redistest.StartCluster(t, 3, 1)
+			if c.External {
+				return setup{external: true}
+			}
+			// The master of the jobs index, as the worst case.
+			victim := c.MasterOf(prefix + "jobs")
+			return setup{c.URL, false, victim.Stop, func() bool { return c.MasterOf(prefix+"jobs") != victim }}
+		}},
 	}
-	// The master of the jobs index, as the worst case.
-	prefix := redistest.Prefix(t)
-	victim := c.MasterOf(prefix + "jobs")
-	measureFailover(t, c.URL, prefix, victim.Stop, func() bool { return c.MasterOf(prefix+"jobs") != victim })
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			prefix := redistest.Prefix(t)
+			s := tt.start(t, prefix)
+			if s.external {
+				t.Skip("kills a master: needs a setup this test starts")
+			}
+			measureFailover(t, s.url, prefix, s.kill, s.failedOver)
+		})
+	}
 }
