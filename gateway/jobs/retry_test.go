@@ -211,3 +211,30 @@ func TestJobsThroughClusterFailover(t *testing.T) {
 		}, 30*time.Second, 20*time.Millisecond, "every job listed (%+v)", f)
 	}
 }
+
+// A store unreachable for longer than the lease: a reader meanwhile finds
+// the lease gone and marks the job interrupted, but the owner's record,
+// once it lands, wins: the job reads done with every answer.
+func TestEndWinsOverInterruptedAfterALongOutage(t *testing.T) {
+	ctx := context.Background()
+	c := &clock{now: time.Unix(1_000_000, 0)}
+	st := cache.NewMemory(cache.MemoryOptions{Now: c.Now})
+	k := &killable{Store: st}
+	o := jobs.Options{Lease: time.Hour, Now: c.Now}
+	owner, reader := newRecorder(t, k, o), newRecorder(t, st, o)
+	res := okResults(2)
+	run, err := owner.Start(ctx, jobs.Spec{Method: "system.scheduleReboot", User: "admin", Targets: targets(2)})
+	require.NoError(t, err)
+	k.dead.Store(true)
+	run.End(res)
+	c.Add(2 * time.Hour) // the lease expires
+	j, err := reader.Get(ctx, run.ID())
+	require.NoError(t, err)
+	require.Equal(t, jobs.Interrupted, j.Status, "what a reader can tell meanwhile")
+
+	k.dead.Store(false)
+	require.Eventually(t, func() bool {
+		j, err = reader.Get(ctx, run.ID())
+		return err == nil && j.Status == jobs.Done && j.Succeeded == 2
+	}, 20*time.Second, 10*time.Millisecond)
+}
