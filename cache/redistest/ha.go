@@ -122,12 +122,8 @@ func (c *Cluster) MasterOf(key string) *Server {
 	if c.External {
 		c.t.Skip("finding a cluster node needs a cluster this test starts (REDIS_CLUSTER_URL is set)")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	for _, s := range c.Nodes {
-		if !s.Running() {
-			continue
-		}
+	var master *Server
+	ok := askRunning(c.Nodes, func(ctx context.Context, s *Server) bool {
 		cl := redis.NewClient(&redis.Options{Addr: s.Addr})
 		slot, err := cl.ClusterKeySlot(ctx, key).Result()
 		ranges, err2 := cl.ClusterSlots(ctx).Result()
@@ -139,15 +135,32 @@ func (c *Cluster) MasterOf(key string) *Server {
 			if int64(r.Start) <= slot && slot <= int64(r.End) && len(r.Nodes) > 0 {
 				for _, n := range c.Nodes {
 					if n.Addr == r.Nodes[0].Addr {
-						return n
+						master = n
+						return true
 					}
 				}
 			}
 		}
 		c.t.Fatalf("no node of this test serves slot %d of %q", slot, key)
+		return false
+	})
+	if !ok {
+		c.t.Fatal("no cluster node is running")
 	}
-	c.t.Fatal("no cluster node is running")
-	return nil
+	return master
+}
+
+// askRunning asks each running server in turn until ask says it has its
+// answer, and reports whether one did.
+func askRunning(servers []*Server, ask func(context.Context, *Server) bool) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, s := range servers {
+		if s.Running() && ask(ctx, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // Sentinel is a master, its replicas and the sentinels watching them,
@@ -230,18 +243,17 @@ func StartSentinel(t testing.TB, replicas, sentinels int) *Sentinel {
 // reports it.
 func (st *Sentinel) MasterAddr() string {
 	st.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	for _, s := range st.Sentinels {
-		if !s.Running() {
-			continue
-		}
+	var master string
+	if askRunning(st.Sentinels, func(ctx context.Context, s *Server) bool {
 		c := redis.NewSentinelClient(&redis.Options{Addr: s.Addr})
 		addr, err := c.GetMasterAddrByName(ctx, st.Name).Result()
 		c.Close()
 		if err == nil && len(addr) == 2 {
-			return addr[0] + ":" + addr[1]
+			master = addr[0] + ":" + addr[1]
 		}
+		return master != ""
+	}) {
+		return master
 	}
 	st.t.Fatal("no sentinel knows the master")
 	return ""
