@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"context"
 	"sync"
+	"time"
 
 	"github.com/hubgw/hubgw/cache"
 )
@@ -36,6 +37,7 @@ type userAcct struct {
 
 type account struct {
 	id, user string
+	expires  time.Time // the record's retention ends
 	bytes    int64
 	ended    bool
 	userElem *list.Element
@@ -45,8 +47,8 @@ func newLedger(maxTotal, maxUser int64) *ledger {
 	return &ledger{maxTotal: maxTotal, maxUser: maxUser, all: list.New(), users: map[string]*userAcct{}, byID: map[string]*list.Element{}}
 }
 
-// add accounts for a new job of n bytes.
-func (l *ledger) add(id, user string, n int64) {
+// add accounts for a new job of n bytes, kept until expires.
+func (l *ledger) add(id, user string, expires time.Time, n int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	u := l.users[user]
@@ -54,7 +56,7 @@ func (l *ledger) add(id, user string, n int64) {
 		u = &userAcct{jobs: list.New()}
 		l.users[user] = u
 	}
-	a := &account{id: id, user: user}
+	a := &account{id: id, user: user, expires: expires}
 	e := l.all.PushBack(a)
 	a.userElem = u.jobs.PushBack(e)
 	l.byID[id] = e
@@ -86,10 +88,14 @@ func (l *ledger) end(id string) {
 
 // over takes the ended jobs to drop, oldest first, until user's and the
 // total account are within budget (as far as ended jobs allow), and
-// forgets them.
-func (l *ledger) over(user string) []*account {
+// forgets them. Jobs past their retention are forgotten first: the store
+// has dropped them already.
+func (l *ledger) over(user string, now time.Time) []*account {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	for e := l.all.Front(); e != nil && !now.Before(e.Value.(*account).expires); e = l.all.Front() {
+		l.dropLocked(e.Value.(*account))
+	}
 	var out []*account
 	if u := l.users[user]; u != nil {
 		for ue := u.jobs.Front(); ue != nil && u.bytes > l.maxUser; {
@@ -133,7 +139,7 @@ func (l *ledger) bytes() int64 {
 // evict deletes the records the budget no longer holds, user's first. A
 // failed delete is logged; the retention removes them later.
 func (r *Recorder) evict(user string) {
-	drop := r.budget.over(user)
+	drop := r.budget.over(user, r.o.Now())
 	if len(drop) == 0 {
 		return
 	}

@@ -341,7 +341,7 @@ func (r *Recorder) Start(ctx context.Context, spec Spec) (*Run, error) {
 	if err != nil {
 		return nil, fmt.Errorf("recording the job: %w", err)
 	}
-	r.budget.add(h.ID, spec.User, int64(len(b))+perJob)
+	r.budget.add(h.ID, spec.User, now.Add(r.o.Retention), int64(len(b))+perJob)
 	run.wake <- struct{}{} // list it at once
 	r.writers.Add(1)
 	go run.write()
