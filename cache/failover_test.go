@@ -3,6 +3,7 @@ package cache_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -175,4 +176,40 @@ func TestFailover(t *testing.T) {
 			measureFailover(t, s.url, prefix, s.kill, s.failedOver)
 		})
 	}
+}
+
+// A cluster that lost a master and has no replica to promote is down
+// (CLUSTERDOWN: every call to any slot fails), although its other nodes
+// still answer PING: readiness must say so, for as long as it lasts.
+func TestClusterDownIsNotReady(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a three-node cluster")
+	}
+	c := redistest.StartCluster(t, 3, 0)
+	r, err := cache.NewRedis(c.URL, cache.RedisOptions{Prefix: redistest.Prefix(t), Timeout: time.Second})
+	require.NoError(t, err)
+	defer r.Close()
+	ctx := context.Background()
+	require.NoError(t, r.Ping(ctx))
+
+	victim := c.MasterOf("k")
+	victim.Stop()
+	var survivor *redis.Client
+	for _, n := range c.Nodes {
+		if n != victim {
+			survivor = redis.NewClient(&redis.Options{Addr: n.Addr})
+			defer survivor.Close()
+			break
+		}
+	}
+	require.Eventually(t, func() bool {
+		info, err := survivor.ClusterInfo(ctx).Result()
+		return err == nil && strings.Contains(info, "cluster_state:fail")
+	}, 30*time.Second, 50*time.Millisecond, "the cluster notices")
+	require.NoError(t, survivor.Ping(ctx).Err(), "PING alone would say ready")
+	require.Eventually(t, func() bool { return r.Ping(ctx) != nil }, 5*time.Second, 50*time.Millisecond)
+	err = r.Ping(ctx)
+	require.ErrorIs(t, err, cache.ErrUnavailable)
+	_, err = r.Get(ctx, "k")
+	require.ErrorIs(t, err, cache.ErrUnavailable, "and calls fail")
 }
