@@ -42,20 +42,11 @@ var failoverKeys = func() []string {
 	return ks
 }()
 
-// writeAll writes every key and waits until the replicas have it, so a
-// failover cannot lose it.
+// writeAll writes every key.
 func writeAll(t *testing.T, r *cache.Redis) {
 	t.Helper()
-	ctx := context.Background()
 	for _, k := range failoverKeys {
-		require.NoError(t, r.Set(ctx, k, []byte("v:"+k), time.Hour))
-	}
-	wait := func(ctx context.Context, c *redis.Client) error { return c.Do(ctx, "WAIT", 1, 5000).Err() }
-	switch c := r.Client().(type) {
-	case *redis.ClusterClient:
-		require.NoError(t, c.ForEachMaster(ctx, wait))
-	case *redis.Client:
-		require.NoError(t, wait(ctx, c))
+		require.NoError(t, r.Set(context.Background(), k, []byte("v:"+k), time.Hour))
 	}
 }
 
@@ -80,24 +71,25 @@ func allCalls(r *cache.Redis) error {
 // measureFailover runs two stores on url, as two gateways would: one
 // makes the calls, the other answers readiness probes (a cluster's probe
 // fetches the slot map, which would hide a caller that does not).
-func measureFailover(t *testing.T, url, prefix string, kill func(), failedOver func() bool) recovery {
+func measureFailover(t *testing.T, url, prefix string, s setup) recovery {
 	t.Helper()
 	ctx := context.Background()
 	stores := make([]*cache.Redis, 2)
 	for i := range stores {
-		s, err := cache.NewRedis(url, cache.RedisOptions{Prefix: prefix, Timeout: time.Second})
+		st, err := cache.NewRedis(url, cache.RedisOptions{Prefix: prefix, Timeout: time.Second})
 		require.NoError(t, err)
-		t.Cleanup(func() { s.Close() })
-		stores[i] = s
+		t.Cleanup(func() { st.Close() })
+		stores[i] = st
 	}
 	r, probe := stores[0], stores[1]
 	writeAll(t, r)
+	s.replicated() // so that the failover cannot lose them
 	require.NoError(t, probe.Ping(ctx))
 	require.NoError(t, allCalls(r))
 
 	var rc recovery
 	start := time.Now()
-	kill()
+	s.kill()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	var lastCall, lastReady error
@@ -106,7 +98,7 @@ func measureFailover(t *testing.T, url, prefix string, kill func(), failedOver f
 		if since > time.Minute {
 			t.Fatalf("no recovery within a minute: %v; last call: %v; readiness: %v", rc, lastCall, lastReady)
 		}
-		if rc.engine == 0 && failedOver() {
+		if rc.engine == 0 && s.failedOver() {
 			rc.engine = since
 		}
 		if rc.calls == 0 {
@@ -136,6 +128,7 @@ func measureFailover(t *testing.T, url, prefix string, kill func(), failedOver f
 type setup struct {
 	url        string
 	external   bool
+	replicated func() // waits until the replicas have every write
 	kill       func()
 	failedOver func() bool
 }
@@ -154,7 +147,7 @@ func TestFailover(t *testing.T) {
 				return setup{external: true}
 			}
 			old := st.Master.Addr
-			return setup{st.URL, false, st.Master.Stop, func() bool { return st.MasterAddr() != old }}
+			return setup{st.URL, false, st.WaitReplicated, st.Master.Stop, func() bool { return st.MasterAddr() != old }}
 		}},
 		{"cluster: 3 masters, 3 replicas", func(t *testing.T, prefix string) setup {
 			c := redistest.StartCluster(t, 3, 1)
@@ -163,7 +156,7 @@ func TestFailover(t *testing.T) {
 			}
 			// The master of the jobs index, as the worst case.
 			victim := c.MasterOf(prefix + "jobs")
-			return setup{c.URL, false, victim.Stop, func() bool { return c.MasterOf(prefix+"jobs") != victim }}
+			return setup{c.URL, false, c.WaitReplicated, victim.Stop, func() bool { return c.MasterOf(prefix+"jobs") != victim }}
 		}},
 	}
 	for _, tt := range tests {
@@ -173,7 +166,7 @@ func TestFailover(t *testing.T) {
 			if s.external {
 				t.Skip("kills a master: needs a setup this test starts")
 			}
-			measureFailover(t, s.url, prefix, s.kill, s.failedOver)
+			measureFailover(t, s.url, prefix, s)
 		})
 	}
 }

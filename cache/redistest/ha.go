@@ -150,6 +150,54 @@ func (c *Cluster) MasterOf(key string) *Server {
 	return master
 }
 
+// WaitReplicated waits until every running master's replicas have
+// everything it acknowledged (WAIT), so that killing one loses nothing.
+func (c *Cluster) WaitReplicated() {
+	c.t.Helper()
+	if c.External {
+		return
+	}
+	for _, s := range c.Nodes {
+		if s.Running() {
+			waitReplicated(c.t, s.Addr, false)
+		}
+	}
+}
+
+// WaitReplicated waits until the master's replicas have everything it
+// acknowledged (WAIT), so that killing it loses nothing.
+func (st *Sentinel) WaitReplicated() {
+	st.t.Helper()
+	if !st.External {
+		waitReplicated(st.t, st.MasterAddr(), true)
+	}
+}
+
+// waitReplicated runs WAIT on addr if it is a master with replicas.
+func waitReplicated(t testing.TB, addr string, mustBeMaster bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c := redis.NewClient(&redis.Options{Addr: addr})
+	defer c.Close()
+	info, err := c.Info(ctx, "replication").Result()
+	if err != nil {
+		t.Fatalf("INFO on %s: %v", addr, err)
+	}
+	if !strings.Contains(info, "role:master") {
+		if mustBeMaster {
+			t.Fatalf("%s is not a master", addr)
+		}
+		return
+	}
+	if strings.Contains(info, "connected_slaves:0") {
+		return
+	}
+	if err := c.Do(ctx, "WAIT", 1, 5000).Err(); err != nil {
+		t.Fatalf("WAIT on %s: %v", addr, err)
+	}
+}
+
 // askRunning asks each running server in turn until ask says it has its
 // answer, and reports whether one did.
 func askRunning(servers []*Server, ask func(context.Context, *Server) bool) bool {
