@@ -488,6 +488,11 @@ const (
 // answer, not interrupted.
 func (run *Run) finish() {
 	r := run.rec
+	// The end adds the job to the indexes again: the entry written at the
+	// start may have been lost in a failover (a master acknowledges
+	// before its replica has the write), and unlike the record, which
+	// the end rewrites after any failure, nothing else would restore it.
+	run.unindexed = true
 	wait := retryFirst
 	for try := 0; ; try++ {
 		ok := run.flush(true)
