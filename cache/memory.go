@@ -245,6 +245,14 @@ func (b memoryBatch) ZRemBelow(key string, min float64) {
 	}
 }
 
+func (b memoryBatch) ZRem(key string, members ...string) {
+	if e := b.m.live(key); e != nil && e.zset != nil {
+		for _, m := range members {
+			delete(e.zset, m)
+		}
+	}
+}
+
 func (b memoryBatch) Expire(key string, ttl time.Duration) {
 	if e := b.m.live(key); e != nil {
 		e.exp = b.m.expiry(ttl)

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -37,6 +38,9 @@ type Redis struct {
 	timeout time.Duration
 	where   string // for messages: kind and addresses, never credentials
 
+	cluster *redis.ClusterClient // nil unless a cluster
+	ready   readiness            // the cluster's, cached
+
 	// locks serialise this process's Updates of one key, so that a fan-out
 	// whose targets all update the same session queue here instead of
 	// failing each other's WATCH; WATCH still guards against other
@@ -52,6 +56,9 @@ type Spec struct {
 	TLS    bool
 	DB     int
 	Master string // sentinel: the monitored master's name
+	// Reload is how old a cluster's slot map may get before it is
+	// fetched again (cluster_state_reload_interval).
+	Reload time.Duration
 }
 
 func (s Spec) String() string {
@@ -78,6 +85,12 @@ func (s Spec) String() string {
 //	redis-cluster://[user:password@]host:port[?addr=host2:port...]
 //	                                                            cluster seed nodes (one is enough)
 //	rediss-cluster://...                                        the same over TLS
+//
+// A cluster URL also takes cluster_state_reload_interval (default 2s,
+// go-redis's own default is 60s): how stale the slot map may get. The
+// slot map is also fetched again at once whenever a node cannot be
+// reached, so this only bounds how long a topology change goes unnoticed
+// by a gateway that sees no error.
 func ParseURL(raw string) (Spec, error) {
 	_, spec, err := parse(raw)
 	return spec, err
@@ -141,13 +154,18 @@ func parse(raw string) (func(*tls.Config) redis.UniversalClient, Spec, error) {
 		if u.Path != "" && u.Path != "/" {
 			return fail(errors.New("a cluster has no database number"))
 		}
+		reload, err := takeDuration(&plain, reloadParam, defaultClusterReload)
+		if err != nil {
+			return fail(err)
+		}
 		o, err := redis.ParseClusterURL(plain.String())
 		if err != nil {
 			return fail(err)
 		}
-		spec.Kind, spec.Addrs = "cluster", o.Addrs
+		spec.Kind, spec.Addrs, spec.Reload = "cluster", o.Addrs, reload
 		return func(roots *tls.Config) redis.UniversalClient {
 			o.TLSConfig = withRoots(o.TLSConfig, roots)
+			o.ClusterStateReloadInterval = reload
 			o.ContextTimeoutEnabled = true
 			o.DialTimeout = orDefault(o.DialTimeout, 2*time.Second)
 			o.MaxRetries, o.DialerRetries, o.MaxRetryBackoff = retries(o.MaxRetries, o.DialerRetries, o.MaxRetryBackoff)
@@ -155,6 +173,33 @@ func parse(raw string) (func(*tls.Config) redis.UniversalClient, Spec, error) {
 		}, spec, nil
 	}
 	return nil, Spec{}, fmt.Errorf("redis-url %s: unknown scheme %q", redact(raw), u.Scheme)
+}
+
+const (
+	reloadParam          = "cluster_state_reload_interval"
+	defaultClusterReload = 2 * time.Second
+)
+
+// takeDuration removes hubgw's own query parameter name from u and
+// returns its value, def when absent. go-redis refuses parameters it does
+// not know, and reads none for ClusterOptions.ClusterStateReloadInterval.
+// Like go-redis's durations, a bare number is seconds.
+func takeDuration(u *url.URL, name string, def time.Duration) (time.Duration, error) {
+	q := u.Query()
+	if !q.Has(name) {
+		return def, nil
+	}
+	v := q.Get(name)
+	q.Del(name)
+	u.RawQuery = q.Encode()
+	d, err := time.ParseDuration(v)
+	if n, nerr := strconv.Atoi(v); nerr == nil {
+		d, err = time.Duration(n)*time.Second, nil
+	}
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%s=%q: want a positive duration such as 2s", name, v)
+	}
+	return d, nil
 }
 
 // withRoots adds the configured roots to the TLS settings the URL made
@@ -224,7 +269,9 @@ func NewRedis(rawURL string, o RedisOptions) (*Redis, error) {
 		}
 		roots = &tls.Config{RootCAs: pool}
 	}
-	return &Redis{c: mk(roots), prefix: o.Prefix, timeout: o.Timeout, where: spec.String(), seed: maphash.MakeSeed()}, nil
+	r := &Redis{c: mk(roots), prefix: o.Prefix, timeout: o.Timeout, where: spec.String(), seed: maphash.MakeSeed()}
+	r.cluster, _ = r.c.(*redis.ClusterClient)
+	return r, nil
 }
 
 // Where names the Redis (kind and addresses) for logs.
@@ -249,17 +296,29 @@ func (r *Redis) fail(err error) error {
 	if errors.Is(err, redis.Nil) {
 		return ErrNotFound
 	}
-	var rerr redis.Error
-	if errors.As(err, &rerr) && !redis.IsLoadingError(err) && !redis.IsReadOnlyError(err) &&
-		!redis.IsClusterDownError(err) && !redis.IsTryAgainError(err) && !redis.IsMasterDownError(err) &&
-		!redis.IsMaxClientsError(err) && !redis.IsOOMError(err) && !redis.IsNoReplicasError(err) {
+	if !unavailable(err) {
 		return fmt.Errorf("%s: %w", r.where, err)
+	}
+	if r.cluster != nil {
+		// A node is gone or a failover is under way: learn the new slot
+		// map now rather than at the next periodic reload. go-redis
+		// coalesces these reloads (one at a time, 200 ms apart).
+		r.cluster.ReloadState(context.Background())
 	}
 	var ne net.Error
 	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
 		err = fmt.Errorf("no answer within %s", r.timeout)
 	}
 	return fmt.Errorf("%w: %s: %v", ErrUnavailable, r.where, err)
+}
+
+// unavailable reports whether err says Redis cannot be reached or cannot
+// serve now (rather than complaining about a command: a bug of ours).
+func unavailable(err error) bool {
+	var rerr redis.Error
+	return !errors.As(err, &rerr) || redis.IsLoadingError(err) || redis.IsReadOnlyError(err) ||
+		redis.IsClusterDownError(err) || redis.IsTryAgainError(err) || redis.IsMasterDownError(err) ||
+		redis.IsMaxClientsError(err) || redis.IsOOMError(err) || redis.IsNoReplicasError(err)
 }
 
 func (r *Redis) Get(ctx context.Context, key string) ([]byte, error) {
@@ -434,6 +493,17 @@ func (b redisBatch) ZRemBelow(key string, min float64) {
 	b.p.ZRemRangeByScore(b.ctx, b.r.key(key), "-inf", fmt.Sprintf("(%v", min))
 }
 
+func (b redisBatch) ZRem(key string, members ...string) {
+	if len(members) == 0 {
+		return
+	}
+	ms := make([]any, len(members))
+	for i, m := range members {
+		ms[i] = m
+	}
+	b.p.ZRem(b.ctx, b.r.key(key), ms...)
+}
+
 func (b redisBatch) Expire(key string, ttl time.Duration) {
 	b.p.PExpire(b.ctx, b.r.key(key), ttl)
 }
@@ -491,7 +561,13 @@ func (s *redisSub) Close() error {
 	return err
 }
 
+// Ping is readiness. A server or a sentinel-watched master must answer
+// PING. A cluster must be serviceable, which PING does not tell (a node
+// answers it under CLUSTERDOWN too): see clusterReady.
 func (r *Redis) Ping(ctx context.Context) error {
+	if r.cluster != nil {
+		return r.ready.check(ctx, r.clusterReady)
+	}
 	ctx, cancel := r.ctx(ctx)
 	defer cancel()
 	return r.fail(r.c.Ping(ctx).Err())

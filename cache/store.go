@@ -82,6 +82,8 @@ type Batch interface {
 	ZAdd(key string, ttl time.Duration, score float64, member string)
 	// ZRemBelow removes the members scored below min.
 	ZRemBelow(key string, min float64)
+	// ZRem removes members from a sorted set.
+	ZRem(key string, members ...string)
 	Expire(key string, ttl time.Duration)
 	Delete(key string)
 }

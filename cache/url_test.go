@@ -24,13 +24,19 @@ func TestParseURL(t *testing.T) {
 		{url: "redis-sentinel://s1:26379?master_name=mymaster&addr=s2:26379&addr=s3:26379",
 			want: cache.Spec{Kind: "sentinel", Addrs: []string{"s1:26379", "s2:26379", "s3:26379"}, Master: "mymaster"}},
 		{url: "rediss-sentinel://:pw@s1:26379/1?master_name=m", want: cache.Spec{Kind: "sentinel", Addrs: []string{"s1:26379"}, Master: "m", DB: 1, TLS: true}},
-		{url: "redis-cluster://n1:7000?addr=n2:7001", want: cache.Spec{Kind: "cluster", Addrs: []string{"n1:7000", "n2:7001"}}},
-		{url: "rediss-cluster://u:p@n1:7000", want: cache.Spec{Kind: "cluster", Addrs: []string{"n1:7000"}, TLS: true}},
+		{url: "redis-cluster://n1:7000?addr=n2:7001", want: cache.Spec{Kind: "cluster", Addrs: []string{"n1:7000", "n2:7001"}, Reload: 2 * time.Second}},
+		{url: "rediss-cluster://u:p@n1:7000", want: cache.Spec{Kind: "cluster", Addrs: []string{"n1:7000"}, TLS: true, Reload: 2 * time.Second}},
+		{url: "redis-cluster://n1:7000?cluster_state_reload_interval=500ms&addr=n2:7001&dial_timeout=1s",
+			want: cache.Spec{Kind: "cluster", Addrs: []string{"n1:7000", "n2:7001"}, Reload: 500 * time.Millisecond}},
+		{url: "redis-cluster://n1:7000?cluster_state_reload_interval=10", want: cache.Spec{Kind: "cluster", Addrs: []string{"n1:7000"}, Reload: 10 * time.Second}},
 
 		{url: "http://localhost:6379", err: "scheme must be"},
 		{url: "redis-ring://h:1", err: "unknown scheme"},
 		{url: "redis-sentinel://s1:26379", err: "master_name"},
 		{url: "redis-cluster://n1:7000/3", err: "no database"},
+		{url: "redis-cluster://:hunter2@n1:7000?cluster_state_reload_interval=-1s", err: "want a positive duration"},
+		{url: "redis-cluster://:hunter2@n1:7000?cluster_state_reload_interval=soon", err: "want a positive duration"},
+		{url: "redis://:hunter2@h:1?cluster_state_reload_interval=1s", err: "unexpected option"},
 		{url: "redis://h:1/notanumber", err: "invalid database"},
 		{url: "redis://:hunter2@h:1?no_such_option=1", err: "unexpected option"},
 		{url: "redis://:hunter2@h:1/x/y", err: "invalid URL path"},
@@ -53,7 +59,7 @@ func TestRedisSentinel(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a master and a sentinel")
 	}
-	u := redistest.Sentinel(t)
+	u := redistest.StartSentinel(t, 0, 1).URL
 	r, err := cache.NewRedis(u, cache.RedisOptions{Prefix: redistest.Prefix(t), Timeout: 5 * time.Second})
 	require.NoError(t, err)
 	defer r.Close()
@@ -70,7 +76,7 @@ func TestRedisCluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a three-node cluster")
 	}
-	u := redistest.Cluster(t, 3)
+	u := redistest.StartCluster(t, 3, 0).URL
 	r, err := cache.NewRedis(u, cache.RedisOptions{Prefix: redistest.Prefix(t), Timeout: 5 * time.Second})
 	require.NoError(t, err)
 	defer r.Close()

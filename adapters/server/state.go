@@ -61,6 +61,7 @@ func newState(cfg Config, api *uyuniapi.API, log *slog.Logger) (*state, error) {
 	exp := auth.Expiry{Idle: cfg.SessionIdle, Absolute: cfg.SessionMax}
 	host, _ := os.Hostname()
 	replica := fmt.Sprintf("%s-%d-%s", host, os.Getpid(), auth.NewID()[2:8])
+	var jobSeal jobs.Sealer // with Redis, job arguments and answers are sealed like sessions
 	if cfg.RedisURL == "" {
 		st.store = cache.NewMemory(cache.MemoryOptions{MaxEntries: cfg.CacheSize})
 		st.sessions = auth.NewMemoryStore(exp, 0, nil)
@@ -73,7 +74,7 @@ func newState(cfg Config, api *uyuniapi.API, log *slog.Logger) (*state, error) {
 		if err != nil {
 			return nil, err
 		}
-		st.store, st.redis = r, r
+		st.store, st.redis, jobSeal = r, r, seal
 		if st.sessions, err = auth.NewSharedStore(r, seal, auth.SharedOptions{Expiry: exp, Logger: log}); err != nil {
 			return nil, err
 		}
@@ -94,6 +95,7 @@ func newState(cfg Config, api *uyuniapi.API, log *slog.Logger) (*state, error) {
 			},
 			Fault:   gateway.Fault,
 			Catalog: api.Catalog(),
+			Seal:    jobSeal,
 			Replica: replica,
 			Logger:  log,
 		})
@@ -162,4 +164,10 @@ func (st *state) ready(ctx context.Context) error {
 	return nil
 }
 
-func (st *state) close() { st.store.Close() }
+func (st *state) close() {
+	// Job records still being retried get one last try before the store goes.
+	if rec, ok := st.jobs.(interface{ Close() }); ok {
+		rec.Close()
+	}
+	st.store.Close()
+}

@@ -17,6 +17,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"math/big"
+	mathrand "math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -24,6 +25,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -53,10 +55,7 @@ func Start(t testing.TB) *Server {
 		return &Server{URL: u, External: true, t: t}
 	}
 	bin := binary(t)
-	port := freePort(t)
-	s := &Server{t: t, Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}
-	s.URL = "redis://" + s.Addr
-	s.args = []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir()}
+	s := newServer(t, t.TempDir())
 	s.start(bin)
 	t.Cleanup(s.kill)
 	return s
@@ -74,16 +73,39 @@ func binary(t testing.TB) string {
 	return bin
 }
 
-// freePort asks the kernel for a free loopback port. Another process could
+// freePort returns a loopback port below 32768 (the kernel's ephemeral
+// range starts there, and test servers stay out of it) that is free now,
+// and whose cluster bus port (+10000) is free too. Another process could
 // take it before redis-server binds it; start fails loudly if so.
 func freePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range 1000 {
+		port := 12000 + mathrand.IntN(10000)
+		if free(port) && free(port+10000) {
+			return port
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Fatal("no free loopback port below 32768")
+	return 0
+}
+
+func free(port int) bool {
+	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
+}
+
+// newServer is a redis-server for this test on a free port, with
+// persistence off, not started yet.
+func newServer(t testing.TB, dir string, extra ...string) *Server {
+	port := freePort(t)
+	s := &Server{t: t, Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}
+	s.URL = "redis://" + s.Addr
+	s.args = append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir}, extra...)
+	return s
 }
 
 func (s *Server) start(bin string, extra ...string) {
@@ -164,6 +186,44 @@ func (s *Server) Stop() {
 	s.kill()
 }
 
+// Running reports whether the test's redis-server runs (paused counts).
+func (s *Server) Running() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return false
+	}
+	select {
+	case <-s.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// Pause stops redis-server with SIGSTOP: it keeps its connections and
+// its data but answers nothing, as a Redis stalled by the host or by a
+// long fork does, until Resume. Cleanup kills it even when paused.
+func (s *Server) Pause() { s.signal(syscall.SIGSTOP) }
+
+// Resume continues a paused redis-server (SIGCONT).
+func (s *Server) Resume() { s.signal(syscall.SIGCONT) }
+
+func (s *Server) signal(sig syscall.Signal) {
+	s.t.Helper()
+	if s.External {
+		s.t.Skip("signalling Redis needs a redis-server this test starts (REDIS_URL is set)")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		s.t.Fatalf("redis-server on %s is not running", s.Addr)
+	}
+	if err := s.cmd.Process.Signal(sig); err != nil {
+		s.t.Fatalf("signalling redis-server on %s: %v", s.Addr, err)
+	}
+}
+
 // Restart starts redis-server again on the same port, empty.
 func (s *Server) Restart() {
 	s.t.Helper()
@@ -179,104 +239,6 @@ func Prefix(t testing.TB) string {
 	var b [6]byte
 	rand.Read(b[:])
 	return "test:" + hex.EncodeToString(b[:]) + ":"
-}
-
-// Cluster starts n masters (n >= 3) with cluster mode on and joins them; it
-// returns a redis-cluster:// URL naming one seed node.
-func Cluster(t testing.TB, n int) string {
-	t.Helper()
-	if u := os.Getenv("REDIS_CLUSTER_URL"); u != "" {
-		return u
-	}
-	bin := binary(t)
-	cli, err := exec.LookPath("redis-cli")
-	if err != nil {
-		t.Skip("redis-cli is not installed")
-	}
-	dir := t.TempDir()
-	var addrs []string
-	for i := range n {
-		port := freePort(t)
-		s := &Server{t: t, Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}
-		s.args = []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-			"--cluster-enabled", "yes", "--cluster-config-file", filepath.Join(dir, fmt.Sprintf("nodes-%d.conf", i)), "--dir", dir}
-		s.start(bin)
-		t.Cleanup(s.kill)
-		addrs = append(addrs, s.Addr)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	args := append([]string{"--cluster", "create"}, addrs...)
-	out, err := exec.CommandContext(ctx, cli, append(args, "--cluster-replicas", "0", "--cluster-yes")...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("redis-cli --cluster create: %v\n%s", err, out)
-	}
-	// Wait until every node agrees the cluster is up.
-	for _, a := range addrs {
-		c := redis.NewClient(&redis.Options{Addr: a})
-		for {
-			info, err := c.ClusterInfo(ctx).Result()
-			if err == nil && strings.Contains(info, "cluster_state:ok") {
-				break
-			}
-			if ctx.Err() != nil {
-				c.Close()
-				t.Fatalf("cluster on %s never became ok: %v %s", a, err, info)
-			}
-			select {
-			case <-ctx.Done():
-			case <-time.After(50 * time.Millisecond):
-			}
-		}
-		c.Close()
-	}
-	return "redis-cluster://" + addrs[0]
-}
-
-// Sentinel starts a master and one sentinel watching it under the name
-// "mymaster"; it returns a redis-sentinel:// URL.
-func Sentinel(t testing.TB) string {
-	t.Helper()
-	if u := os.Getenv("REDIS_SENTINEL_URL"); u != "" {
-		return u
-	}
-	bin := binary(t)
-	dir := t.TempDir()
-	master := freePort(t)
-	m := &Server{t: t, Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(master))}
-	m.args = []string{"--port", strconv.Itoa(master), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir}
-	m.start(bin)
-	t.Cleanup(m.kill)
-
-	sport := freePort(t)
-	conf := filepath.Join(dir, "sentinel.conf")
-	body := fmt.Sprintf("port %d\nbind 127.0.0.1\ndir %s\nsentinel monitor mymaster 127.0.0.1 %d 1\nsentinel down-after-milliseconds mymaster 5000\n", sport, dir, master)
-	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s := &Server{t: t, Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(sport))}
-	s.args = []string{"--sentinel"}
-	s.start(bin, conf)
-	t.Cleanup(s.kill)
-
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	c := redis.NewSentinelClient(&redis.Options{Addr: s.Addr})
-	defer c.Close()
-	for {
-		addr, err := c.GetMasterAddrByName(ctx, "mymaster").Result()
-		if err == nil && len(addr) == 2 {
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("sentinel on %s does not know mymaster: %v", s.Addr, err)
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	return "redis-sentinel://" + s.Addr + "?master_name=mymaster"
 }
 
 // TLS starts redis-server serving TLS only, with a fresh self-signed

@@ -14,11 +14,18 @@
 //
 // "job:{id}:targets" holds t:<i>, target i's whole outcome (JSON, with
 // its answer), read only when one job is asked for, so listing jobs does
-// not move their results. A lease, "job:{id}:lease", that the owning replica renews while the
-// fan-out runs. A replica that dies mid-fan-out stops renewing; the first
-// reader after the lease expires marks the job interrupted, keeping every
-// target already recorded. Sorted sets "jobs" and "jobs:user:<user>" index
-// jobs by start time for listing; everything expires after the retention.
+// not move their results. A lease, "job:{id}:lease", that the owning
+// replica renews while the fan-out runs and until its record has landed.
+// A replica that dies mid-fan-out stops renewing; the first reader after
+// the lease expires marks the job interrupted, keeping every target
+// already recorded. One whose store blinks keeps retrying (the end wins
+// over an interruption a reader marked meanwhile), so a finished fan-out
+// reads done once the store is back.
+//
+// Sorted sets "jobs" and "jobs:user:<user>" index jobs by start time for
+// listing. Each is one cluster slot, so they are written off the request
+// path and retried: a fan-out is sent when its own record can be written,
+// whatever the indexes' node does. Everything expires after the retention.
 package jobs
 
 import (
@@ -29,11 +36,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"os"
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hubgw/hubgw/cache"
@@ -115,7 +122,16 @@ func (t Target) OK() bool { return t.Status == "ok" }
 
 // Options tune a Recorder.
 type Options struct {
-	Retention time.Duration // how long jobs are kept; default 24h
+	// Retention is how long jobs are kept; default 6h. A job is the
+	// record of a fan-out for the people who sent it, read in the hours
+	// after; keeping them for a day made bursts fill the store.
+	Retention time.Duration
+	// MaxBytes and MaxUserBytes are the byte budget of the records this
+	// replica wrote, all users' and one user's (see budget.go); defaults
+	// 128 MiB and 32 MiB. MaxJobBytes caps the answers recorded in one
+	// job, past which they are described only; default 4 MiB.
+	MaxBytes, MaxUserBytes int64
+	MaxJobBytes            int
 	// Lease is how long a job stays "running" without its replica
 	// renewing it (every Lease/3); default 30s.
 	Lease time.Duration
@@ -131,7 +147,18 @@ type Options struct {
 	// into JSON; the default handles package rpc's Go values.
 	ResultJSON func(v any) ([]byte, error)
 	// Fault is the fault a client sees for a failed result (gateway.Fault).
-	Fault   func(fanout.Result) *rpc.Fault
+	Fault func(fanout.Result) *rpc.Fault
+	// ReadOnly reports whether a method only reads (gateway.ReadOnly).
+	// Its answers are described (type and size), not recorded, unless
+	// KeepReadAnswers: a job is the record of what was changed where,
+	// and listings are most of the bytes and may hold what the caller
+	// may see but the job's other readers should not.
+	ReadOnly        func(method string) bool
+	KeepReadAnswers bool
+	// Seal, when set, encrypts recorded arguments and answers at rest
+	// (auth.Sealer, the key that seals sessions): required by hubgw with
+	// a shared store. Statuses, servers and times stay readable.
+	Seal    Sealer
 	Replica string // this replica's name; default host-pid-random
 	// Catalog names the secret parameters of each method; default the
 	// embedded one, loaded again.
@@ -142,15 +169,32 @@ type Options struct {
 
 // Recorder writes and reads jobs.
 type Recorder struct {
-	st      cache.Store
-	o       Options
-	secrets map[string][][]bool // method → per overload (without the session key), which params are secret
+	st     cache.Store
+	o      Options
+	params map[string][][]param // method → per overload (without the session key), how each param is recorded
+
+	// writers counts the runs whose writer is still going (a final
+	// write being retried outlives End); closing tells them to stop.
+	writers   sync.WaitGroup
+	closing   chan struct{}
+	closeOnce sync.Once
+
+	budget *ledger
 }
 
 // New returns a Recorder on st.
 func New(st cache.Store, o Options) (*Recorder, error) {
 	if o.Retention <= 0 {
-		o.Retention = 24 * time.Hour
+		o.Retention = 6 * time.Hour
+	}
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = 128 << 20
+	}
+	if o.MaxUserBytes <= 0 {
+		o.MaxUserBytes = 32 << 20
+	}
+	if o.MaxJobBytes <= 0 {
+		o.MaxJobBytes = 4 << 20
 	}
 	if o.Lease <= 0 {
 		o.Lease = 30 * time.Second
@@ -189,7 +233,15 @@ func New(st cache.Store, o Options) (*Recorder, error) {
 			return nil, err
 		}
 	}
-	return &Recorder{st: st, o: o, secrets: secretParams(cat)}, nil
+	return &Recorder{st: st, o: o, params: paramKinds(cat), closing: make(chan struct{}), budget: newLedger(o.MaxBytes, o.MaxUserBytes)}, nil
+}
+
+// Close stops retrying: every job whose record has not landed yet is
+// written once more, then given up (it will read interrupted once its
+// lease expires). It waits for those last writes.
+func (r *Recorder) Close() {
+	r.closeOnce.Do(func() { close(r.closing) })
+	r.writers.Wait()
 }
 
 // Replica is this recorder's replica name.
@@ -208,6 +260,15 @@ func userIndex(u string) string   { return "jobs:user:" + u }
 
 const allIndex = "jobs"
 
+// What a store spends on a job (its keys, lease and index entries) and
+// on each hash field besides the bytes recorded: the budget counts it.
+// Measured with Redis 7 (used_memory over 10,000 jobs, BenchmarkJobStoreBytes);
+// the memory store spends about as much.
+const (
+	perJob   = 1100
+	perField = 24
+)
+
 // header is the "job" field.
 type header struct {
 	ID      string          `json:"id"`
@@ -216,7 +277,8 @@ type header struct {
 	Args    json.RawMessage `json:"args,omitempty"`
 	Replica string          `json:"replica"`
 	Started time.Time       `json:"started"`
-	Targets []Target        `json:"targets"` // identity only
+	Targets []Target        `json:"targets"`          // identity only
+	Sealed  []byte          `json:"sealed,omitempty"` // Args, when sealed
 }
 
 // end is the "end" and "interrupted" fields.
@@ -240,9 +302,10 @@ func (r *Recorder) Start(ctx context.Context, spec Spec) (*Run, error) {
 	now := r.o.Now().UTC()
 	h := header{ID: newID(), Method: spec.Method, User: spec.User, Replica: r.o.Replica, Started: now, Targets: make([]Target, len(spec.Targets))}
 	run := &Run{
-		rec: r, id: h.ID, idx: map[string][]int{}, args: map[int]json.RawMessage{},
-		pending: map[int]outcome{}, done: make([]bool, len(spec.Targets)),
-		wake: make(chan struct{}, 1), stop: make(chan struct{}), exited: make(chan struct{}),
+		rec: r, id: h.ID, user: spec.User, started: now, idx: map[string][]int{}, args: map[int]json.RawMessage{},
+		readOnly: !r.o.KeepReadAnswers && r.o.ReadOnly != nil && r.o.ReadOnly(spec.Method),
+		outcomes: map[int]outcome{}, pending: map[int]bool{}, done: make([]bool, len(spec.Targets)), unindexed: true,
+		wake: make(chan struct{}, 1), stop: make(chan struct{}), ended: make(chan struct{}),
 	}
 	var first []byte
 	for i, t := range spec.Targets {
@@ -259,23 +322,28 @@ func (r *Recorder) Start(ctx context.Context, spec Spec) (*Run, error) {
 			run.args[i] = s
 		}
 	}
+	if r.o.Seal != nil && h.Args != nil {
+		h.Sealed, h.Args = r.o.Seal.Seal(h.Args, aad(h.ID, "job")), nil
+	}
 	b, err := json.Marshal(h)
 	if err != nil {
 		return nil, err
 	}
-	score := float64(now.UnixMilli())
-	cutoff := float64(now.Add(-r.o.Retention).UnixMilli())
+	run.header = b
+	// Only the job's own keys decide whether the fan-out is sent: they
+	// share one cluster slot, a random one per job. The indexes are one
+	// slot each, so the writer adds the job to them off the request path
+	// and keeps trying while their node is down.
 	err = r.st.Batch(ctx, func(bt cache.Batch) {
 		bt.HSet(jobKey(h.ID), r.o.Retention, map[string][]byte{"job": b})
 		bt.Set(leaseKey(h.ID), []byte(r.o.Replica), r.o.Lease)
-		for _, ix := range []string{allIndex, userIndex(spec.User)} {
-			bt.ZAdd(ix, r.o.Retention, score, h.ID)
-			bt.ZRemBelow(ix, cutoff)
-		}
 	})
 	if err != nil {
 		return nil, fmt.Errorf("recording the job: %w", err)
 	}
+	r.budget.add(h.ID, spec.User, now.Add(r.o.Retention), int64(len(b))+perJob)
+	run.wake <- struct{}{} // list it at once
+	r.writers.Add(1)
 	go run.write()
 	return run, nil
 }
@@ -289,19 +357,31 @@ type outcome struct {
 // Run is a job being recorded. Its methods may be called on a nil *Run
 // (recording off): they do nothing.
 type Run struct {
-	rec  *Recorder
-	id   string
-	idx  map[string][]int        // target key → indexes, in order
-	args map[int]json.RawMessage // of targets whose arguments differ from the first's
+	rec      *Recorder
+	id       string
+	user     string
+	started  time.Time
+	readOnly bool                    // answers are described, not recorded
+	spent    atomic.Int64            // bytes of answers recorded
+	idx      map[string][]int        // target key → indexes, in order
+	args     map[int]json.RawMessage // of targets whose arguments differ from the first's
 
-	mu      sync.Mutex
-	pending map[int]outcome // by target index, not yet written
-	done    []bool
-	failed  bool // a write failed: say so once
+	header []byte // the "job" field
 
-	wake   chan struct{}
-	stop   chan struct{}
-	exited chan struct{}
+	mu       sync.Mutex
+	outcomes map[int]outcome // by target index, every one recorded
+	pending  map[int]bool    // of outcomes, those not written yet
+	done     []bool
+
+	// The writer's own: whether the job is in the listing indexes yet,
+	// and how many writes in a row failed.
+	unindexed bool
+	failures  int
+
+	wake  chan struct{}
+	stop  chan struct{} // End was called
+	endAt time.Time     // set before stop is closed
+	ended chan struct{} // the first try of the final write is over
 }
 
 // ID is the job's id ("" for a nil Run).
@@ -319,7 +399,7 @@ func (run *Run) Finished(r fanout.Result) {
 	if run == nil {
 		return
 	}
-	b := run.rec.targetJSON(r, run.argsFor)
+	b := run.targetJSON(r)
 	status := fanout.Kind(r)
 	run.mu.Lock()
 	i := -1
@@ -335,8 +415,9 @@ func (run *Run) Finished(r fanout.Result) {
 		return
 	}
 	o := outcome{status, b(i)} // outside the lock: 500 targets encode in parallel
+	run.rec.budget.grow(run.id, int64(len(o.json)+len(o.status))+2*perField)
 	run.mu.Lock()
-	run.pending[i] = o
+	run.outcomes[i], run.pending[i] = o, true
 	run.mu.Unlock()
 	select {
 	case run.wake <- struct{}{}:
@@ -344,11 +425,10 @@ func (run *Run) Finished(r fanout.Result) {
 	}
 }
 
-func (run *Run) argsFor(i int) json.RawMessage { return run.args[i] }
-
-// End records the results of targets not reported yet, waits for the
-// outstanding writes and marks the job done. It is bounded by the store's
-// own timeouts.
+// End records the results of targets not reported yet and marks the job
+// done. It waits for the first try of that write, so it is bounded by the
+// store's own timeouts; when the try fails, the writer keeps retrying in
+// the background (see finish).
 func (run *Run) End(results fanout.Results) {
 	if run == nil {
 		return
@@ -364,16 +444,18 @@ func (run *Run) End(results fanout.Results) {
 	for _, r := range missing {
 		run.Finished(r)
 	}
+	run.endAt = run.rec.o.Now().UTC()
 	close(run.stop)
-	<-run.exited
+	<-run.ended
 }
 
 // write is the job's one writer: it flushes whatever finished since the
 // last write, so 500 targets answering at once cost a few round trips,
-// not 500, and renews the lease while the fan-out runs.
+// not 500, and renews the lease while the fan-out runs and until the
+// record has landed.
 func (run *Run) write() {
-	defer close(run.exited)
 	r := run.rec
+	defer r.writers.Done()
 	tick := time.NewTicker(r.o.Lease / 3)
 	defer tick.Stop()
 	for {
@@ -383,26 +465,128 @@ func (run *Run) write() {
 		case <-tick.C:
 			run.flush(false) // renews the lease, and retries failed writes
 		case <-run.stop:
-			run.flush(true)
+			run.finish()
+			r.budget.end(run.id)
+			r.evict(run.user)
 			return
 		}
 	}
 }
 
-func (run *Run) flush(final bool) {
+// Backoff of the final write's retries: short, so that the record lands
+// within a second of the store coming back, before a reader can find the
+// lease expired; capped well under the lease, which every try renews.
+const (
+	retryFirst = 50 * time.Millisecond
+	retryMax   = time.Second
+)
+
+// finish writes the end and whatever is still unwritten. The first try
+// ends End's wait; the writer then retries with backoff until everything
+// has landed, the retention has passed or the recorder closes, so a
+// fan-out that finished while the store blinked reads done with every
+// answer, not interrupted.
+func (run *Run) finish() {
 	r := run.rec
-	run.mu.Lock()
-	fields := make(map[string][]byte, len(run.pending)+1) // of job:{id}
-	targets := make(map[string][]byte, len(run.pending))  // of job:{id}:targets
-	flushed := maps.Clone(run.pending)
-	for i, o := range run.pending {
-		fields["s:"+strconv.Itoa(i)] = []byte(o.status)
-		targets["t:"+strconv.Itoa(i)] = o.json
+	// The end adds the job to the indexes again: the entry written at the
+	// start may have been lost in a failover (a master acknowledges
+	// before its replica has the write), and unlike the record, which
+	// the end rewrites after any failure, nothing else would restore it.
+	run.unindexed = true
+	wait := retryFirst
+	for try := 0; ; try++ {
+		ok := run.flush(true)
+		if try == 0 {
+			close(run.ended)
+		}
+		if ok {
+			return
+		}
+		if !r.o.Now().Before(run.started.Add(r.o.Retention)) {
+			r.o.Logger.Error("job record given up: the retention has passed", "job", run.id, "tries", try+1)
+			return
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-r.closing:
+			t.Stop()
+			if !run.flush(true) {
+				r.o.Logger.Error("job record given up: the gateway is stopping; it will read interrupted", "job", run.id, "tries", try+2)
+			}
+			return
+		}
+		wait = min(2*wait, retryMax)
 	}
-	clear(run.pending)
+}
+
+// flush writes what finished since the last write (with the end when
+// final) and renews the lease, then adds the job to the listing indexes
+// if that has not landed yet. It reports whether everything is written.
+func (run *Run) flush(final bool) bool {
+	ok := run.flushJob(final)
+	if ok && run.unindexed {
+		ok = run.index()
+	}
+	if ok && run.failures > 0 {
+		run.rec.o.Logger.Info("job record written after failures", "job", run.id, "failures", run.failures)
+		run.failures = 0
+	}
+	return ok
+}
+
+// index adds the job to the listing indexes, trimming entries past the
+// retention.
+func (run *Run) index() bool {
+	r := run.rec
+	now := r.o.Now()
+	score := float64(run.started.UnixMilli())
+	cutoff := float64(now.Add(-r.o.Retention).UnixMilli())
+	err := r.st.Batch(context.Background(), func(b cache.Batch) {
+		for _, ix := range []string{allIndex, userIndex(run.user)} {
+			b.ZAdd(ix, r.o.Retention, score, run.id)
+			b.ZRemBelow(ix, cutoff)
+		}
+	})
+	if err != nil {
+		run.failed("job not listed yet; retrying", err)
+		return false
+	}
+	run.unindexed = false
+	return true
+}
+
+// failed logs a write's failure, the first of a row only.
+func (run *Run) failed(msg string, err error) {
+	run.failures++
+	if run.failures == 1 {
+		run.rec.o.Logger.Warn(msg, "job", run.id, "err", err)
+	}
+}
+
+// flushJob writes the outcomes not written yet, the end when final, and
+// the lease. After a failure it writes the whole record again, header
+// included: the failure may be a failover, and a Redis replica promoted
+// before it had every write the old master acknowledged has lost them.
+func (run *Run) flushJob(final bool) bool {
+	r := run.rec
+	whole := run.failures > 0
+	run.mu.Lock()
+	fields := make(map[string][]byte, len(run.pending)+2) // of job:{id}
+	targets := make(map[string][]byte, len(run.pending))  // of job:{id}:targets
+	for i, o := range run.outcomes {
+		if whole || run.pending[i] {
+			fields["s:"+strconv.Itoa(i)] = []byte(o.status)
+			targets["t:"+strconv.Itoa(i)] = o.json
+		}
+	}
+	clear(run.pending) // a failure makes the next flush whole
 	run.mu.Unlock()
+	if whole {
+		fields["job"] = run.header
+	}
 	if final {
-		e, _ := json.Marshal(end{At: r.o.Now().UTC()})
+		e, _ := json.Marshal(end{At: run.endAt})
 		fields["end"] = e
 	}
 	// Not the request's context: the record must be written even when
@@ -417,32 +601,22 @@ func (run *Run) flush(final bool) {
 		if len(fields) > 0 {
 			b.HSet(jobKey(run.id), r.o.Retention, fields)
 		}
-		if !final {
-			// The lease is never deleted: it expires by itself, so a
-			// reader racing with the end sees "running", not "interrupted".
-			b.Set(leaseKey(run.id), []byte(r.o.Replica), r.o.Lease)
-		}
+		// The lease is never deleted: it expires by itself, so a reader
+		// racing with the end sees "running", not "interrupted".
+		b.Set(leaseKey(run.id), []byte(r.o.Replica), r.o.Lease)
 	})
-	if err == nil {
-		return
+	if err != nil {
+		run.failed("job record not written yet; retrying until it is or the retention ends", err)
+		run.unindexed = true // the index entry may be lost too
+		return false
 	}
-	run.mu.Lock()
-	for i, o := range flushed {
-		if _, newer := run.pending[i]; !newer {
-			run.pending[i] = o // retried on the next flush
-		}
-	}
-	first := !run.failed
-	run.failed = true
-	run.mu.Unlock()
-	if first || final {
-		r.o.Logger.Error("job record not written; it will show as interrupted unless a later write succeeds", "job", run.id, "final", final, "err", err)
-	}
+	return true
 }
 
 // targetJSON encodes a result now (the value may be a pooled buffer the
 // caller reuses) and returns a function that completes it with its index.
-func (r *Recorder) targetJSON(res fanout.Result, argsFor func(int) json.RawMessage) func(int) []byte {
+func (run *Run) targetJSON(res fanout.Result) func(int) []byte {
+	r := run.rec
 	t := Target{
 		ServerID: res.Target.ID, Name: res.Target.String(), Hub: res.Target.Hub,
 		Status: fanout.Kind(res), DurationMs: res.Duration.Milliseconds(), Attempts: res.Attempts,
@@ -452,10 +626,14 @@ func (r *Recorder) targetJSON(res fanout.Result, argsFor func(int) json.RawMessa
 	if res.OK() {
 		var b []byte
 		var err error
-		if n := r.o.SizeHint(res.Value); n > 4*r.o.MaxResultBytes {
+		n := r.o.SizeHint(res.Value)
+		switch {
+		case run.readOnly:
+			t.ResultOmitted = "answer of a read-only method, not recorded: " + shape(res.Value, n)
+		case n > 4*r.o.MaxResultBytes:
 			// Surely over the limit once encoded: not worth encoding.
 			t.ResultOmitted = fmt.Sprintf("result of about %d bytes is over the %d byte limit", n, r.o.MaxResultBytes)
-		} else {
+		default:
 			b, err = r.o.ResultJSON(res.Value)
 		}
 		switch {
@@ -476,8 +654,15 @@ func (r *Recorder) targetJSON(res fanout.Result, argsFor func(int) json.RawMessa
 	}
 	result := t.Result
 	t.Result = nil
+	if result != nil && run.spent.Add(int64(len(result))) > int64(r.o.MaxJobBytes) {
+		result = nil
+		t.ResultOmitted = fmt.Sprintf("the job's answers are over its %d byte budget", r.o.MaxJobBytes)
+	}
 	return func(i int) []byte {
-		t.Args = argsFor(i)
+		t.Args = run.args[i]
+		if r.o.Seal != nil && (t.Args != nil || result != nil) {
+			return run.sealTarget(i, t, result)
+		}
 		b, _ := json.Marshal(t) // plain data: cannot fail
 		if result == nil {
 			return b
@@ -508,8 +693,7 @@ func (r *Recorder) Get(ctx context.Context, id string) (*Job, error) {
 		if !ok {
 			continue
 		}
-		var t Target
-		if err := json.Unmarshal(b, &t); err == nil {
+		if t, err := r.unsealedTarget(id, i, b); err == nil {
 			j.Targets[i] = t
 		}
 	}
@@ -530,7 +714,7 @@ func (r *Recorder) summary(ctx context.Context, id string) (*Job, error) {
 	if err := json.Unmarshal(h["job"], &hd); err != nil {
 		return nil, fmt.Errorf("job %s: unreadable header: %w", id, err)
 	}
-	j := &Job{ID: hd.ID, Method: hd.Method, User: hd.User, Args: hd.Args, Replica: hd.Replica, Started: hd.Started, Status: Running, Total: len(hd.Targets), Targets: hd.Targets}
+	j := &Job{ID: hd.ID, Method: hd.Method, User: hd.User, Args: r.unsealedArgs(hd), Replica: hd.Replica, Started: hd.Started, Status: Running, Total: len(hd.Targets), Targets: hd.Targets}
 	var e end
 	switch {
 	case json.Unmarshal(h["end"], &e) == nil:

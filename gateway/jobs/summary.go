@@ -1,6 +1,8 @@
 package jobs
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -25,41 +27,69 @@ var secretName = regexp.MustCompile(`(?i)pass|secret|token|credential|priv.?key|
 // sessionKey matches Uyuni's and hubgw's session keys wherever they appear.
 var sessionKey = regexp.MustCompile(`^\s*([0-9]+x|gw)[0-9a-f]{64}\s*$`)
 
-// secretParams indexes which parameters of each method overload are
-// secret, leaving out the session key that Args never include.
-func secretParams(cat *catalog.Catalog) map[string][][]bool {
-	out := map[string][][]bool{}
+// contentName matches the parameters and struct members that carry a
+// file's contents (configchannel's contents, kickstart.snippet's
+// contents, kickstartFileContents, a key's content, formula data): they
+// are recorded as their SHA-256 and size, which identify a revision
+// (configchannel.lookupFileInfo answers the same sha256) without keeping
+// what may hold secrets.
+var contentName = regexp.MustCompile(`(?i)contents?$`)
+
+// param is how a parameter is recorded.
+type param uint8
+
+const (
+	plain   param = iota
+	secret        // Redacted
+	content       // SHA-256 and size
+)
+
+func kindOf(name string) param {
+	switch {
+	case secretName.MatchString(name):
+		return secret
+	case contentName.MatchString(name):
+		return content
+	}
+	return plain
+}
+
+// paramKinds indexes how each parameter of each method overload is
+// recorded, leaving out the session key that Args never include. Every
+// method of the catalog has an entry: one without is unknown, and its
+// arguments are recorded as types only.
+func paramKinds(cat *catalog.Catalog) map[string][][]param {
+	out := map[string][][]param{}
 	for m := range cat.Methods() {
 		ps := m.Params
 		if len(ps) > 0 && ps[0].Name == "sessionKey" {
 			ps = ps[1:]
 		}
-		secret := make([]bool, len(ps))
-		some := false
+		kinds := make([]param, len(ps))
 		for i, p := range ps {
-			secret[i] = secretName.MatchString(p.Name)
-			some = some || secret[i]
+			kinds[i] = kindOf(p.Name)
 		}
-		if some {
-			out[m.FullName()] = append(out[m.FullName()], secret)
-		}
+		out[m.FullName()] = append(out[m.FullName()], kinds)
 	}
 	return out
 }
 
 // summarize is the recorded form of a call's arguments: JSON, secrets
 // replaced by Redacted (by the catalog's parameter names, struct member
-// names, and anything shaped like a session key), long strings and lists
-// shortened, binary data described rather than copied.
+// names, and anything shaped like a session key), file contents by their
+// SHA-256 and size, long strings and lists shortened, binary data
+// described rather than copied. A method the catalog does not know has
+// no parameter names to go by: its arguments are recorded as types only.
 func (r *Recorder) summarize(method string, args []any) json.RawMessage {
 	if len(args) == 0 {
 		return nil
 	}
-	secret := make([]bool, len(args))
-	for _, overload := range r.secrets[method] {
+	overloads, known := r.params[method]
+	kinds := make([]param, len(args))
+	for _, overload := range overloads {
 		if len(overload) == len(args) {
-			for i, s := range overload {
-				secret[i] = secret[i] || s
+			for i, k := range overload {
+				kinds[i] = max(kinds[i], k) // secret wins over content
 			}
 		}
 	}
@@ -69,13 +99,64 @@ func (r *Recorder) summarize(method string, args []any) json.RawMessage {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		if secret[i] {
+		switch {
+		case !known:
+			b = appendString(b, typeName(a))
+		case kinds[i] == secret:
 			b = appendString(b, Redacted)
-			continue
+		case kinds[i] == content:
+			b = appendDigest(b, a)
+		default:
+			b, _ = e.value(b, a, 0) // summaries never fail
 		}
-		b, _ = e.value(b, a, 0) // summaries never fail
 	}
 	return append(b, ']')
+}
+
+// typeName is an argument's XML-RPC type, for methods the catalog does
+// not know.
+func typeName(v any) string {
+	switch v.(type) {
+	case nil:
+		return "(nil)"
+	case string:
+		return "(string)"
+	case int, int32, int64:
+		return "(int)"
+	case bool:
+		return "(boolean)"
+	case float64:
+		return "(double)"
+	case time.Time:
+		return "(dateTime.iso8601)"
+	case []byte:
+		return "(base64)"
+	case rpc.Struct, map[string]any:
+		return "(struct)"
+	case []any:
+		return "(array)"
+	}
+	return "(value)"
+}
+
+// appendDigest records file contents as {"sha256": ..., "size": ...}:
+// of the text or bytes themselves, or of the JSON of anything else.
+func appendDigest(b []byte, v any) []byte {
+	var data []byte
+	switch x := v.(type) {
+	case string:
+		data = []byte(x)
+	case []byte:
+		data = x
+	default:
+		data, _ = appendJSON(nil, v, 0) // what cannot be encoded is digested as far as it goes
+	}
+	sum := sha256.Sum256(data)
+	b = append(b, `{"sha256":"`...)
+	b = hex.AppendEncode(b, sum[:])
+	b = append(b, `","size":`...)
+	b = strconv.AppendInt(b, int64(len(data)), 10)
+	return append(b, '}')
 }
 
 // appendJSON is the default ResultJSON: package rpc's values as JSON,
@@ -200,8 +281,13 @@ func (e encoder) value(b []byte, v any, depth int) ([]byte, error) {
 
 func (e encoder) member(b []byte, name string, v any, depth int) ([]byte, error) {
 	b = append(appendString(b, name), ':')
-	if e.summary && secretName.MatchString(name) {
-		return appendString(b, Redacted), nil
+	if e.summary {
+		switch kindOf(name) {
+		case secret:
+			return appendString(b, Redacted), nil
+		case content:
+			return appendDigest(b, v), nil
+		}
 	}
 	return e.value(b, v, depth+1)
 }

@@ -1,0 +1,75 @@
+package jobs_test
+
+import (
+	"context"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hubgw/hubgw/cache"
+	"github.com/hubgw/hubgw/cache/redistest"
+	"github.com/hubgw/hubgw/gateway/fanout"
+	"github.com/hubgw/hubgw/gateway/jobs"
+)
+
+// BenchmarkJobStoreBytes records 10,000 one-server fan-outs answered
+// with 1 KiB each (10 MiB of answers) under an 8 MiB budget, and reports
+// what the store holds after: the Go heap in memory mode, Redis's
+// used_memory with Redis. Both stay near the budget however many jobs
+// are recorded.
+func BenchmarkJobStoreBytes(b *testing.B) {
+	const jobsN, budget = 10_000, 8 << 20
+	answer := strings.Repeat("x", 1<<10)
+	for _, name := range []string{"memory", "redis"} {
+		b.Run(name, func(b *testing.B) {
+			ctx := context.Background()
+			var st cache.Store
+			var used func() int64
+			if name == "memory" {
+				st = cache.NewMemory(cache.MemoryOptions{})
+				used = func() int64 {
+					runtime.GC()
+					var m runtime.MemStats
+					runtime.ReadMemStats(&m)
+					return int64(m.HeapAlloc)
+				}
+			} else {
+				srv := redistest.Start(b)
+				r, err := cache.NewRedis(srv.URL, cache.RedisOptions{Prefix: redistest.Prefix(b)})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(func() { r.Close() })
+				st = r
+				c := redis.NewClient(&redis.Options{Addr: srv.Addr})
+				b.Cleanup(func() { c.Close() })
+				used = func() int64 {
+					info, _ := c.Info(ctx, "memory").Result()
+					_, v, _ := strings.Cut(info, "used_memory:")
+					n, _ := strconv.ParseInt(strings.TrimSpace(v[:strings.IndexByte(v, '\n')]), 10, 64)
+					return n
+				}
+			}
+			rec, err := jobs.New(st, jobs.Options{MaxBytes: budget, MaxUserBytes: budget})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(rec.Close)
+			ts := targets(1)
+			before := used()
+			for b.Loop() {
+				for range jobsN {
+					run, err := rec.Start(ctx, jobs.Spec{Method: "system.scheduleReboot", User: "admin", Targets: ts})
+					if err != nil {
+						b.Fatal(err)
+					}
+					run.End(fanout.Results{{Target: ts[0], Value: answer, Attempts: 1}})
+				}
+			}
+			b.ReportMetric(float64(used()-before)/(1<<20), "store-MiB")
+		})
+	}
+}
