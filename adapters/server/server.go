@@ -126,7 +126,7 @@ func Defaults() Config {
 		RedisPrefix:      "hubgw:",
 		CacheSize:        100_000,
 		Jobs:             true,
-		JobRetention:     24 * time.Hour,
+		JobRetention:     6 * time.Hour,
 		JobLease:         30 * time.Second,
 
 		PeripheralTimezone: "UTC", // REST surface

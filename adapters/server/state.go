@@ -95,6 +95,9 @@ func newState(cfg Config, api *uyuniapi.API, log *slog.Logger) (*state, error) {
 			},
 			Fault:   gateway.Fault,
 			Catalog: api.Catalog(),
+			// A job records what was changed where: a read's answer is
+			// described (its shape and size), not kept.
+			ReadOnly: uyuniapi.ReadOnly,
 			Seal:    jobSeal,
 			Replica: replica,
 			Logger:  log,

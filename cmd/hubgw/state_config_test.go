@@ -18,7 +18,7 @@ func TestStateConfig(t *testing.T) {
 		{name: "memory by default", want: func(t *testing.T, url, key, rc string, jobs bool, ret time.Duration) {
 			require.Empty(t, url)
 			require.True(t, jobs)
-			require.Equal(t, 24*time.Hour, ret)
+			require.Equal(t, 6*time.Hour, ret)
 		}},
 		{name: "env twins", env: []string{"HUBGW_REDIS_URL=redis://r:6379/1", "HUBGW_SECRET_KEY_FILE=/k", "HUBGW_READ_CACHE=system.listSystems=30s", "HUBGW_JOBS=false", "HUBGW_JOB_RETENTION=1h"},
 			want: func(t *testing.T, url, key, rc string, jobs bool, ret time.Duration) {
