@@ -98,9 +98,9 @@ func newState(cfg Config, api *uyuniapi.API, log *slog.Logger) (*state, error) {
 			// A job records what was changed where: a read's answer is
 			// described (its shape and size), not kept.
 			ReadOnly: uyuniapi.ReadOnly,
-			Seal:    jobSeal,
-			Replica: replica,
-			Logger:  log,
+			Seal:     jobSeal,
+			Replica:  replica,
+			Logger:   log,
 		})
 		if err != nil {
 			return nil, err
