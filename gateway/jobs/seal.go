@@ -93,7 +93,7 @@ func shape(v any, hint int) string {
 		s = fmt.Sprintf("struct of %d members", len(x))
 	case string:
 		s = fmt.Sprintf("string of %d characters", utf8.RuneCountInString(x))
-	case interface{ Decode() (any, error) }: // an edge's raw value: not decoded for this
+	case rpc.Raw: // an edge's raw value: not decoded for this
 	default:
 		s = typeName(v)
 	}

@@ -263,7 +263,7 @@ func (e encoder) value(b []byte, v any, depth int) ([]byte, error) {
 			b = appendString(append(b, ','), fmt.Sprintf("…(%d more)", len(x)-n))
 		}
 		return append(b, ']'), nil
-	case interface{ Decode() (any, error) }: // an edge's raw value
+	case rpc.Raw: // an edge's raw value
 		d, err := x.Decode()
 		if err != nil {
 			if e.summary {
