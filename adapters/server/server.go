@@ -25,6 +25,7 @@ import (
 	"github.com/hubgw/hubgw/adapters/spacecmd"
 	"github.com/hubgw/hubgw/adapters/uyuni"
 	"github.com/hubgw/hubgw/gateway"
+	"github.com/hubgw/hubgw/gateway/desired"
 	"github.com/hubgw/hubgw/gateway/fanout"
 	"github.com/hubgw/hubgw/gateway/fleetids"
 	"github.com/hubgw/hubgw/gateway/registry"
@@ -89,6 +90,11 @@ type Config struct {
 	Jobs          bool          `koanf:"jobs"`            // record every fan-out
 	JobRetention  time.Duration `koanf:"job-retention"`
 	JobLease      time.Duration `koanf:"job-lease"`
+	// Rollouts (rollouts.go): a rollout's owner renews its lease; another
+	// replica takes it over when it lapses. Finished ones are kept for
+	// retention.
+	RolloutLease     time.Duration `koanf:"rollout-lease"`
+	RolloutRetention time.Duration `koanf:"rollout-retention"`
 }
 
 // Defaults are the values a flag-less start uses.
@@ -116,6 +122,8 @@ func Defaults() Config {
 		Jobs:             true,
 		JobRetention:     24 * time.Hour,
 		JobLease:         30 * time.Second,
+		RolloutLease:     15 * time.Second,
+		RolloutRetention: 30 * 24 * time.Hour,
 
 		PeripheralTimezone: "UTC", // REST surface
 		OpenAPIRefresh:     5 * time.Minute,
@@ -143,6 +151,9 @@ func (c Config) Validate() error {
 	if err := c.validateREST(); err != nil {
 		errs = append(errs, err)
 	}
+	if err := c.validateRollouts(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -156,6 +167,7 @@ type Server struct {
 	echo     *echo.Echo
 	metrics  *prometheus.Registry
 	rest     *rest.Handler
+	rollouts *desired.Rollouts
 	state    *state
 	invoke   fanout.Invoker // the per-server stack
 	hub      target.Target
@@ -260,11 +272,13 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		gw.KeepSessions(),
 	)
 	s := &Server{cfg: cfg, log: log, invoke: invoke, hub: hub, registry: regy, client: client, gateway: gw, metrics: reg, state: st}
-	if s.rest, err = newREST(cfg, gw, api, breakers, health, log); err != nil {
+	engine := desired.New(gw)
+	s.rollouts = newRollouts(cfg, gw, engine, st, log)
+	if s.rest, err = newREST(cfg, gw, api, breakers, health, engine, s.rollouts, log); err != nil {
 		return nil, err
 	}
 	s.echo = httpapi.New(httpapi.Config{
-		XMLRPC:  httpapi.NewXMLRPC(hubapi.New(gw), spacecmd.New(gw, log), cfg.MaxBodyBytes, cfg.CallTimeout, log),
+		XMLRPC:  httpapi.NewXMLRPC(hubapi.New(gw).WithRollouts(s.rollouts), spacecmd.New(gw, log), cfg.MaxBodyBytes, cfg.CallTimeout, log),
 		Ready:   s.ready,
 		Metrics: reg,
 		Routes:  []func(*echo.Echo){s.rest.Register},
@@ -351,9 +365,12 @@ func (s *Server) Client() *uyuni.Client { return s.client }
 // calls finish (bounded by grace) before Serve returns.
 func (s *Server) Serve(ctx context.Context, l net.Listener, grace time.Duration) error {
 	srv := &http.Server{Handler: s.echo, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) }}
+	// Rollout event streams end at shutdown, or Shutdown would wait for them.
+	srv.RegisterOnShutdown(s.rollouts.C.Close)
 	errc := make(chan error, 1)
 	s.state.start(ctx, s.registry)
 	s.rest.Start(ctx)
+	s.rollouts.C.Run(ctx)
 	go func() { errc <- srv.Serve(l) }()
 	select {
 	case err := <-errc:
@@ -364,6 +381,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener, grace time.Duration)
 	defer cancel()
 	err := srv.Shutdown(sctx)
 	s.rest.Close()
+	s.rollouts.C.Close() // the steps running finish; the leases lapse for another replica
 	s.registry.Wait()
 	s.state.close()
 	s.client.CloseIdle()

@@ -37,6 +37,7 @@ var (
 	ErrNotFound = errors.New("no such rollout")
 	ErrConflict = errors.New("another active rollout touches the same object on the same server")
 	ErrState    = errors.New("the rollout is not in a state that allows this")
+	ErrInvalid  = errors.New("rollout: invalid")
 	errLost     = errors.New("rollout: another replica owns this rollout now")
 )
 
@@ -99,6 +100,9 @@ func recordKey(id string) string { return "rollout:{" + id + "}" }
 func leaseKey(id string) string  { return "rollout:{" + id + "}:lease" }
 func userIndex(u string) string  { return "rollouts:user:" + u }
 
+// changedChannel carries a hint that rollout id changed (Watch).
+func changedChannel(id string) string { return "rollout:{" + id + "}:changed" }
+
 const allIndex = "rollouts"
 
 // Start records a new rollout and runs it. With a store that is not
@@ -109,7 +113,7 @@ func (c *Controller) Start(ctx context.Context, spec Spec) (*Record, error) {
 	}
 	waves, err := spec.waves()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	if spec.Concurrency == 0 {
 		spec.Concurrency = 10
@@ -250,7 +254,7 @@ func (c *Controller) update(ctx context.Context, id string, epoch int64, fn func
 		ttl = c.o.Retention
 		_ = c.o.Store.Batch(ctx, func(b cache.Batch) { b.Expire(recordKey(id), ttl) })
 	}
-	_ = c.o.Store.Publish(ctx, "rollouts:changed", []byte(id))
+	_ = c.o.Store.Publish(ctx, changedChannel(id), []byte(id))
 	c.poke(id)
 	return &out, nil
 }
@@ -264,7 +268,7 @@ func (c *Controller) Resume(ctx context.Context, id, user string, maxFailures *A
 		}
 		if maxFailures != nil {
 			if _, err := maxFailures.Of(len(r.Servers)); err != nil {
-				return fmt.Errorf("maxFailures: %w", err)
+				return fmt.Errorf("%w: maxFailures: %w", ErrInvalid, err)
 			}
 			r.Spec.MaxFailures = *maxFailures
 		}
