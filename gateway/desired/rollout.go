@@ -94,7 +94,16 @@ func ParseRolloutRequest(v any) (RolloutRequest, error) {
 			c.add(k, "unknown member (known: "+strings.Join(known, ", ")+")")
 		}
 	}
-	req.Documents, _ = m["documents"].([]any)
+	switch x := m["documents"].(type) {
+	case []any:
+		req.Documents = x
+	case string: // the YAML text, as hub.apply takes it
+		docs, err := ParseYAML([]byte(x))
+		if err != nil {
+			c.add("documents", err.Error())
+		}
+		req.Documents = docs
+	}
 	if len(req.Documents) == 0 {
 		c.add("documents", "a list of documents is required")
 	}
