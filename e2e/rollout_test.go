@@ -392,3 +392,26 @@ func TestRolloutTakeover(t *testing.T) {
 	list := mustCall(t, b, "hub.listRollouts", key).([]any)
 	require.Equal(t, id, member(list[0], "id"))
 }
+
+// order rings: the configured canary ring first, then the others, the
+// ring of "*" last; a canary failure there halts before any other ring.
+func TestRolloutRings(t *testing.T) {
+	sim := startSim(t, uyunisim.Config{Peripherals: 5})
+	ps := sim.Peripherals()
+	g := startGateway(t, sim, func(c *server.Config) {
+		c.Rings = map[string][]string{"canary": {ref(sim, 3)}, "early": {ref(sim, 4), ref(sim, 1)}, "rest": {"*"}}
+	})
+	token := restLogin(t, g, "autoconnect")
+	failCreate(t, ps[3])
+	resetCalls(sim)
+	id := startRollout(t, g, token, map[string]any{"order": "rings", "waves": []any{2}})
+	m := settledRollout(t, g, token, id)
+	require.Equal(t, "halted", m["status"])
+	var order []int64
+	for _, tv := range m["targets"].([]any) {
+		n, _ := member(tv, "serverId").(json.Number).Int64()
+		order = append(order, n)
+	}
+	require.Equal(t, []int64{ps[3].ID(), ps[1].ID(), ps[4].ID(), ps[0].ID(), ps[2].ID()}, order)
+	require.Equal(t, map[int64]int{}, creates(sim))
+}

@@ -13,10 +13,14 @@ import (
 
 // validateRollouts checks the rollout settings without I/O.
 func (c Config) validateRollouts() error {
+	var errs []error
 	if c.RolloutLease <= 0 || c.RolloutRetention <= 0 {
-		return errors.New("rollout-lease and rollout-retention must be positive")
+		errs = append(errs, errors.New("rollout-lease and rollout-retention must be positive"))
 	}
-	return nil
+	if _, err := desired.RingOrder(c.Rings); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 // newRollouts builds staged rollouts over the engine: records in the
@@ -29,7 +33,7 @@ func newRollouts(cfg Config, gw *gateway.Gateway, e *desired.Engine, st *state, 
 		groups = append(groups, g)
 	}
 	slices.Sort(groups)
-	o := desired.RolloutOptions{Gateway: gw, Groups: groups}
+	o := desired.RolloutOptions{Gateway: gw, Groups: groups, Rings: cfg.Rings}
 	if st.seal != nil {
 		aad := []byte("hubgw rollout session")
 		o.Seal = func(key string) (string, error) {

@@ -95,6 +95,10 @@ type Config struct {
 	// retention.
 	RolloutLease     time.Duration `koanf:"rollout-lease"`
 	RolloutRetention time.Duration `koanf:"rollout-retention"`
+	// Rings order a rollout's targets with "order": "rings": ring name →
+	// members (names, FQDNs, ids or groups), "*" for every other server;
+	// the canary ring first, the "*" ring last, the others by name.
+	Rings map[string][]string `koanf:"rings"`
 }
 
 // Defaults are the values a flag-less start uses.

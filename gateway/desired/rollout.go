@@ -37,6 +37,8 @@ type RolloutOptions struct {
 	// Groups are the configured target groups' names: a server's groups,
 	// for groupSlots, are those whose members include it.
 	Groups []string
+	// Rings order targets with "order": "rings" (RingOrder says how).
+	Rings map[string][]string
 	// Seal and Open protect the session key kept in the rollout's record
 	// (in Redis it must not be usable as it is); nil: kept as it is (memory).
 	Seal func(key string) (string, error)
@@ -66,7 +68,7 @@ func NewRollouts(e *Engine, o RolloutOptions) *Rollouts {
 type RolloutRequest struct {
 	Documents        []any
 	Targets          []string
-	Order            string // "", "name" or "id"
+	Order            string // "", "name", "id" or "rings"
 	Canary           int
 	Waves            []rollout.Amount
 	Concurrency      int
@@ -150,8 +152,8 @@ func ParseRolloutRequest(v any) (RolloutRequest, error) {
 		}
 		return rollout.Amount(s)
 	}
-	if req.Order = str("order"); !slices.Contains([]string{"", "name", "id"}, req.Order) {
-		c.add("order", "name or id")
+	if req.Order = str("order"); !slices.Contains([]string{"", "name", "id", "rings"}, req.Order) {
+		c.add("order", "name, id or rings")
 	}
 	req.Canary, req.Concurrency = integer("canary"), integer("concurrency")
 	switch x := m["waves"].(type) {
@@ -242,6 +244,10 @@ func (r *Rollouts) Start(ctx context.Context, s *auth.Session, req RolloutReques
 		slices.SortStableFunc(ts, func(a, b target.Target) int { return cmp.Compare(a.Name, b.Name) })
 	case "id":
 		slices.SortStableFunc(ts, func(a, b target.Target) int { return cmp.Compare(a.ID, b.ID) })
+	case "rings":
+		if err := r.byRings(ctx, s, ts); err != nil {
+			return nil, err
+		}
 	}
 	groups := map[string][]string{}
 	for g := range req.GroupSlots {
@@ -271,6 +277,82 @@ func (r *Rollouts) Start(ctx context.Context, s *auth.Session, req RolloutReques
 		PauseAfterCanary: req.PauseAfterCanary, PauseBetween: req.PauseBetween, DeferUnreachable: req.Unreachable == "defer",
 	}
 	return r.C.Start(ctx, spec)
+}
+
+// RingOrder lists the configured rings in the order a rollout takes
+// them: "canary" first, the ring of "*" (every other server) last, the
+// others by name; it says what is wrong with the rings.
+func RingOrder(rings map[string][]string) ([]string, error) {
+	names := make([]string, 0, len(rings))
+	rest := ""
+	for name, members := range rings {
+		switch {
+		case name == "" || len(members) == 0:
+			return nil, fmt.Errorf("rings: ring %q needs a name and members", name)
+		case slices.Contains(members, "*") && len(members) > 1:
+			return nil, fmt.Errorf("rings: ring %q: \"*\" stands alone (every server not in another ring)", name)
+		case slices.Contains(members, "*") && rest != "":
+			return nil, fmt.Errorf("rings: both %q and %q are \"*\"", rest, name)
+		case slices.Contains(members, "*"):
+			rest = name
+		default:
+			names = append(names, name)
+		}
+	}
+	slices.SortFunc(names, func(a, b string) int {
+		return cmp.Or(-cmp.Compare(boolRank(a == "canary"), boolRank(b == "canary")), cmp.Compare(a, b))
+	})
+	if rest != "" {
+		names = append(names, rest)
+	}
+	return names, nil
+}
+
+func boolRank(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// byRings orders ts by the first ring each is in, then by id; servers in
+// no ring (when no ring is "*") come last.
+func (r *Rollouts) byRings(ctx context.Context, s *auth.Session, ts []target.Target) error {
+	order, err := RingOrder(r.o.Rings)
+	if err != nil {
+		return err
+	}
+	if len(order) == 0 {
+		return gateway.BadParams("order: rings: no rings are configured")
+	}
+	rank := map[string]int{}
+	for i, name := range order {
+		if slices.Contains(r.o.Rings[name], "*") {
+			for _, t := range ts {
+				if _, ok := rank[t.Key()]; !ok {
+					rank[t.Key()] = i
+				}
+			}
+			continue
+		}
+		members, err := r.o.Gateway.Resolve(ctx, s, r.o.Rings[name])
+		if err != nil {
+			return fmt.Errorf("ring %s: %w", name, err)
+		}
+		for _, t := range members {
+			if _, ok := rank[t.Key()]; !ok {
+				rank[t.Key()] = i
+			}
+		}
+	}
+	at := func(t target.Target) int {
+		if n, ok := rank[t.Key()]; ok {
+			return n
+		}
+		return len(order)
+	}
+	slices.SortStableFunc(ts, func(a, b target.Target) int { return cmp.Or(cmp.Compare(at(a), at(b)), cmp.Compare(a.ID, b.ID)) })
+	return nil
 }
 
 // Resume resumes a rollout from s (its key replaces the rollout's: resume
