@@ -619,9 +619,17 @@ func (c *Controller) wave(ctx context.Context, r *Record, w int) error {
 	groups := map[string]int{}
 	var stopErr error
 	stopping := false
+	// fresh: r is what the last write returned, so the record need not
+	// be read again (with 500 servers a read is a 100 kB decode, and it
+	// came once per server started and once per outcome).
+	fresh := false // r came from before a pause between waves, perhaps
 	for {
 		if !stopping {
-			cur, err := c.Get(ctx, r.ID)
+			cur, err := r, error(nil)
+			if !fresh {
+				cur, err = c.Get(ctx, r.ID)
+			}
+			fresh = false
 			switch {
 			case err != nil:
 				stopping, stopErr = true, err
@@ -659,8 +667,10 @@ func (c *Controller) wave(ctx context.Context, r *Record, w int) error {
 			for _, g := range r.Spec.Groups[r.Servers[d.i].Target.Key()] {
 				groups[g]--
 			}
-			if err := c.record(ctx, r, d.i, d.res); err != nil {
+			if rec, err := c.record(ctx, r, d.i, d.res); err != nil {
 				stopping, stopErr = true, err
+			} else {
+				r, fresh = rec, true
 			}
 			continue
 		}
@@ -678,7 +688,7 @@ func (c *Controller) wave(ctx context.Context, r *Record, w int) error {
 			stopping, stopErr = true, err
 			continue
 		}
-		r = claimed
+		r, fresh = claimed, true
 		for _, g := range r.Spec.Groups[r.Servers[next].Target.Key()] {
 			groups[g]++
 		}
@@ -705,8 +715,8 @@ func (c *Controller) slotFree(r *Record, t target.Target, inflight map[string]in
 }
 
 // record writes one server's outcome.
-func (c *Controller) record(ctx context.Context, r *Record, i int, res StepResult) error {
-	_, err := c.update(context.WithoutCancel(ctx), r.ID, r.Epoch, func(rec *Record) error {
+func (c *Controller) record(ctx context.Context, r *Record, i int, res StepResult) (*Record, error) {
+	return c.update(context.WithoutCancel(ctx), r.ID, r.Epoch, func(rec *Record) error {
 		s := &rec.Servers[i]
 		now := c.o.Now().UTC()
 		switch {
@@ -728,7 +738,6 @@ func (c *Controller) record(ctx context.Context, r *Record, i int, res StepResul
 		s.Objects, s.Counts, s.Error, s.Finished = res.Objects, res.Counts, truncate(res.Err, 1024), &now
 		return nil
 	})
-	return err
 }
 
 func truncate(s string, n int) string {
