@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strconv"
 
 	"github.com/labstack/echo/v4"
 	"go.yaml.in/yaml/v3"
@@ -48,13 +47,9 @@ func (h *Handler) rolloutList(c echo.Context) error {
 	if !ok {
 		return err
 	}
-	limit := 50
-	if q := c.QueryParam("limit"); q != "" {
-		n, err := strconv.Atoi(q)
-		if err != nil || n < 1 || n > 1000 {
-			return h.fault(c, rpc.Faultf(gateway.CodeBadParams, "hubgw: limit must be an integer from 1 to 1000, not %q", q))
-		}
-		limit = n
+	limit, ok, err := h.limit(c)
+	if !ok {
+		return err
 	}
 	recs, err := h.cfg.Rollouts.C.List(c.Request().Context(), s.User, limit)
 	if err != nil {
