@@ -415,3 +415,50 @@ func TestRolloutRings(t *testing.T) {
 	require.Equal(t, []int64{ps[3].ID(), ps[1].ID(), ps[4].ID(), ps[0].ID(), ps[2].ID()}, order)
 	require.Equal(t, map[int64]int{}, creates(sim))
 }
+
+// The XML-RPC methods through Python's xmlrpc.client: start with the YAML
+// text, read, list, a halted rollout resumed with a larger budget, the
+// faults for a bad request and an unknown rollout.
+func TestRolloutPythonXMLRPC(t *testing.T) {
+	sim := startSim(t, uyunisim.Config{Peripherals: 3})
+	g := startGateway(t, sim, nil)
+	failCreate(t, sim.Peripherals()[2])
+	out := python(t, `
+import json, os, time, xmlrpc.client as x
+s = x.ServerProxy(os.environ["GW"])
+k = s.hub.loginWithAutoconnectMode("admin", "admin")["SessionKey"]
+docs = "apiVersion: hubgw/v1\nkind: SystemGroup\nmetadata: {name: web}\nspec: {description: Web servers}\n"
+out = {}
+r = s.hub.startRollout(k, {"documents": docs, "targets": ["all"], "order": "id", "waves": ["50%"]})
+out["started"] = r["status"]
+def settle():
+    for _ in range(3000):
+        g = s.hub.getRollout(k, r["id"])
+        if g["status"] != "running":
+            return g
+        time.sleep(0.01)
+g = settle()
+out["halted"] = [g["status"], g["reason"], [t["status"] for t in g["targets"]]]
+s.hub.resumeRollout(k, r["id"], "1")
+g = settle()
+out["resumed"] = [g["status"], g["counts"]["created"], g["counts"]["failed"]]
+out["listed"] = s.hub.listRollouts(k)[0]["id"] == r["id"]
+try:
+    s.hub.startRollout(k, {"documents": docs, "targets": ["all"], "canary": "one"})
+except x.Fault as e:
+    out["invalid"] = [e.faultCode, e.faultString]
+try:
+    s.hub.abortRollout(k, "nope")
+except x.Fault as e:
+    out["missing"] = e.faultCode
+print(json.dumps(out))
+`, "GW="+g.URL)
+	var got map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out), &got), out)
+	require.Equal(t, "running", got["started"])
+	require.Equal(t, []any{"halted", "1 servers failed, over the budget of 0", []any{"succeeded", "succeeded", "failed"}}, got["halted"])
+	require.Equal(t, []any{"completed-with-failures", float64(2), float64(1)}, got["resumed"])
+	require.Equal(t, true, got["listed"])
+	require.Equal(t, []any{float64(-32602), "hubgw: invalid rollout request: canary: must be an integer, at least 0"}, got["invalid"])
+	require.Equal(t, float64(4124), got["missing"])
+}

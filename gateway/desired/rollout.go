@@ -86,7 +86,7 @@ func ParseRolloutRequest(v any) (RolloutRequest, error) {
 	var req RolloutRequest
 	m, ok := plain(v).(map[string]any)
 	if !ok {
-		return req, &ValidationError{Problems: []string{"request: is not an object"}}
+		return req, &ValidationError{Problems: []string{"request: is not an object"}, What: "rollout request"}
 	}
 	c := &checker{}
 	known := []string{"documents", "targets", "order", "canary", "waves", "concurrency", "groupSlots", "maxFailures",
@@ -195,7 +195,7 @@ func ParseRolloutRequest(v any) (RolloutRequest, error) {
 	}
 	if len(c.problems) > 0 {
 		slices.Sort(c.problems)
-		return req, &ValidationError{Problems: c.problems}
+		return req, &ValidationError{Problems: c.problems, What: "rollout request"}
 	}
 	return req, nil
 }
