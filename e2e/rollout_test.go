@@ -462,3 +462,29 @@ print(json.dumps(out))
 	require.Equal(t, []any{float64(-32602), "hubgw: invalid rollout request: canary: must be an integer, at least 0"}, got["invalid"])
 	require.Equal(t, float64(4124), got["missing"])
 }
+
+// A rollout waiting for its user keeps its session alive: the creator's
+// token, idle far longer than the session's idle expiry, still works.
+func TestRolloutKeepsItsSessionAlive(t *testing.T) {
+	sim := startSim(t, uyunisim.Config{Peripherals: 2})
+	g := startGateway(t, sim, func(c *server.Config) {
+		c.SessionIdle = time.Second
+		c.RolloutLease = 200 * time.Millisecond
+	})
+	token := restLogin(t, g, "autoconnect")
+	id := startRollout(t, g, token, map[string]any{"pauseAfterCanary": true})
+	watcher := restLogin(t, g, "autoconnect") // reads without touching the rollout's session
+	idle := time.Now()
+	require.Eventually(t, func() bool {
+		m := getRollout(t, g, watcher, id)
+		return m["status"] == "paused" && time.Since(idle) > 3*time.Second
+	}, 30*time.Second, 100*time.Millisecond)
+	m := getRollout(t, g, token, id)
+	require.Equal(t, "canary", m["reason"])
+	decideRollout(t, g, token, id, "resume", nil)
+	require.Equal(t, "succeeded", settledRollout(t, g, token, id)["status"])
+
+	// Without a rollout waiting, the same idle time ends a session.
+	time.Sleep(1500 * time.Millisecond) // the expiry being tested is a duration
+	requireProblem(t, rest(t, g, http.MethodGet, "/api/v1/rollouts", token, nil), http.StatusUnauthorized, -1, "session")
+}

@@ -50,7 +50,7 @@ func newRollouts(cfg Config, gw *gateway.Gateway, e *desired.Engine, st *state, 
 	}
 	r := desired.NewRollouts(e, o)
 	r.C = rollout.New(rollout.Options{
-		Store: st.store, Step: r.Step, Replica: st.replica, Lease: cfg.RolloutLease, Retention: cfg.RolloutRetention,
+		Store: st.store, Step: r.Step, KeepAlive: r.KeepAlive, Replica: st.replica, Lease: cfg.RolloutLease, Retention: cfg.RolloutRetention,
 		Logger: log.With("component", "rollouts"),
 	})
 	return r

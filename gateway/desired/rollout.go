@@ -375,6 +375,14 @@ func (r *Rollouts) Get(ctx context.Context, s *auth.Session, id string) (*rollou
 	return rec, err
 }
 
+// KeepAlive is the controller's: reading the rollout's session keeps it
+// alive (its idle expiry starts again) while the rollout waits.
+func (r *Rollouts) KeepAlive(ctx context.Context, spec *rollout.Spec) {
+	if key, err := r.o.Open(spec.Session); err == nil {
+		_, _ = r.o.Gateway.Session(ctx, key)
+	}
+}
+
 // Step is the controller's step: the bundle applied to one server with
 // the rollout's session.
 func (r *Rollouts) Step(ctx context.Context, spec *rollout.Spec, t target.Target, _ int) rollout.StepResult {

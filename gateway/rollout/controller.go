@@ -51,6 +51,10 @@ type Options struct {
 	// Default 15s.
 	Lease     time.Duration
 	Retention time.Duration // finished rollouts are kept this long; default 30 days
+	// KeepAlive, if set, is called by the owner about every Lease while it
+	// drives a rollout that waits (paused, halted, between waves), so the
+	// session its steps use does not lapse meanwhile.
+	KeepAlive func(ctx context.Context, spec *Spec)
 	Logger    *slog.Logger
 	Now       func() time.Time
 }
@@ -502,6 +506,7 @@ func (c *Controller) drive(id string, epoch int64) {
 
 // loop drives one rollout until it ends (true), or this replica loses it.
 func (c *Controller) loop(ctx context.Context, id string, epoch int64, wake <-chan struct{}) bool {
+	var touched time.Time
 	for {
 		r, err := c.Get(ctx, id)
 		if err != nil || r.Epoch != epoch {
@@ -509,6 +514,10 @@ func (c *Controller) loop(ctx context.Context, id string, epoch int64, wake <-ch
 		}
 		if !r.Active() {
 			return true
+		}
+		if time.Since(touched) >= c.o.Lease {
+			c.keepAlive(ctx, r)
+			touched = time.Now()
 		}
 		if r.Status == Running {
 			if err := c.step(ctx, r); errors.Is(err, errLost) {
@@ -522,7 +531,7 @@ func (c *Controller) loop(ctx context.Context, id string, epoch int64, wake <-ch
 		case <-ctx.Done():
 			return false
 		case <-wake:
-		case <-time.After(time.Second): // a decision taken on another replica
+		case <-time.After(min(time.Second, c.o.Lease/3)): // a decision taken on another replica; keeping alive
 		}
 	}
 }
@@ -542,10 +551,18 @@ func (c *Controller) step(ctx context.Context, r *Record) error {
 			return err
 		}
 		if w > 0 && r.Spec.PauseBetween > 0 && !waveStarted(r, w) {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(r.Spec.PauseBetween):
+			pause, tick := time.NewTimer(r.Spec.PauseBetween), time.NewTicker(c.o.Lease)
+			defer pause.Stop()
+			defer tick.Stop()
+			for waiting := true; waiting; {
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-pause.C:
+					waiting = false
+				case <-tick.C:
+					c.keepAlive(ctx, r)
+				}
 			}
 		}
 		return c.wave(ctx, r, w)
@@ -561,6 +578,12 @@ func (c *Controller) step(ctx context.Context, r *Record) error {
 		return nil
 	})
 	return err
+}
+
+func (c *Controller) keepAlive(ctx context.Context, r *Record) {
+	if c.o.KeepAlive != nil {
+		c.o.KeepAlive(ctx, &r.Spec)
+	}
 }
 
 func hasWork(r *Record, w int) bool {
