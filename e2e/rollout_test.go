@@ -36,6 +36,8 @@ func startRollout(t *testing.T, g *gw, token string, settings map[string]any) st
 	require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Body)
 	m := r.JSON(t)
 	require.Equal(t, "running", m["status"])
+	require.Equal(t, false, m["durable"], "the memory store")
+	require.Equal(t, "/api/v1/rollouts/"+m["id"].(string), r.Header.Get("Location"))
 	return m["id"].(string)
 }
 
@@ -362,6 +364,7 @@ func TestRolloutTakeover(t *testing.T) {
 	started := mustCall(t, a, "hub.startRollout", key, map[string]any{"documents": docs, "targets": []any{"all"}, "order": "id",
 		"waves": []any{1}, "concurrency": 1})
 	id := member(started, "id").(string)
+	require.Equal(t, true, member(started, "durable"))
 	get := func(c *koloClient) any { return mustCall(t, c, "hub.getRollout", key, id) }
 	status := func(r any, i int) string { return member(member(r, "targets").([]any)[i], "status").(string) }
 

@@ -35,7 +35,9 @@ func (g *generator) rollouts() {
 		"pauseBetween":     str(`A pause between waves ("30s").`),
 		"unreachable":      enum("Unreachable servers count as failures (fail, the default) or are set aside for a retry (defer).", "fail", "defer"),
 	}))
-	started := g.addSchema("RolloutStarted", obj([]string{"id", "status"}, openapi3.Schemas{"id": str(""), "status": str("")}))
+	started := g.addSchema("RolloutStarted", obj([]string{"id", "status", "durable"}, openapi3.Schemas{"id": str(""), "status": str(""),
+		"durable": boolean("Kept in Redis and taken over by another replica if this one dies; false with the memory store: it lives in this process only."),
+	}))
 	status := enum("", "running", "paused", "halted", "succeeded", "completed-with-failures", "aborted")
 	wave := g.addSchema("RolloutWave", obj([]string{"index", "status", "targets"}, openapi3.Schemas{
 		"index": integer("int32", "0 is the canary."), "status": enum("", "pending", "running", "succeeded", "failed", "skipped"),

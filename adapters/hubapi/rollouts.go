@@ -56,7 +56,7 @@ func (d *Dialect) rollout(ctx context.Context, method string, params []any) (any
 		if err != nil {
 			return nil, validationFault(desired.RolloutFault(err))
 		}
-		return rpc.Struct{{Name: "id", Value: rec.ID}, {Name: "status", Value: string(rec.Status)}}, nil
+		return rpc.Struct{{Name: "id", Value: rec.ID}, {Name: "status", Value: string(rec.Status)}, {Name: "durable", Value: d.rollouts.C.Durable()}}, nil
 	}
 	id, ok := params[1].(string)
 	if !ok {

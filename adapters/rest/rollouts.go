@@ -38,7 +38,7 @@ func (h *Handler) rolloutStart(c echo.Context) error {
 		return h.desiredFault(c, desired.RolloutFault(err))
 	}
 	c.Response().Header().Set(echo.HeaderLocation, "/api/v1/rollouts/"+rec.ID)
-	return c.JSON(http.StatusAccepted, map[string]string{"id": rec.ID, "status": string(rec.Status)})
+	return c.JSON(http.StatusAccepted, map[string]any{"id": rec.ID, "status": string(rec.Status), "durable": h.cfg.Rollouts.C.Durable()})
 }
 
 // rolloutList is GET /api/v1/rollouts?limit=N: the caller's, newest first.

@@ -157,6 +157,10 @@ func (c *Controller) Start(ctx context.Context, spec Spec) (*Record, error) {
 	return rec, nil
 }
 
+// Durable reports whether rollouts outlive this process (a shared store:
+// another replica takes them over); with memory they do not.
+func (c *Controller) Durable() bool { return c.o.Store.Shared() }
+
 // conflicting names an active rollout that touches one of spec's objects
 // on one of its servers.
 func (c *Controller) conflicting(ctx context.Context, spec Spec) (string, error) {
