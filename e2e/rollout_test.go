@@ -491,3 +491,22 @@ func TestRolloutKeepsItsSessionAlive(t *testing.T) {
 	time.Sleep(1500 * time.Millisecond) // the expiry being tested is a duration
 	requireProblem(t, rest(t, g, http.MethodGet, "/api/v1/rollouts", token, nil), http.StatusUnauthorized, -1, "session")
 }
+
+// unreachable: defer sets a server that does not answer aside instead of
+// counting it against the budget; once it is back, retry finishes it.
+func TestRolloutUnreachableDeferred(t *testing.T) {
+	sim, g, token := desiredRig(t, uyunisim.Config{Peripherals: 3})
+	ps := sim.Peripherals()
+	require.NoError(t, ps[1].Inject(uyunisim.Faults{Down: true}))
+	id := startRollout(t, g, token, map[string]any{"unreachable": "defer"})
+	m := settledRollout(t, g, token, id)
+	require.Equal(t, "completed-with-failures", m["status"], "%v", m["reason"])
+	require.Equal(t, map[int64]string{ps[0].ID(): "succeeded#1", ps[1].ID(): "deferred#1", ps[2].ID(): "succeeded#1"}, serverStates(t, m))
+	require.Equal(t, json.Number("1"), member(m, "counts", "unreachable"))
+
+	require.NoError(t, ps[1].ClearFaults())
+	decideRollout(t, g, token, id, "retry", map[string]any{"servers": []any{fmt.Sprint(ps[1].ID())}})
+	m = settledRollout(t, g, token, id)
+	require.Equal(t, "succeeded", m["status"], "%v", m["targets"])
+	require.Equal(t, "succeeded#2", serverStates(t, m)[ps[1].ID()])
+}
