@@ -480,6 +480,9 @@ func (c *Controller) drive(id string, epoch int64) {
 					}
 					return old, nil
 				})
+				if errors.Is(err, cache.ErrNotFound) && c.retake(ctx, id, epoch) {
+					continue
+				}
 				if errors.Is(err, errLost) || errors.Is(err, cache.ErrNotFound) {
 					cancel() // someone else owns it now
 					return
@@ -506,6 +509,23 @@ func (c *Controller) drive(id string, epoch int64) {
 			c.adoptOne(bg, id)
 		}
 	}()
+}
+
+// retake takes the lease of a rollout this controller drives at epoch
+// again after it lapsed (a renewal came late: a loaded machine, a slow
+// store) while nobody took the rollout over: the record still carries
+// this owner's epoch. Otherwise the new owner's lease stays.
+func (c *Controller) retake(ctx context.Context, id string, epoch int64) bool {
+	won, err := c.o.Store.SetNX(ctx, leaseKey(id), []byte(c.o.Replica), c.o.Lease)
+	if err != nil || !won {
+		return false
+	}
+	if r, err := c.Get(ctx, id); err == nil && r.Epoch == epoch && r.Active() {
+		c.o.Logger.WarnContext(ctx, "rollout lease lapsed before its renewal; taken again", "rollout", id, "epoch", epoch)
+		return true
+	}
+	_ = c.o.Store.Delete(ctx, leaseKey(id))
+	return false
 }
 
 // loop drives one rollout until it ends (true), or this replica loses it.

@@ -240,8 +240,16 @@ func TestRollout(t *testing.T) {
 				require.Equal(t, Event{Type: "server", Rollout: r.ID, Status: "running", Server: &EventServer{Target: "p0", ServerID: 1000010001, Attempt: 1}}, first)
 				close(f.gate["p0"])
 				var got []string
-				for e := range events {
-					got = append(got, fmt.Sprintf("%s %d %s", e.Type, e.Wave, e.Status))
+				timeout := time.After(20 * time.Second)
+				for done := false; !done; {
+					select {
+					case e, ok := <-events:
+						if done = !ok; ok {
+							got = append(got, fmt.Sprintf("%s %d %s", e.Type, e.Wave, e.Status))
+						}
+					case <-timeout:
+						t.Fatalf("the rollout did not end: %v", got)
+					}
 				}
 				require.Equal(t, "rollout 0 succeeded", got[len(got)-1])
 				count := map[string]int{}
