@@ -109,6 +109,12 @@ func changedChannel(id string) string { return "rollout:{" + id + "}:changed" }
 
 const allIndex = "rollouts"
 
+// activeIndex holds the rollouts that may still run, so that adoption and
+// the conflict check, which read every record they list, do not read the
+// finished ones kept for audit. A finished rollout leaves it by a score
+// below zero (the store's sorted sets have no single-member removal).
+const activeIndex = "rollouts:active"
+
 // Start records a new rollout and runs it. With a store that is not
 // shared, rollouts live in this process and do not survive a restart.
 func (c *Controller) Start(ctx context.Context, spec Spec) (*Record, error) {
@@ -143,7 +149,7 @@ func (c *Controller) Start(ctx context.Context, spec Spec) (*Record, error) {
 	err = c.o.Store.Batch(ctx, func(bt cache.Batch) {
 		bt.Set(recordKey(rec.ID), b, 0)
 		bt.Set(leaseKey(rec.ID), []byte(c.o.Replica), c.o.Lease)
-		for _, ix := range []string{allIndex, userIndex(spec.User)} {
+		for _, ix := range []string{allIndex, activeIndex, userIndex(spec.User)} {
 			bt.ZAdd(ix, 0, score, rec.ID)
 		}
 	})
@@ -164,7 +170,7 @@ func (c *Controller) Durable() bool { return c.o.Store.Shared() }
 // conflicting names an active rollout that touches one of spec's objects
 // on one of its servers.
 func (c *Controller) conflicting(ctx context.Context, spec Spec) (string, error) {
-	recs, err := c.list(ctx, allIndex, 1000)
+	recs, err := c.list(ctx, activeIndex, 1000)
 	if err != nil {
 		return "", err
 	}
@@ -236,7 +242,7 @@ func (c *Controller) list(ctx context.Context, index string, n int) ([]Record, e
 // change and fails with errLost when another replica has taken over.
 func (c *Controller) update(ctx context.Context, id string, epoch int64, fn func(r *Record) error) (*Record, error) {
 	var out Record
-	ttl := time.Duration(0)
+	var wasActive bool
 	err := c.o.Store.Update(ctx, recordKey(id), 0, func(old []byte) ([]byte, error) {
 		var r Record
 		if err := json.Unmarshal(old, &r); err != nil {
@@ -245,6 +251,7 @@ func (c *Controller) update(ctx context.Context, id string, epoch int64, fn func
 		if epoch > 0 && r.Epoch != epoch {
 			return nil, errLost
 		}
+		wasActive = r.Active()
 		if err := fn(&r); err != nil {
 			return nil, err
 		}
@@ -258,9 +265,15 @@ func (c *Controller) update(ctx context.Context, id string, epoch int64, fn func
 	if err != nil {
 		return nil, err
 	}
-	if !out.Active() {
-		ttl = c.o.Retention
-		_ = c.o.Store.Batch(ctx, func(b cache.Batch) { b.Expire(recordKey(id), ttl) })
+	switch {
+	case wasActive && !out.Active(): // finished: kept for the retention, out of the active index
+		_ = c.o.Store.Batch(ctx, func(b cache.Batch) {
+			b.Expire(recordKey(id), c.o.Retention)
+			b.ZAdd(activeIndex, 0, -1, id)
+			b.ZRemBelow(activeIndex, 0)
+		})
+	case !wasActive && out.Active(): // a retry of a finished rollout
+		_ = c.o.Store.Batch(ctx, func(b cache.Batch) { b.ZAdd(activeIndex, 0, float64(out.Created.UnixMilli()), id) })
 	}
 	_ = c.o.Store.Publish(ctx, changedChannel(id), []byte(id))
 	c.poke(id)
@@ -376,7 +389,7 @@ func (c *Controller) Run(ctx context.Context) {
 
 // adopt takes over active rollouts without a live owner.
 func (c *Controller) adopt(ctx context.Context) {
-	recs, err := c.list(ctx, allIndex, 1000)
+	recs, err := c.list(ctx, activeIndex, 1000)
 	if err != nil {
 		return
 	}

@@ -34,3 +34,34 @@ func TestLeaseLapsedWithoutTakeover(t *testing.T) {
 		})
 	}
 }
+
+// Finished rollouts leave the active index (adoption and the conflict
+// check read only that); a retry puts one back.
+func TestActiveIndex(t *testing.T) {
+	ctx := context.Background()
+	for name, open := range redistest.Stores() {
+		t.Run(name, func(t *testing.T) {
+			st := open(t)
+			f := newFleet()
+			f.fail["p1"] = true
+			c := newController(t, st, f, "a")
+			r, err := c.Start(ctx, Spec{User: "admin", Targets: servers(2), MaxFailures: "1"})
+			require.NoError(t, err)
+			active := func() []string {
+				ids, err := st.ZRevRange(ctx, activeIndex, 10)
+				require.NoError(t, err)
+				return ids
+			}
+			require.Equal(t, CompletedWithFailures, settled(t, c, r.ID).Status)
+			require.Eventually(t, func() bool { return len(active()) == 0 }, 10*time.Second, 5*time.Millisecond)
+			f.mu.Lock()
+			f.fail = map[string]bool{}
+			f.mu.Unlock()
+			_, err = c.Retry(ctx, r.ID, "admin", nil)
+			require.NoError(t, err)
+			require.Equal(t, []string{r.ID}, active())
+			require.Equal(t, Succeeded, settled(t, c, r.ID).Status)
+			require.Eventually(t, func() bool { return len(active()) == 0 }, 10*time.Second, 5*time.Millisecond)
+		})
+	}
+}
