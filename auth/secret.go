@@ -56,7 +56,18 @@ func NewSealer(key []byte) (*Sealer, error) {
 // LoadSecretKey reads a key file: 32 raw bytes, or 64 hex digits, or the
 // base64 of 32 bytes (surrounding white space ignored). Generate one with
 // `openssl rand -hex 32 > hubgw.key` (or `head -c 32 /dev/urandom`).
+//
+// The file must not be readable or writable by every user (chmod 600, or
+// 640 for a group), and the key must look random: all zeros, or a few
+// byte values repeated, is a placeholder, not a secret.
 func LoadSecretKey(path string) (*Sealer, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("secret-key-file: %w", err)
+	}
+	if perm := fi.Mode().Perm(); perm&0o007 != 0 {
+		return nil, fmt.Errorf("secret-key-file %s: mode %04o lets every user on the machine read or change it; chmod 600 it", path, perm)
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("secret-key-file: %w", err)
@@ -65,7 +76,24 @@ func LoadSecretKey(path string) (*Sealer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("secret-key-file %s: %w", path, err)
 	}
+	if weakKey(key) {
+		return nil, fmt.Errorf("secret-key-file %s: the key is not random (all zeros, or a few byte values repeated); generate one with `openssl rand -hex 32`", path)
+	}
 	return NewSealer(key)
+}
+
+// weakKey: 32 random bytes take fewer than 8 distinct values with
+// negligible probability (about 2^-60); a placeholder always does.
+func weakKey(k []byte) bool {
+	var seen [256]bool
+	n := 0
+	for _, c := range k {
+		if !seen[c] {
+			seen[c] = true
+			n++
+		}
+	}
+	return n < 8
 }
 
 func decodeKey(b []byte) ([]byte, error) {

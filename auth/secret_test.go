@@ -2,10 +2,12 @@ package auth_test
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -63,18 +65,25 @@ func TestSealerRejects(t *testing.T) {
 }
 
 func TestLoadSecretKey(t *testing.T) {
-	raw := key(7)
+	sum := sha256.Sum256([]byte("a test key"))
+	raw := sum[:]
 	dir := t.TempDir()
 	tests := []struct {
 		name    string
 		content []byte
+		mode    os.FileMode
 		err     string
 	}{
-		{"raw", raw, ""},
-		{"hex with newline", []byte(hex.EncodeToString(raw) + "\n"), ""},
-		{"base64", []byte(base64.StdEncoding.EncodeToString(raw)), ""},
-		{"too short", []byte("abc"), "want 32 bytes"},
-		{"hex of 16 bytes", []byte(hex.EncodeToString(raw[:16])), "want 32 bytes"},
+		{"raw", raw, 0o600, ""},
+		{"hex with newline", []byte(hex.EncodeToString(raw) + "\n"), 0o600, ""},
+		{"base64", []byte(base64.StdEncoding.EncodeToString(raw)), 0o640, ""},
+		{"too short", []byte("abc"), 0o600, "want 32 bytes"},
+		{"hex of 16 bytes", []byte(hex.EncodeToString(raw[:16])), 0o600, "want 32 bytes"},
+		{"all zeros", make([]byte, 32), 0o600, "not random"},
+		{"hex zeros", []byte(strings.Repeat("0", 64)), 0o600, "not random"},
+		{"a pattern", []byte(strings.Repeat("ab", 32)), 0o600, "not random"},
+		{"world-readable", raw, 0o644, "chmod 600"},
+		{"world-writable", raw, 0o602, "chmod 600"},
 	}
 	want, err := auth.NewSealer(raw)
 	require.NoError(t, err)
@@ -82,6 +91,7 @@ func TestLoadSecretKey(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			path := filepath.Join(dir, tt.name)
 			require.NoError(t, os.WriteFile(path, tt.content, 0o600))
+			require.NoError(t, os.Chmod(path, tt.mode)) // whatever the umask
 			s, err := auth.LoadSecretKey(path)
 			if tt.err != "" {
 				require.ErrorContains(t, err, tt.err)

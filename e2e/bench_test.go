@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -141,13 +140,20 @@ func benchSetup(b *testing.B, peripherals int, latency time.Duration) (*uyunisim
 	b.Cleanup(func() { sim.Close() })
 	g := benchGateway(b, sim)
 	c := newBenchClient(g.URL)
+	key := benchLogin(b, c)
+	return sim, g, key
+}
+
+// benchLogin logs in in autoconnect mode and returns the session key.
+func benchLogin(b *testing.B, c *benchClient) string {
+	b.Helper()
 	res, err := c.call("hub.loginWithAutoconnectMode", "admin", "admin")
 	if err != nil {
 		b.Fatal(err)
 	}
 	v, _ := res.(xmlrpc.Raw).Decode()
 	key, _ := v.(rpc.Struct).Get("SessionKey")
-	return sim, g, key.(string)
+	return key.(string)
 }
 
 // benchGateway is a gateway sized for load runs in front of sim.
@@ -214,12 +220,7 @@ func BenchmarkMulticast(b *testing.B) {
 		proc := startHubgwProcess(b, bin, sim)
 		c := newBenchClient(proc.url)
 
-		res, err := c.call("hub.loginWithAutoconnectMode", "admin", "admin")
-		if err != nil {
-			b.Fatal(err)
-		}
-		v, _ := res.(xmlrpc.Raw).Decode()
-		key, _ := v.(rpc.Struct).Get("SessionKey")
+		key := benchLogin(b, c)
 		for _, conc := range []int{1, 8} {
 			b.Run(fmt.Sprintf("peripherals=%d/conc=%d", n, conc), func(b *testing.B) {
 				var lats latencies
@@ -277,12 +278,7 @@ func responseSize(b *testing.B, sim *uyunisim.Sim) int {
 // buildHubgw builds the hubgw binary once per benchmark run.
 func buildHubgw(b testing.TB) string {
 	b.Helper()
-	bin := filepath.Join(b.TempDir(), "hubgw")
-	out, err := exec.Command("go", "build", "-o", bin, "github.com/hubgw/hubgw/cmd/hubgw").CombinedOutput()
-	if err != nil {
-		b.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
+	return build(b, "cmd/hubgw")
 }
 
 type hubgwProcess struct {
@@ -293,7 +289,7 @@ type hubgwProcess struct {
 
 // startHubgwProcess runs `hubgw serve` in front of sim and waits until it
 // answers /healthz.
-func startHubgwProcess(b *testing.B, bin string, sim *uyunisim.Sim) *hubgwProcess {
+func startHubgwProcess(b *testing.B, bin string, sim *uyunisim.Sim, flags ...string) *hubgwProcess {
 	b.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -301,8 +297,8 @@ func startHubgwProcess(b *testing.B, bin string, sim *uyunisim.Sim) *hubgwProces
 	}
 	addr := l.Addr().String()
 	l.Close()
-	cmd := exec.Command(bin, "serve", "--listen", addr, "--hub-url", sim.Hub().URL(), "--peripheral-scheme", "http",
-		"--max-per-server", "64", "--max-concurrency", "4096", "--request-timeout", "30s", "--log-level", "warn")
+	cmd := exec.Command(bin, append([]string{"serve", "--listen", addr, "--hub-url", sim.Hub().URL(), "--peripheral-scheme", "http",
+		"--max-per-server", "64", "--max-concurrency", "4096", "--request-timeout", "30s", "--log-level", "warn"}, flags...)...)
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
@@ -340,18 +336,21 @@ func (p *hubgwProcess) resetPeak(b *testing.B) {
 }
 
 // peakRSS reads VmHWM in bytes.
-func (p *hubgwProcess) peakRSS(b *testing.B) int {
+func (p *hubgwProcess) peakRSS(b *testing.B) int { return p.status(b, "VmHWM:") }
+
+// status reads one kB figure of /proc/<pid>/status in bytes.
+func (p *hubgwProcess) status(b *testing.B, field string) int {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
 	if err != nil {
 		b.Fatal(err)
 	}
 	for line := range strings.Lines(string(data)) {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == field {
 			kb, _ := strconv.Atoi(f[1])
 			return kb << 10
 		}
 	}
-	b.Fatal("no VmHWM in /proc status")
+	b.Fatalf("no %s in /proc status", field)
 	return 0
 }
 
@@ -372,3 +371,52 @@ func (p *hubgwProcess) metric(b *testing.B, name string) float64 {
 	b.Fatalf("no %s in /metrics", name)
 	return 0
 }
+
+// BenchmarkBigBroadcast sends one broadcast of a 15 MiB argument to 50
+// peripherals through the gateway running as its own process, and
+// reports its peak RSS against the argument's size (issue 12, H2: the
+// shared argument is encoded once, not once per peripheral; target ≤ 4×).
+// jobs=true adds what recording the fan-out as a job costs on top.
+func BenchmarkBigBroadcast(b *testing.B) {
+	const n, size = 50, 15 << 20
+	bin := buildHubgw(b)
+	sim, err := uyunisim.Start(context.Background(), uyunisim.Config{Peripherals: n, Systems: 10, MaxCalls: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { sim.Close() })
+	ids := []any{}
+	for _, p := range sim.Peripherals() {
+		ids = append(ids, p.ID())
+	}
+	arg := strings.Repeat("x", size)
+	for _, jobs := range []bool{false, true} {
+		b.Run(fmt.Sprintf("jobs=%t", jobs), func(b *testing.B) {
+			proc := startHubgwProcess(b, bin, sim, fmt.Sprintf("--jobs=%t", jobs))
+			defer proc.stop(b)
+			c := newBenchClient(proc.url)
+			key := benchLogin(b, c)
+			idle := proc.rss(b)
+			proc.resetPeak(b)
+			b.ResetTimer()
+			for b.Loop() {
+				r, err := c.call("broadcast.system.listSystemsWithEntitlement", key, ids, arg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := allSucceeded(r, n); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			peak := proc.peakRSS(b)
+			b.ReportMetric(float64(idle)/(1<<20), "idle-RSS-MB")
+			b.ReportMetric(float64(peak)/(1<<20), "peak-RSS-MB")
+			b.ReportMetric(float64(peak)/size, "RSS/argument")
+			b.ReportMetric(float64(peak-idle)/size, "growth/argument")
+		})
+	}
+}
+
+// rss reads VmRSS in bytes.
+func (p *hubgwProcess) rss(b *testing.B) int { return p.status(b, "VmRSS:") }

@@ -30,6 +30,7 @@ import (
 type cliUser struct {
 	bin, home string
 	env       []string
+	dir       string // the working directory ("": the test's)
 }
 
 func newCLIUser(t *testing.T, bin string, env ...string) *cliUser {
@@ -65,6 +66,7 @@ func (u *cliUser) run(t *testing.T, stdin string, env []string, args ...string) 
 	defer cancel()
 	cmd := exec.CommandContext(ctx, u.bin, args...)
 	cmd.Env = append(append([]string{}, u.env...), env...)
+	cmd.Dir = u.dir
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut

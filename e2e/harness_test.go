@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -38,10 +39,20 @@ type gw struct {
 	URL    string // the XML-RPC endpoint
 	Base   string
 	Server *server.Server
+	// Stop stops it as SIGTERM does and returns what Serve returned, once
+	// in-flight calls have finished; the test's cleanup calls it too.
+	Stop func() error
 }
 
 // startGateway serves a gateway in front of sim on a loopback port.
 func startGateway(t testing.TB, sim *uyunisim.Sim, tweak func(*server.Config)) *gw {
+	t.Helper()
+	return startGatewayLog(t, sim, tweak, nil)
+}
+
+// startGatewayLog is startGateway logging to log (nil: nowhere, or
+// stderr with -v).
+func startGatewayLog(t testing.TB, sim *uyunisim.Sim, tweak func(*server.Config), log *slog.Logger) *gw {
 	t.Helper()
 	cfg := server.Defaults()
 	cfg.HubURL = sim.Hub().URL()
@@ -52,8 +63,10 @@ func startGateway(t testing.TB, sim *uyunisim.Sim, tweak func(*server.Config)) *
 	if tweak != nil {
 		tweak(&cfg)
 	}
-	log := slog.New(slog.DiscardHandler)
-	if testing.Verbose() {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if testing.Verbose() && log.Handler() == slog.DiscardHandler {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	srv, err := server.New(cfg, log)
@@ -62,13 +75,14 @@ func startGateway(t testing.TB, sim *uyunisim.Sim, tweak func(*server.Config)) *
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, l, 5*time.Second) }()
-	t.Cleanup(func() {
+	go func() { done <- srv.Serve(ctx, l, cfg.Grace()) }()
+	stop := sync.OnceValue(func() error {
 		cancel()
-		require.NoError(t, <-done)
+		return <-done
 	})
+	t.Cleanup(func() { require.NoError(t, stop()) })
 	base := "http://" + l.Addr().String()
-	return &gw{URL: base + "/hub/rpc/api", Base: base, Server: srv}
+	return &gw{URL: base + "/hub/rpc/api", Base: base, Server: srv, Stop: stop}
 }
 
 // koloClient calls with kolo/xmlrpc's request encoder and response decoder:

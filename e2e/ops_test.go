@@ -1,11 +1,7 @@
 package e2e
 
 import (
-	"context"
 	"encoding/pem"
-	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -28,10 +24,8 @@ func get(t *testing.T, url string) (int, string) {
 	t.Helper()
 	resp, err := http.Get(url)
 	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp.StatusCode, string(b)
+	r := readResp(t, resp)
+	return r.Status, string(r.Body)
 }
 
 // Operators read the gateway from outside: /metrics in Prometheus text,
@@ -67,11 +61,16 @@ func TestMetricsHealthAndReadiness(t *testing.T) {
 	}
 	require.NotContains(t, metrics, key, "no session key in metrics")
 
-	// The hub going away makes the gateway unready, and ready again after.
+	// The hub going away makes the gateway unready, and ready again after
+	// (within a second or so: readiness answers are reused that long).
 	require.NoError(t, sim.Hub().Inject(uyunisim.Faults{Down: true}))
-	status, body = get(t, g.Base+"/readyz")
-	require.Equal(t, http.StatusServiceUnavailable, status)
+	require.Eventually(t, func() bool {
+		status, body = get(t, g.Base+"/readyz")
+		return status == http.StatusServiceUnavailable
+	}, 5*time.Second, 50*time.Millisecond)
 	require.Contains(t, body, "hub")
+	require.NotContains(t, body, sim.Hub().FQDN(), "/readyz answers anyone: no internal address (issue 12)")
+	require.NotContains(t, body, "http")
 	// Readiness asks through the same stack as every call, so it is ready
 	// again when calls would get through: once the hub's circuit, opened
 	// by the failures, lets a call through after its cooldown.
@@ -86,18 +85,8 @@ func TestMetricsHealthAndReadiness(t *testing.T) {
 // answer, not a reset connection, and new connections are refused.
 func TestGracefulShutdownFinishesInFlightCalls(t *testing.T) {
 	sim := startSim(t, uyunisim.Config{Peripherals: 1})
-	cfg := server.Defaults()
-	cfg.HubURL = sim.Hub().URL()
-	cfg.PeripheralScheme = "http"
-	srv, err := server.New(cfg, slog.New(slog.DiscardHandler))
-	require.NoError(t, err)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, l, 10*time.Second) }()
-	base := "http://" + l.Addr().String()
-	c := kolo(t, base+"/hub/rpc/api")
+	g := startGateway(t, sim, nil)
+	c := kolo(t, g.URL)
 	res := mustCall(t, c, "hub.loginWithAutoconnectMode", "admin", "admin")
 	key := member(res, "SessionKey").(string)
 
@@ -125,12 +114,13 @@ func TestGracefulShutdownFinishesInFlightCalls(t *testing.T) {
 		}
 		return false
 	}, 10*time.Second, 5*time.Millisecond, "the call reached the peripheral")
-	stop()
+	stopped := make(chan error, 1)
+	go func() { stopped <- g.Stop() }()
 	a := <-got
 	require.Empty(t, a.err)
 	require.NotEmpty(t, a.v, "the in-flight call got its answer")
-	require.NoError(t, <-done)
-	_, err = http.Get(base + "/healthz")
+	require.NoError(t, <-stopped)
+	_, err := http.Get(g.Base + "/healthz")
 	require.Error(t, err, "a stopped gateway accepts no new connections")
 }
 

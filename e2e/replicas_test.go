@@ -3,13 +3,14 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -34,23 +35,15 @@ func buildReplicaBinary(t *testing.T) string {
 	if testing.Short() {
 		t.Skip("builds and runs hubgw processes")
 	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	bin := filepath.Join(t.TempDir(), "hubgw")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, goBin, "build", "-o", bin, "github.com/hubgw/hubgw/cmd/hubgw").CombinedOutput()
-	require.NoError(t, err, "go build: %s", out)
-	return bin
+	return build(t, "cmd/hubgw")
 }
 
 // secretKeyFile writes a fresh 32-byte key, hex encoded.
 func secretKeyFile(t testing.TB) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "secret.key")
-	require.NoError(t, os.WriteFile(path, []byte(strings.Repeat("ab", 32)+"\n"), 0o600))
+	sum := sha256.Sum256([]byte("hubgw e2e secret key"))
+	require.NoError(t, os.WriteFile(path, []byte(hex.EncodeToString(sum[:])+"\n"), 0o600))
 	return path
 }
 
@@ -286,9 +279,13 @@ func TestRedisLostAndBack(t *testing.T) {
 		mustFault(t, c, gateway.CodeStateUnavailable, "state store unavailable", "hub.login", "admin", "admin")
 		mustFault(t, c, gateway.CodeStateUnavailable, "state store unavailable", "system.listSystems", key) // passthrough: never the gateway key to the hub
 	}
-	for _, r := range rs {
-		code, body := readyz(t, r.Base)
-		require.Equal(t, http.StatusServiceUnavailable, code)
+	for _, r := range rs { // readiness is cached for a second
+		var body string
+		require.Eventually(t, func() bool {
+			var code int
+			code, body = readyz(t, r.Base)
+			return code == http.StatusServiceUnavailable
+		}, 10*time.Second, 50*time.Millisecond)
 		require.Contains(t, body, "state store")
 	}
 

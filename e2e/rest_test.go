@@ -65,8 +65,20 @@ func restWith(t testing.TB, hc *http.Client, g *gw, method, path, token, ctype s
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
+	return doRest(t, hc, req)
+}
+
+// doRest sends req and reads the whole answer.
+func doRest(t testing.TB, hc *http.Client, req *http.Request) restResp {
+	t.Helper()
 	resp, err := hc.Do(req)
 	require.NoError(t, err)
+	return readResp(t, resp)
+}
+
+// readResp reads and closes an answer.
+func readResp(t testing.TB, resp *http.Response) restResp {
+	t.Helper()
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)

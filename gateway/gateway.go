@@ -19,6 +19,8 @@ import (
 	"log/slog"
 	"time"
 
+	"golang.org/x/sync/semaphore"
+
 	"github.com/hubgw/hubgw/auth"
 	"github.com/hubgw/hubgw/gateway/fanout"
 	"github.com/hubgw/hubgw/gateway/registry"
@@ -48,6 +50,10 @@ const (
 	// reached, so the call, which needs it, was not made.
 	CodeStateUnavailable = 4108
 	CodeUnknownJob       = 4109 // no such job for this user
+	// CodeInFlight: the request's body times its targets is over the
+	// in-flight byte budget, or the budget is taken by other requests
+	// (inflight.go).
+	CodeInFlight = 4110
 	// CodeServerLocalID: a call to many targets whose shared arguments
 	// carry an id that names a different object on each server.
 	CodeServerLocalID = 4121
@@ -159,14 +165,22 @@ type Options struct {
 	// ServiceCredentials, when set, gives the account the gateway logs in
 	// to a peripheral with instead of relaying the user's (sessions.go).
 	ServiceCredentials ServiceCredentials
-	Logger             *slog.Logger
+	// InFlightBytes budgets request bodies times their targets, over all
+	// requests at once (inflight.go); 0 means no budget.
+	InFlightBytes int64
+	// LoginThrottle limits failed logins per user and per client
+	// (throttle.go); the zero value does not throttle.
+	LoginThrottle LoginThrottle
+	Logger        *slog.Logger
 }
 
 // Gateway is the core.
 type Gateway struct {
-	o   Options
-	do  Handler
-	api *uyuniapi.API
+	o        Options
+	do       Handler
+	api      *uyuniapi.API
+	inflight *semaphore.Weighted
+	throttle *throttle
 }
 
 // New builds a Gateway whose Do sends requests as they are; Use stacks the
@@ -189,7 +203,10 @@ func New(o Options) *Gateway {
 	if o.Hub.Name == "" {
 		o.Hub.Name = "hub"
 	}
-	g := &Gateway{o: o, api: o.API}
+	g := &Gateway{o: o, api: o.API, throttle: newThrottle(o.LoginThrottle)}
+	if o.InFlightBytes > 0 {
+		g.inflight = semaphore.NewWeighted(o.InFlightBytes)
+	}
 	g.do = g.send
 	return g
 }
@@ -228,6 +245,11 @@ func (g *Gateway) Do(ctx context.Context, req Request) (Outcome, error) {
 	if req.Session == nil && (len(req.Targets) != 1 || !req.Targets[0].Hub) {
 		return Outcome{}, rpc.Faultf(CodeNoSession, "hubgw: %s without a gateway session reaches the hub only; log in first", req.Method)
 	}
+	release, err := g.reserve(ctx, req)
+	if err != nil {
+		return Outcome{}, err
+	}
+	defer release()
 	ctx, cancel := context.WithTimeout(ctx, g.o.CallLimit)
 	defer cancel()
 	return g.do(ctx, req)
@@ -239,9 +261,13 @@ func (g *Gateway) Do(ctx context.Context, req Request) (Outcome, error) {
 func (g *Gateway) send(ctx context.Context, req Request) (Outcome, error) {
 	readOnly := uyuniapi.ReadOnly(req.Method)
 	withKey := req.Session != nil && !req.NoSession
+	shared := sharedArgs(req, withKey)
 	results := fanout.Spread(ctx, len(req.Targets), func(ctx context.Context, i int) fanout.Result {
 		t := req.Targets[i]
 		c := fanout.Call{Target: t, Method: req.Method, Params: req.args(i), ReadOnly: readOnly}
+		if shared != nil && sameSlice(c.Params, shared.args) {
+			c.Shared = shared.enc
+		}
 		var r fanout.Result
 		if withKey {
 			key, ok := keyFor(req.Session, t)
@@ -255,10 +281,48 @@ func (g *Gateway) send(ctx context.Context, req Request) (Outcome, error) {
 		}
 		r = g.o.Invoke(ctx, c)
 		r.Target = t
+		if withKey && sessionExpired(r) {
+			// The server's message carries its own session number: the
+			// client never held that key, and must not learn it.
+			// KeepSessions still recognises the fault, and logs in again
+			// where it can.
+			r.Fault = rpc.Faultf(rpc.CodeNoSession, "hubgw: Could not find session on %s: it forgot this session's login (expired, or restarted); log in again", t)
+		}
 		req.report(i, r)
 		return r
 	})
 	return Outcome{Results: results}, nil
+}
+
+// shared is a fan-out's arguments that every target gets, and the one
+// encoding of them the transport makes.
+type shared struct {
+	args []any
+	enc  *fanout.Shared
+}
+
+// sharedArgs finds a fan-out's shared arguments: the slice Args gives the
+// first target, when it has any. A target whose Args give that same slice
+// (not merely equal values) sends them as shared; one with its own (a
+// multicast's per-server lists, dates in each server's zone) does not.
+func sharedArgs(req Request, withKey bool) *shared {
+	if len(req.Targets) < 2 || req.PerTarget {
+		return nil
+	}
+	a := req.args(0)
+	if len(a) == 0 {
+		return nil
+	}
+	from := 0
+	if withKey {
+		from = 1
+	}
+	return &shared{args: a, enc: &fanout.Shared{From: from}}
+}
+
+// sameSlice reports whether a and b are one slice, not two equal ones.
+func sameSlice(a, b []any) bool {
+	return len(a) == len(b) && len(a) > 0 && &a[0] == &b[0]
 }
 
 // keyFor is the session's key on t.

@@ -63,9 +63,19 @@ func abbreviate(id string) string {
 // mode, attaches every peripheral the user may see (their results are
 // returned, one per peripheral).
 func (g *Gateway) Login(ctx context.Context, mode auth.Mode, user, password string) (*auth.Session, fanout.Results, error) {
+	client := Client(ctx)
+	if f := g.throttle.allowed(user, client); f != nil {
+		g.o.Logger.WarnContext(ctx, "login refused", "user", bounded(user), "client", client, "fault", f.String)
+		return nil, nil, f
+	}
 	r := g.loginTo(ctx, g.o.Hub, user, password)
 	if !r.OK() {
-		return nil, nil, Fault(r)
+		f := Fault(r)
+		if f.Code == rpc.CodeLogin {
+			g.throttle.failed(user, client)
+		}
+		g.o.Logger.WarnContext(ctx, "login failed", "user", bounded(user), "client", client, "fault", f.String)
+		return nil, nil, f
 	}
 	s := &auth.Session{ID: auth.NewID(), User: user, Mode: mode, HubKey: r.Value.(string), Keys: map[string]string{}}
 	if mode != auth.Manual {
@@ -371,4 +381,13 @@ func (g *Gateway) visibleTo(ctx context.Context, s *auth.Session, snap *registry
 		}
 	}
 	return out, nil
+}
+
+// bounded cuts a client-chosen string for logs.
+func bounded(s string) string {
+	const n = 64
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
 }

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
@@ -10,6 +11,8 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/hubgw/hubgw/gateway"
 )
 
 // Config is what the HTTP surface needs from the process.
@@ -36,11 +39,18 @@ func New(cfg Config) *echo.Echo {
 	e.HideBanner = true
 	e.HidePort = true
 	e.Use(middleware.Recover())
-	e.Use(middleware.RequestID())
+	e.Use(plainRequestID, middleware.RequestID())
 	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			id := c.Response().Header().Get(echo.HeaderXRequestID)
-			c.SetRequest(c.Request().WithContext(context.WithValue(c.Request().Context(), ctxKey{}, id)))
+			ctx := context.WithValue(c.Request().Context(), ctxKey{}, id)
+			// The peer's address, not X-Forwarded-For, which any client
+			// can write: login throttling counts per client.
+			host, _, err := net.SplitHostPort(c.Request().RemoteAddr)
+			if err != nil {
+				host = c.Request().RemoteAddr
+			}
+			c.SetRequest(c.Request().WithContext(gateway.WithClient(ctx, host)))
 			return next(c)
 		}
 	})
@@ -51,6 +61,9 @@ func New(cfg Config) *echo.Echo {
 	// Uyuni's path: the hub, or (target.go) peripherals named by a stock client.
 	e.POST("/rpc/api", cfg.XMLRPC.Serve, TargetFromBasicAuth)
 	e.POST("/t/:target/rpc/api", cfg.XMLRPC.Serve, TargetFromPath)
+	// Anything else under /t/ is a script's mistake (/t/x/../rpc/api,
+	// /t/a/b/rpc/api): an XML-RPC client reads a fault, not a 404 page.
+	e.POST("/t/*", BadTargetPath)
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	e.GET("/readyz", func(c echo.Context) error {
 		ctx, cancel := context.WithTimeout(c.Request().Context(), 5*time.Second)
@@ -67,6 +80,34 @@ func New(cfg Config) *echo.Echo {
 		add(e)
 	}
 	return e
+}
+
+// maxRequestID bounds a client's X-Request-Id: it is logged and echoed.
+const maxRequestID = 64
+
+// plainRequestID drops a client's X-Request-Id unless it is short and
+// plain ([A-Za-z0-9._-]), so the RequestID middleware after it generates
+// one instead: a client's id is logged with every line of its request.
+func plainRequestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Request().Header
+		if id := h.Get(echo.HeaderXRequestID); id != "" && !plainID(id) {
+			h.Del(echo.HeaderXRequestID)
+		}
+		return next(c)
+	}
+}
+
+func plainID(s string) bool {
+	if len(s) > maxRequestID {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // LogHandler adds the request id to every record logged with a request's context.

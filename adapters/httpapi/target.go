@@ -46,10 +46,9 @@ func TargetFromBasicAuth(next echo.HandlerFunc) echo.HandlerFunc {
 // TargetFromPath aims the request at /t/:target/rpc/api's target.
 func TargetFromPath(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		raw := c.Param("target")
-		spec, err := url.PathUnescape(raw)
-		if err != nil {
-			spec = raw
+		spec, err := url.PathUnescape(c.Param("target"))
+		if err != nil || strings.ContainsAny(spec, "/\x00") {
+			return BadTargetPath(c)
 		}
 		if strings.TrimSpace(spec) == "" {
 			return writeFault(c, rpc.Faultf(gateway.CodeUnknownServer, "hubgw: the path /t/<target>/rpc/api names no target"))
@@ -63,6 +62,15 @@ func TargetFromPath(next echo.HandlerFunc) echo.HandlerFunc {
 		withTargets(c, spec)
 		return next(c)
 	}
+}
+
+// BadTargetPath answers a POST under /t/ that is not /t/<target>/rpc/api.
+func BadTargetPath(c echo.Context) error {
+	p := c.Request().URL.EscapedPath()
+	if len(p) > 200 {
+		p = p[:200] + "…"
+	}
+	return writeFault(c, rpc.Faultf(gateway.CodeUnknownServer, "hubgw: the path %q is not /t/<target>/rpc/api (one target: a name, FQDN, id, hub, all, a group, or a comma-separated list; no / or ..)", p))
 }
 
 // targetKey is where the route keeps the target spec in the echo context.
@@ -88,14 +96,22 @@ func basicTarget(h string) (spec string, ok bool, f *rpc.Fault) {
 	// Basic credentials are user:password, but the user part here is a
 	// target, which may be host:port. A password must not become the
 	// target (it would be echoed in "unknown target" faults), so only a
-	// port survives.
-	if i := strings.LastIndexByte(user, ':'); i >= 0 && !isPort(user[i+1:]) {
+	// port survives, and only after a host name with a dot or an IP
+	// address: "all:1234" or "peripheral-1:8443" carry a numeric password.
+	if i := strings.LastIndexByte(user, ':'); i >= 0 && !(isPort(user[i+1:]) && isHost(user[:i])) {
 		user, _, _ = strings.Cut(user, ":")
 	}
 	if strings.TrimSpace(user) == "" {
 		return "", false, nil
 	}
 	return user, true, nil
+}
+
+// isHost: the last reference of s is an FQDN or IP address (a dot, or an
+// IPv6 colon), not a keyword, a group or a bare name.
+func isHost(s string) bool {
+	last := s[strings.LastIndexByte(s, ',')+1:]
+	return strings.ContainsAny(last, ".:") && !strings.ContainsAny(last, " ")
 }
 
 func isPort(s string) bool {

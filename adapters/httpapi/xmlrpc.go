@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -39,7 +38,7 @@ type XMLRPC struct {
 	maxBody  int64
 	timeout  time.Duration
 	log      *slog.Logger
-	bufs     sync.Pool
+	bufs     xmlrpc.Buffers
 }
 
 // NewXMLRPC serves h, and targeted for requests that name a target (see
@@ -53,7 +52,6 @@ func NewXMLRPC(h Dialect, targeted Targeted, maxBody int64, timeout time.Duratio
 		timeout = 5 * time.Minute
 	}
 	x := &XMLRPC{h: h, targeted: targeted, maxBody: maxBody, timeout: timeout, log: log}
-	x.bufs.New = func() any { b := make([]byte, 0, 64<<10); return &b }
 	return x
 }
 
@@ -62,15 +60,15 @@ func (x *XMLRPC) Serve(c echo.Context) error {
 	req := c.Request()
 	ctx := req.Context()
 	start := time.Now()
-	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), req.Body, x.maxBody))
+	body, err := ReadBody(c, x.maxBody)
+	ctx = c.Request().Context()
 	var method string
 	var segs [][]byte
-	bp := x.bufs.Get().(*[]byte)
-	out := (*bp)[:0]
+	bp := x.bufs.Get()
+	out := *bp
 	defer func() {
 		clear(segs) // the pool must not keep upstream responses alive
-		*bp = out[:0]
-		x.bufs.Put(bp)
+		x.bufs.Put(bp, out)
 	}()
 	var mbe *http.MaxBytesError
 	switch {
@@ -100,6 +98,32 @@ func (x *XMLRPC) Serve(c echo.Context) error {
 		}
 	}
 	return nil
+}
+
+// ReadBody reads a request body of at most max bytes (an
+// *http.MaxBytesError past it), for every door, and tells the gateway its
+// size (gateway.WithRequestBytes: the in-flight budget). With a
+// Content-Length it reads into one buffer of that size: io.ReadAll grows
+// by doubling, which for a large body costs up to twice its size in
+// garbage (issue 12, H2).
+func ReadBody(c echo.Context, max int64) ([]byte, error) {
+	req := c.Request()
+	r := http.MaxBytesReader(c.Response(), req.Body, max)
+	var b []byte
+	var err error
+	if n := req.ContentLength; n > max {
+		return nil, &http.MaxBytesError{Limit: max}
+	} else if n > 0 {
+		b = make([]byte, n)
+		_, err = io.ReadFull(r, b)
+	} else {
+		b, err = io.ReadAll(r)
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.SetRequest(req.WithContext(gateway.WithRequestBytes(req.Context(), int64(len(b)))))
+	return b, nil
 }
 
 // answer returns the response document as segments (see

@@ -62,13 +62,17 @@ func (h *Handler) nativeFault(c echo.Context, err error) error {
 func (h *Handler) native(c echo.Context) error {
 	req := c.Request()
 	p := strings.TrimPrefix(req.URL.Path, openapi.NativePrefix)
+	if why := nativeCrossSite(req); why != "" {
+		return h.nativeFail(c, http.StatusForbidden, why)
+	}
 	switch p {
-	case "auth/login":
+	case "auth/login", "auth/logout":
 		if req.Method != http.MethodPost {
-			return h.nativeFail(c, http.StatusMethodNotAllowed, "auth/login takes POST")
+			return h.nativeFail(c, http.StatusMethodNotAllowed, p+" takes POST")
 		}
-		return h.nativeLogin(c)
-	case "auth/logout":
+		if p == "auth/login" {
+			return h.nativeLogin(c)
+		}
 		return h.nativeLogout(c)
 	}
 	method, _, hasSig, ok := openapi.ParseMethodPath(p)
@@ -153,15 +157,14 @@ func (h *Handler) native(c echo.Context) error {
 	case !r.OK():
 		return h.nativeFault(c, gateway.Fault(r))
 	}
-	bp := h.bufs.Get().(*[]byte)
-	result, err := appendValue((*bp)[:0], r.Value, h.cfg.Zone(hub))
+	bp := h.bufs.Get()
+	result, err := appendValue(*bp, r.Value, h.cfg.Zone(hub))
 	if err != nil {
-		h.putBuf(bp)
+		h.bufs.Put(bp, *bp)
 		return h.nativeFault(c, rpc.Faultf(gateway.CodeInternal, "hubgw: the hub's answer as JSON: %v", err))
 	}
 	err = h.nativeAnswer(c, http.StatusOK, result, "")
-	*bp = result[:0]
-	h.putBuf(bp)
+	h.bufs.Put(bp, result)
 	return err
 }
 
@@ -209,7 +212,7 @@ func (h *Handler) nativeLogin(c echo.Context) error {
 	h.refreshIfDue(s)
 	c.SetCookie(&http.Cookie{
 		Name: openapi.NativeCookie, Value: s.ID, Path: "/", HttpOnly: true,
-		Secure: c.Request().TLS != nil, SameSite: http.SameSiteLaxMode,
+		Secure: c.Request().TLS != nil, SameSite: http.SameSiteStrictMode,
 	})
 	return h.nativeAnswer(c, http.StatusOK, []byte{}, "")
 }
@@ -222,6 +225,6 @@ func (h *Handler) nativeLogout(c echo.Context) error {
 	if err := h.gw.Logout(c.Request().Context(), s.ID); err != nil {
 		return h.nativeFault(c, err)
 	}
-	c.SetCookie(&http.Cookie{Name: openapi.NativeCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true})
+	c.SetCookie(&http.Cookie{Name: openapi.NativeCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
 	return h.nativeAnswer(c, http.StatusOK, []byte{}, "")
 }

@@ -10,10 +10,13 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/hubgw/hubgw/adapters/httpapi"
 	"github.com/hubgw/hubgw/gateway"
 	"github.com/hubgw/hubgw/gateway/rpc"
 	"github.com/hubgw/hubgw/openapi"
@@ -22,7 +25,7 @@ import (
 // readBody reads the request body within the size limit; on failure it
 // has written the problem and returns nil, false.
 func (h *Handler) readBody(c echo.Context) ([]byte, bool, error) {
-	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, h.cfg.MaxBody))
+	body, err := httpapi.ReadBody(c, h.cfg.MaxBody)
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &mbe):
@@ -62,6 +65,11 @@ const maxJSONDepth = 100
 // token because decoding into map[string]any loses the order of struct
 // members, which Uyuni gets in the order sent.
 func decodeJSON(b []byte) (any, error) {
+	// encoding/json turns invalid UTF-8 into U+FFFD: a name or label
+	// the client never wrote would reach the servers.
+	if !utf8.Valid(b) {
+		return nil, errors.New("the body is not valid UTF-8")
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	v, err := decodeValue(dec, 0)
@@ -84,7 +92,10 @@ func decodeValue(dec *json.Decoder, depth int) (any, error) {
 	}
 	d, ok := tok.(json.Delim)
 	if !ok {
-		return tok, nil // json.Number, string, bool or nil
+		if str, ok := tok.(string); ok {
+			return str, plainText(str)
+		}
+		return tok, nil // json.Number, bool or nil
 	}
 	if depth >= maxJSONDepth {
 		return nil, fmt.Errorf("nested deeper than %d", maxJSONDepth)
@@ -98,6 +109,9 @@ func decodeValue(dec *json.Decoder, depth int) (any, error) {
 				return nil, err
 			}
 			name, _ := k.(string)
+			if err := plainText(name); err != nil {
+				return nil, err
+			}
 			v, err := decodeValue(dec, depth+1)
 			if err != nil {
 				return nil, err
@@ -323,6 +337,15 @@ func generic(v any) any {
 	return v
 }
 
+// plainText refuses NUL in a client's text: XML, which carries it on to
+// the servers, cannot hold it, so it would arrive as U+FFFD.
+func plainText(s string) error {
+	if strings.IndexByte(s, 0) >= 0 {
+		return errors.New("text must not contain NUL (\\u0000)")
+	}
+	return nil
+}
+
 // queryValue turns a query string value into the JSON value of a scalar
 // type (Uyuni's HTTP API takes scalars in the query).
 func queryValue(s string, t openapi.Type) (any, error) {
@@ -341,5 +364,8 @@ func queryValue(s string, t openapi.Type) (any, error) {
 	case "struct", "array":
 		return nil, errors.New("a " + t.XMLRPC + " goes in the JSON body, not the query")
 	}
-	return s, nil
+	if !utf8.ValidString(s) {
+		return nil, errors.New("is not valid UTF-8")
+	}
+	return s, plainText(s)
 }

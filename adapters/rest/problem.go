@@ -61,8 +61,10 @@ func Status(f *rpc.Fault) int {
 		return http.StatusGatewayTimeout
 	case gateway.CodeCircuitOpen:
 		return http.StatusServiceUnavailable
-	case gateway.CodeTooLarge:
+	case gateway.CodeTooLarge, gateway.CodeInFlight:
 		return http.StatusRequestEntityTooLarge
+	case gateway.CodeThrottled:
+		return http.StatusTooManyRequests
 	case rpc.CodeNoSession:
 		// Uyuni's -1 is a missing session, and also "no such method" and
 		// failed conversions: only the first is about credentials.

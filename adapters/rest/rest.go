@@ -93,7 +93,7 @@ type Handler struct {
 	gw   Gateway
 	live *openapi.Live
 	log  *slog.Logger
-	bufs sync.Pool
+	bufs xmlrpc.Buffers
 
 	// base bounds background work (reading the hub's API); Close or the
 	// end of Start's context cancels it.
@@ -127,7 +127,6 @@ func New(cfg Config) (*Handler, error) {
 	}
 	h := &Handler{cfg: cfg, gw: cfg.Gateway, live: cfg.Live, log: cfg.Logger}
 	h.base, h.cancel = context.WithCancel(context.Background())
-	h.bufs.New = func() any { b := make([]byte, 0, 64<<10); return &b }
 	return h, nil
 }
 

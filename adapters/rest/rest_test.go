@@ -63,6 +63,8 @@ func TestStatus(t *testing.T) {
 		{gateway.CodeTimeout, "", 504},
 		{gateway.CodeCircuitOpen, "", 503},
 		{gateway.CodeTooLarge, "", 413},
+		{gateway.CodeInFlight, "", 413},
+		{gateway.CodeThrottled, "", 429},
 		{gateway.CodeStateUnavailable, "", 503},
 		{gateway.CodeUnknownJob, "", 404},
 		{12345, "", 422},
@@ -92,7 +94,10 @@ func TestParams(t *testing.T) {
 		`{"a":1,}`:               "malformed JSON",
 		strings.Repeat("[", 200): "nested deeper than 100",
 		`{"a": tru}`:             "malformed JSON",
-		"{\"a\": \"\xff\"}":      "", // invalid UTF-8 is replaced, as encoding/json does
+		"{\"a\": \"\xff\"}":      "not valid UTF-8", // not replaced by U+FFFD, as encoding/json would (issue 12)
+		`{"a": "x\u0000y"}`:      "NUL",
+		`{"a\u0000": 1}`:         "NUL",
+		`{"a": ["\u0000"]}`:      "NUL",
 		`{"big": 123456789012345678901234567890}`: "",
 	} {
 		_, err := params([]byte(body))

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"go.yaml.in/yaml/v3"
@@ -137,6 +138,8 @@ func (h *Handler) rolloutEvents(c echo.Context) error {
 		return h.fault(c, desired.RolloutFault(err))
 	}
 	w := c.Response()
+	// The stream lasts as long as the rollout, not the server's write timeout.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
 	w.Header().Set(echo.HeaderContentType, "text/event-stream")
 	w.Header().Set(echo.HeaderCacheControl, "no-cache")
 	w.WriteHeader(http.StatusOK)

@@ -30,7 +30,7 @@ type jsonWriter struct {
 }
 
 func (h *Handler) writer(c echo.Context, status int, ctype string) *jsonWriter {
-	bp := h.bufs.Get().(*[]byte)
+	bp := h.bufs.Get()
 	return &jsonWriter{c: c, h: h, bp: bp, buf: (*bp)[:0], status: status, ctype: ctype}
 }
 
@@ -57,8 +57,7 @@ func (w *jsonWriter) maybeFlush() {
 // and returns the buffer to the pool.
 func (w *jsonWriter) close() error {
 	defer func() {
-		*w.bp = w.buf[:0]
-		w.h.putBuf(w.bp)
+		w.h.bufs.Put(w.bp, w.buf)
 	}()
 	if w.err != nil {
 		return w.err
@@ -69,14 +68,6 @@ func (w *jsonWriter) close() error {
 	w.start()
 	_, err := w.c.Response().Write(w.buf)
 	return err
-}
-
-// putBuf returns a buffer to the pool, unless one huge answer grew it:
-// the pool would keep that memory for good.
-func (h *Handler) putBuf(bp *[]byte) {
-	if cap(*bp) <= 4<<20 {
-		h.bufs.Put(bp)
-	}
 }
 
 // appendValue writes a server's value as JSON, dates in its zone.

@@ -24,6 +24,7 @@ import (
 	"github.com/hubgw/hubgw/adapters/rest"
 	"github.com/hubgw/hubgw/adapters/spacecmd"
 	"github.com/hubgw/hubgw/adapters/uyuni"
+	"github.com/hubgw/hubgw/buildinfo"
 	"github.com/hubgw/hubgw/gateway"
 	"github.com/hubgw/hubgw/gateway/desired"
 	"github.com/hubgw/hubgw/gateway/fanout"
@@ -64,6 +65,10 @@ type Config struct {
 	BreakerCooldown  time.Duration         `koanf:"breaker-cooldown"`
 	RegistryTTL      time.Duration         `koanf:"registry-ttl"`
 	MaxBodyBytes     int64                 `koanf:"max-body-bytes"`
+	MaxConnections   int                   `koanf:"max-connections"` // client connections open at once (http.go)
+	MaxInFlightBytes int64                 `koanf:"max-inflight-bytes"`
+	LoginFailures    int                   `koanf:"login-failures"` // in a row, per user and per client, before throttling
+	LoginRefill      time.Duration         `koanf:"login-refill"`   // one more failure allowed every
 	SessionIdle      time.Duration         `koanf:"session-idle"`
 	SessionMax       time.Duration         `koanf:"session-max"`
 	CAFile           string                `koanf:"ca-file"`
@@ -99,6 +104,8 @@ type Config struct {
 	// members (names, FQDNs, ids or groups), "*" for every other server;
 	// the canary ring first, the "*" ring last, the others by name.
 	Rings map[string][]string `koanf:"rings"`
+	// How it is served: TLS, shutdown (ops.go).
+	Ops `koanf:",squash"`
 }
 
 // Defaults are the values a flag-less start uses.
@@ -117,6 +124,10 @@ func Defaults() Config {
 		BreakerCooldown:  30 * time.Second,
 		RegistryTTL:      5 * time.Minute,
 		MaxBodyBytes:     16 << 20,
+		MaxConnections:   4096,
+		MaxInFlightBytes: 2 << 30,
+		LoginFailures:    10,
+		LoginRefill:      6 * time.Second,
 		SessionIdle:      30 * time.Minute,
 		SessionMax:       12 * time.Hour,
 		LogLevel:         "info",
@@ -152,6 +163,7 @@ func (c Config) Validate() error {
 		}
 	}
 	errs = append(errs, c.validateState()...)
+	errs = append(errs, c.Ops.validate())
 	if err := c.validateREST(); err != nil {
 		errs = append(errs, err)
 	}
@@ -175,6 +187,8 @@ type Server struct {
 	state    *state
 	invoke   fanout.Invoker // the per-server stack
 	hub      target.Target
+
+	readiness *readiness // /readyz, cached; unready while draining (ready.go)
 }
 
 // New assembles a Server; it does no I/O.
@@ -207,6 +221,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics.RegisterBuildInfo(reg, buildinfo.Read())
 	obs := metrics.NewUpstream(reg, MethodClass, client.Dials)
 	breakers := fanout.NewBreakers(fanout.BreakerSettings{Failures: cfg.BreakerFailures, Cooldown: cfg.BreakerCooldown, OnChange: obs.BreakerChanged})
 	health := rest.NewHealth() // each server's last call, for GET /api/v1/peripherals
@@ -218,18 +233,22 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	//
 	// The per-server stack, outermost first: the read cache answers
 	// before anything else (a hit costs neither a slot nor an upstream
-	// metric); metrics see what the client sees; the deadline covers
-	// queueing and retries; retries go through the breaker; the limiter
-	// guards the actual call.
+	// metric); metrics see what the client sees; each retry waits for its
+	// own slot (a backoff holds none), bounded by the client request's
+	// deadline. The breaker is inside the limiter, and the per-server
+	// deadline inside the breaker, so the breaker counts only what
+	// happened after a request was sent: a wait for a slot says the
+	// gateway is busy, not that the server is down, and must never open
+	// its circuit (issue 12, M3).
 	invoke := fanout.Stack(client.Invoke,
 		st.readCache(),
 		fanout.Observe(obs),
 		fanout.Observe(health),
 		fanout.Timed(),
-		fanout.Timeout(cfg.RequestTimeout),
 		fanout.Retry(fanout.RetryPolicy{Attempts: cfg.Retries + 1, Base: 100 * time.Millisecond, Max: 2 * time.Second}),
-		breakers.Middleware(),
 		fanout.NewLimiter(cfg.MaxConcurrency, cfg.MaxPerServer).Middleware(),
+		breakers.Middleware(),
+		fanout.Timeout(cfg.RequestTimeout),
 	)
 
 	hub := target.Target{Hub: true, Name: "hub", FQDN: hostOf(cfg.HubURL), URL: cfg.HubURL}
@@ -255,7 +274,10 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		API:       api,
 		CallLimit: cfg.CallTimeout,
 		Logger:    log,
-		Groups:    cfg.Groups,
+		// Bodies times targets in flight (gateway/inflight.go).
+		InFlightBytes: cfg.MaxInFlightBytes,
+		LoginThrottle: gateway.LoginThrottle{Burst: cfg.LoginFailures, Every: cfg.LoginRefill},
+		Groups:        cfg.Groups,
 		ServiceCredentials: func(t target.Target) (string, string, bool) {
 			p, ok := overrideFor(t, cfg.Peripherals)
 			return p.User, p.Password, ok && p.User != ""
@@ -276,6 +298,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		gw.KeepSessions(),
 	)
 	s := &Server{cfg: cfg, log: log, invoke: invoke, hub: hub, registry: regy, client: client, gateway: gw, metrics: reg, state: st}
+	s.readiness = newReadiness(s.ready)
 	engine := desired.New(gw)
 	s.rollouts = newRollouts(cfg, gw, engine, st, log)
 	if s.rest, err = newREST(cfg, gw, api, breakers, health, engine, s.rollouts, log); err != nil {
@@ -283,9 +306,9 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	s.echo = httpapi.New(httpapi.Config{
 		XMLRPC:  httpapi.NewXMLRPC(hubapi.New(gw).WithRollouts(s.rollouts), spacecmd.New(gw, log), cfg.MaxBodyBytes, cfg.CallTimeout, log),
-		Ready:   s.ready,
+		Ready:   s.readiness.ready,
 		Metrics: reg,
-		Routes:  []func(*echo.Echo){s.rest.Register},
+		Routes:  []func(*echo.Echo){s.rest.Register, s.landing},
 	})
 	return s, nil
 }
@@ -345,16 +368,22 @@ func MethodClass(method string) string {
 	return "write"
 }
 
-// ready: the hub answers api.getVersion (no session needed).
+// ready: the hub answers api.getVersion (no session needed). /readyz
+// answers anyone, so what it says names no URL, address or upstream
+// message: the details go to the log.
 func (s *Server) ready(ctx context.Context) error {
+	notReady := func(what string, err error) error {
+		s.log.WarnContext(ctx, "not ready", "what", what, "err", err)
+		return errors.New(what)
+	}
 	if err := s.state.ready(ctx); err != nil {
-		return err
+		return notReady("the state store does not answer", err)
 	}
 	if _, err := hubCaller(s.invoke, s.hub)(ctx, "api.getVersion", nil); err != nil {
-		return fmt.Errorf("hub not reachable: %w", err)
+		return notReady("the hub does not answer", err)
 	}
 	if ok, err := s.registry.Ready(); !ok && err != nil {
-		return fmt.Errorf("peripheral registry: %w", err)
+		return notReady("the peripheral list cannot be read from the hub", err)
 	}
 	return nil
 }
@@ -368,9 +397,10 @@ func (s *Server) Client() *uyuni.Client { return s.client }
 // Serve serves on l until ctx ends, then shuts down gracefully: in-flight
 // calls finish (bounded by grace) before Serve returns.
 func (s *Server) Serve(ctx context.Context, l net.Listener, grace time.Duration) error {
-	srv := &http.Server{Handler: s.echo, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) }}
+	srv := s.httpServer(ctx)
 	// Rollout event streams end at shutdown, or Shutdown would wait for them.
 	srv.RegisterOnShutdown(s.rollouts.C.Close)
+	l = limitListener(l, s.cfg.MaxConnections)
 	errc := make(chan error, 1)
 	s.state.start(ctx, s.registry)
 	s.rest.Start(ctx)
@@ -381,6 +411,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener, grace time.Duration)
 		return err
 	case <-ctx.Done():
 	}
+	s.drain(context.Background())
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	err := srv.Shutdown(sctx)

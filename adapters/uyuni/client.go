@@ -18,7 +18,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"sync"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -50,7 +50,7 @@ type Client struct {
 	transports map[string]*http.Transport // by host; "" is the default
 	clients    map[string]*http.Client
 	dials      atomic.Int64
-	bufs       sync.Pool
+	bufs       xmlrpc.Buffers
 }
 
 // New builds a client; it fails when a CA file cannot be read.
@@ -68,7 +68,6 @@ func New(opts Options) (*Client, error) {
 		opts.UserAgent = "hubgw"
 	}
 	c := &Client{opts: opts, transports: map[string]*http.Transport{}, clients: map[string]*http.Client{}}
-	c.bufs.New = func() any { return new(bytes.Buffer) }
 	add := func(host string, t TLS) error {
 		tr, err := c.newTransport(t)
 		if err != nil {
@@ -166,17 +165,17 @@ func (e *TransportError) Unwrap() error { return e.Err }
 // is returned as a *rpc.Fault, anything else that failed as a
 // *TransportError (which wraps context errors, so errors.Is works).
 func (c *Client) Call(ctx context.Context, u, method string, params []any) (xmlrpc.Raw, error) {
-	return call(ctx, c, u, method, params, xmlrpc.DecodeResponseRaw)
+	return call(ctx, c, u, method, params, nil, xmlrpc.DecodeResponseRaw)
 }
 
 // CallValue is Call with the value decoded into plain Go values.
 func (c *Client) CallValue(ctx context.Context, u, method string, params []any) (any, error) {
-	return call(ctx, c, u, method, params, xmlrpc.DecodeResponse)
+	return call(ctx, c, u, method, params, nil, xmlrpc.DecodeResponse)
 }
 
-func call[T any](ctx context.Context, c *Client, u, method string, params []any, decode func([]byte, xmlrpc.Limits) (T, error)) (T, error) {
+func call[T any](ctx context.Context, c *Client, u, method string, params []any, shared *fanout.Shared, decode func([]byte, xmlrpc.Limits) (T, error)) (T, error) {
 	var zero T
-	body, err := c.roundTrip(ctx, u, method, params)
+	body, err := c.roundTrip(ctx, u, method, params, shared)
 	if err != nil {
 		return zero, err
 	}
@@ -191,20 +190,19 @@ func call[T any](ctx context.Context, c *Client, u, method string, params []any,
 	return v, nil
 }
 
-func (c *Client) roundTrip(ctx context.Context, u, method string, params []any) ([]byte, error) {
-	buf := c.bufs.Get().(*bytes.Buffer)
-	buf.Reset()
-	enc, err := xmlrpc.AppendCall(buf.AvailableBuffer(), method, params...)
+func (c *Client) roundTrip(ctx context.Context, u, method string, params []any, shared *fanout.Shared) ([]byte, error) {
+	bp := c.bufs.Get()
+	body, err := c.encode(*bp, method, params, shared)
 	if err != nil {
-		c.bufs.Put(buf)
+		c.bufs.Put(bp, *bp)
 		return nil, fmt.Errorf("encoding %s: %w", method, err)
 	}
-	buf.Write(enc)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(buf.Bytes()))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, nil)
 	if err != nil {
-		c.bufs.Put(buf)
+		c.bufs.Put(bp, *bp)
 		return nil, &TransportError{URL: u, Err: err}
 	}
+	req.Body, req.GetBody, req.ContentLength = body.reader()
 	req.Header.Set("Content-Type", "text/xml")
 	req.Header.Set("User-Agent", c.opts.UserAgent)
 	resp, err := c.httpClient(u).Do(req)
@@ -214,15 +212,70 @@ func (c *Client) roundTrip(ctx context.Context, u, method string, params []any) 
 		return nil, &TransportError{URL: u, Err: err}
 	}
 	defer resp.Body.Close()
-	body, err := c.readBody(resp)
-	c.bufs.Put(buf)
+	data, err := c.readBody(resp)
+	c.bufs.Put(bp, body.own)
 	if err != nil {
 		return nil, &TransportError{URL: u, Status: statusIfError(resp), Err: err}
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, &TransportError{URL: u, Status: resp.StatusCode, Err: fmt.Errorf("%s", snippet(body))}
+		return nil, &TransportError{URL: u, Status: resp.StatusCode, Err: fmt.Errorf("%s", snippet(data))}
 	}
-	return body, nil
+	return data, nil
+}
+
+// callBody is a methodCall as the parts it is sent in: own holds this
+// call's head, own parameters and tail (in one pooled buffer); shared,
+// when set, is the encoding of the parameters a fan-out's calls have in
+// common (xmlrpc.AppendParamsSegments: its large strings and raw values
+// referenced, not copied), sent between them and never copied per target.
+type callBody struct {
+	own    []byte
+	split  int // own[:split] goes before shared, own[split:] after
+	shared []xmlrpc.Segment
+}
+
+// encode writes the call into dst: whole, or around the shared part.
+func (c *Client) encode(dst []byte, method string, params []any, shared *fanout.Shared) (callBody, error) {
+	if shared == nil || shared.From > len(params) {
+		b, err := xmlrpc.AppendCall(dst, method, params...)
+		return callBody{own: b, split: len(b)}, err
+	}
+	sp, err := shared.Encoded(func() (any, error) {
+		_, segs, err := xmlrpc.AppendParamsSegments(nil, params[shared.From:]...)
+		return segs, err
+	})
+	if err != nil {
+		return callBody{}, err
+	}
+	b := xmlrpc.AppendCallHead(dst, method)
+	if b, err = xmlrpc.AppendParams(b, params[:shared.From]...); err != nil {
+		return callBody{}, err
+	}
+	split := len(b)
+	return callBody{own: xmlrpc.AppendCallTail(b), split: split, shared: sp.([]xmlrpc.Segment)}, nil
+}
+
+// reader is the request body, its GetBody (the transport resends a
+// request whose reused connection failed) and its length.
+func (b callBody) reader() (io.ReadCloser, func() (io.ReadCloser, error), int64) {
+	n := int64(len(b.own))
+	for _, s := range b.shared {
+		n += int64(s.Len())
+	}
+	open := func() (io.ReadCloser, error) {
+		rs := make([]io.Reader, 0, len(b.shared)+2)
+		rs = append(rs, bytes.NewReader(b.own[:b.split]))
+		for _, s := range b.shared {
+			if s.S != "" {
+				rs = append(rs, strings.NewReader(s.S))
+			} else {
+				rs = append(rs, bytes.NewReader(s.B))
+			}
+		}
+		return io.NopCloser(io.MultiReader(append(rs, bytes.NewReader(b.own[b.split:]))...)), nil
+	}
+	r, _ := open()
+	return r, open, n
 }
 
 func statusIfError(resp *http.Response) int {
@@ -268,11 +321,15 @@ func snippet(b []byte) string {
 	return string(b)
 }
 
+func callRaw(ctx context.Context, c *Client, fc fanout.Call) (xmlrpc.Raw, error) {
+	return call(ctx, c, fc.Target.URL, fc.Method, fc.Params, fc.Shared, xmlrpc.DecodeResponseRaw)
+}
+
 // Invoke is the fan-out engine's base Invoker: one attempt at one call,
 // its value left raw.
 func (c *Client) Invoke(ctx context.Context, call fanout.Call) fanout.Result {
 	r := fanout.Result{Target: call.Target, Attempts: 1}
-	v, err := c.Call(ctx, call.Target.URL, call.Method, call.Params)
+	v, err := callRaw(ctx, c, call)
 	var f *rpc.Fault
 	switch {
 	case errors.As(err, &f):

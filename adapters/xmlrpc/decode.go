@@ -130,10 +130,11 @@ func decodeCall(data []byte, lim Limits, raw bool) (Call, error) {
 	if err != nil {
 		return c, err
 	}
-	c.Method = string(trimSpace(name))
-	if c.Method == "" {
-		return c, d.errorf("empty methodName")
+	name = trimSpace(name)
+	if err := checkMethodName(name); err != nil {
+		return c, d.errorf("%v", err)
 	}
+	c.Method = string(name)
 	if err := d.close("methodName"); err != nil {
 		return c, err
 	}
@@ -143,6 +144,29 @@ func decodeCall(data []byte, lim Limits, raw bool) (Call, error) {
 	}
 	c.Params = params
 	return c, d.epilog()
+}
+
+// MaxMethodName bounds a methodName. Uyuni's longest is under 80 bytes;
+// a name is logged and forwarded, so one of megabytes must not get that far.
+const MaxMethodName = 256
+
+// checkMethodName is the one rule for method names, applied where every
+// XML-RPC call is decoded so nothing logs or forwards a bad one: Uyuni's
+// names are namespace.method in [A-Za-z0-9_.]. The error never quotes the
+// name itself, which may be huge or hostile.
+func checkMethodName(name []byte) error {
+	switch {
+	case len(name) == 0:
+		return errors.New("empty methodName")
+	case len(name) > MaxMethodName:
+		return fmt.Errorf("methodName of %d bytes is over the %d byte limit", len(name), MaxMethodName)
+	}
+	for i, c := range name {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.') {
+			return fmt.Errorf("methodName has byte %#02x at %d: only A-Z a-z 0-9 _ . are allowed", c, i)
+		}
+	}
+	return nil
 }
 
 // DecodeResponse decodes a methodResponse. A fault is returned as a *rpc.Fault error.

@@ -25,12 +25,30 @@ const header = `<?xml version="1.0" encoding="UTF-8"?>` + "\n"
 // AppendCall appends a complete methodCall document to dst. On error dst is
 // returned as it was given, so a reused buffer holds no half document.
 func AppendCall(dst []byte, method string, params ...any) ([]byte, error) {
-	var e encoder
 	n := len(dst)
+	dst = AppendCallHead(dst, method)
+	dst, err := AppendParams(dst, params...)
+	if err != nil {
+		return dst[:n], err
+	}
+	return AppendCallTail(dst), nil
+}
+
+// AppendCallHead, AppendParams and AppendCallTail are AppendCall in three
+// parts, so a caller can encode parameters many calls share once and send
+// them between each call's own head and parameters and the tail.
+func AppendCallHead(dst []byte, method string) []byte {
 	dst = append(dst, header...)
 	dst = append(dst, "<methodCall><methodName>"...)
 	dst = appendEscaped(dst, method)
-	dst = append(dst, "</methodName><params>"...)
+	return append(dst, "</methodName><params>"...)
+}
+
+// AppendParams appends one <param> per value. On error dst is returned as
+// it was given.
+func AppendParams(dst []byte, params ...any) ([]byte, error) {
+	var e encoder
+	n := len(dst)
 	for _, p := range params {
 		var err error
 		dst = append(dst, "<param>"...)
@@ -39,8 +57,11 @@ func AppendCall(dst []byte, method string, params ...any) ([]byte, error) {
 		}
 		dst = append(dst, "</param>"...)
 	}
-	return append(dst, "</params></methodCall>"...), nil
+	return dst, nil
 }
+
+// AppendCallTail closes what AppendCallHead opened.
+func AppendCallTail(dst []byte) []byte { return append(dst, "</params></methodCall>"...) }
 
 // AppendResponse appends a methodResponse carrying v. On error dst is
 // returned as it was given.
@@ -61,13 +82,18 @@ func AppendResponse(dst []byte, v any) ([]byte, error) {
 // spliced in when the document is written (see AppendResponseSegments).
 type encoder struct {
 	split bool
-	cuts  []cut
+	// splitStrings also references large strings that need no escaping
+	// (AppendParamsSegments).
+	splitStrings bool
+	cuts         []cut
 }
 
-// cut is a raw value that belongs at offset at of the encoded bytes.
+// cut is a raw value, or a string, that belongs at offset at of the
+// encoded bytes.
 type cut struct {
 	at  int
 	raw Raw
+	str string
 }
 
 // splitMin is the size from which a raw value is referenced rather than
@@ -97,6 +123,60 @@ func AppendResponseSegments(dst []byte, segs [][]byte, v any) ([]byte, [][]byte,
 		at = c.at
 	}
 	return dst, append(segs, dst[at:]), nil
+}
+
+// Segment is one piece of an encoding made by AppendParamsSegments: bytes
+// of the buffer, or a large string referenced where it is.
+type Segment struct {
+	B []byte
+	S string
+}
+
+// Len is the segment's size in bytes.
+func (s Segment) Len() int { return len(s.B) + len(s.S) }
+
+// AppendParamsSegments is AppendParams for large parameters a fan-out
+// sends to every server (issue 12, H2): large raw values, and large strings
+// that need no escaping, are not copied into dst but referenced, and the
+// encoding is the concatenation of segs, in order. segs alias dst and the
+// parameters, which must stay untouched while they are sent. On error dst
+// is returned as it was given and segs is nil.
+func AppendParamsSegments(dst []byte, params ...any) ([]byte, []Segment, error) {
+	e := encoder{split: true, splitStrings: true}
+	n := len(dst)
+	for _, p := range params {
+		var err error
+		dst = append(dst, "<param>"...)
+		if dst, err = e.appendElem(dst, p, -1); err != nil {
+			return dst[:n], nil, err
+		}
+		dst = append(dst, "</param>"...)
+	}
+	var segs []Segment
+	at := n
+	for _, c := range e.cuts {
+		segs = append(segs, Segment{B: dst[at:c.at:c.at]}, Segment{B: c.raw, S: c.str})
+		at = c.at
+	}
+	return dst, append(segs, Segment{B: dst[at:]}), nil
+}
+
+// plainText reports whether appendEscaped would write s unchanged. It runs
+// s through appendEscaped a chunk at a time, in a small buffer, so the
+// escaping rule stays in one place; a chunk ends at a character's start.
+func plainText(s string) bool {
+	var buf [8 << 10]byte
+	for len(s) > 0 {
+		n := min(len(s), 2<<10) // escaped, at most 3× in buf
+		for n > 1 && n < len(s) && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		if string(appendEscaped(buf[:0], s[:n])) != s[:n] {
+			return false
+		}
+		s = s[n:]
+	}
+	return true
 }
 
 // AppendFault appends a methodResponse carrying a fault, as Uyuni sends it.
@@ -138,7 +218,11 @@ func (e *encoder) appendInner(dst []byte, v any, depth int) ([]byte, error) {
 		return append(dst, "<nil/>"...), nil
 	case string:
 		dst = append(dst, "<string>"...)
-		dst = appendEscaped(dst, x)
+		if e.splitStrings && len(x) >= splitMin && plainText(x) {
+			e.cuts = append(e.cuts, cut{at: len(dst), str: x})
+		} else {
+			dst = appendEscaped(dst, x)
+		}
 		return append(dst, "</string>"...), nil
 	case int64:
 		return appendInt(dst, x), nil

@@ -50,9 +50,7 @@ peripherals:
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cmd := serveCmd()
-			require.NoError(t, cmd.Flags().Parse(tc.args))
-			cfg, err := loadConfig(cmd.Flags(), tc.env)
+			cfg, err := load(t, tc.args, tc.env)
 			require.NoError(t, err)
 			tc.check(t, cfg)
 		})
@@ -60,9 +58,15 @@ peripherals:
 }
 
 func TestConfigErrorsAreClear(t *testing.T) {
-	cmd := serveCmd()
-	require.NoError(t, cmd.Flags().Parse([]string{"--hub-url", "hub.example.com", "--peripheral-scheme", "ftp"}))
-	_, err := loadConfig(cmd.Flags(), nil)
+	_, err := load(t, []string{"--hub-url", "hub.example.com", "--peripheral-scheme", "ftp"}, nil)
 	require.ErrorContains(t, err, `hub-url "hub.example.com" must start with http:// or https://`)
 	require.ErrorContains(t, err, `peripheral-scheme "ftp"`)
+}
+
+// load reads the configuration as `hubgw serve ARGS` does with the environment env.
+func load(t *testing.T, args, env []string) (server.Config, error) {
+	t.Helper()
+	cmd := serveCmd()
+	require.NoError(t, cmd.Flags().Parse(args))
+	return loadConfig(cmd.Flags(), env)
 }

@@ -29,9 +29,7 @@ groups:
 			map[string][]string{"europe": {"peripheral-1", "peripheral-2"}, "asia": {"peripheral-4"}, "dbs": {"peripheral-5"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cmd := serveCmd()
-			require.NoError(t, cmd.Flags().Parse(tc.args))
-			cfg, err := loadConfig(cmd.Flags(), tc.env)
+			cfg, err := load(t, tc.args, tc.env)
 			require.NoError(t, err)
 			if len(tc.want) == 0 {
 				require.Empty(t, cfg.Groups)
@@ -51,9 +49,7 @@ func TestBadGroupsAreClear(t *testing.T) {
 		{"empty group", "europe=", `group "europe": a group needs members`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cmd := serveCmd()
-			require.NoError(t, cmd.Flags().Parse([]string{"--groups", tc.entry}))
-			_, err := loadConfig(cmd.Flags(), nil)
+			_, err := load(t, []string{"--groups", tc.entry}, nil)
 			require.ErrorContains(t, err, tc.want)
 		})
 	}

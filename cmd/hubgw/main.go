@@ -14,9 +14,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
+	"reflect"
 	"strings"
 	"syscall"
 	"time"
@@ -31,12 +31,19 @@ import (
 
 	"github.com/hubgw/hubgw/adapters/httpapi"
 	"github.com/hubgw/hubgw/adapters/server"
+	"github.com/hubgw/hubgw/buildinfo"
 	"github.com/hubgw/hubgw/cache"
 	"github.com/hubgw/hubgw/cmd/hubgw/internal/cli"
 )
 
 func main() {
-	if err := root().Execute(); err != nil {
+	cmd := root()
+	if err := cmd.Execute(); err != nil {
+		// Printed here rather than by cobra: an exit code that is the
+		// whole answer (a plan's 2, changes planned) has no message.
+		if msg := err.Error(); msg != "" {
+			cmd.PrintErrln(cmd.ErrPrefix(), msg)
+		}
 		os.Exit(cli.ExitCode(err))
 	}
 }
@@ -46,10 +53,12 @@ func root() *cobra.Command {
 		Use:           "hubgw",
 		Short:         "Gateway for Uyuni hub deployments: XML-RPC (hub-xmlrpc-api compatible) with fan-out to peripherals",
 		SilenceUsage:  true,
-		SilenceErrors: false,
+		SilenceErrors: true,
+		Version:       buildinfo.Read().String(),
 	}
+	cmd.SetVersionTemplate("{{.Version}}\n")
 	cli.AddCommands(cmd)
-	cmd.AddCommand(serveCmd())
+	cmd.AddCommand(serveCmd(), versionCmd())
 	return cmd
 }
 
@@ -75,6 +84,10 @@ func serveCmd() *cobra.Command {
 	f.Duration("breaker-cooldown", d.BreakerCooldown, "how long an open circuit stays open")
 	f.Duration("registry-ttl", d.RegistryTTL, "how long the peripheral list is fresh")
 	f.Int64("max-body-bytes", d.MaxBodyBytes, "largest request body accepted")
+	f.Int("max-connections", d.MaxConnections, "client connections open at once (0: no cap)")
+	f.Int64("max-inflight-bytes", d.MaxInFlightBytes, "budget for one request's arguments times its targets; a fan-out past it is refused with fault 4110")
+	f.Int("login-failures", d.LoginFailures, "failed logins in a row per user and per client address before further logins are refused (4111); 0: no throttling")
+	f.Duration("login-refill", d.LoginRefill, "after login-failures, one more failed login is allowed every this long")
 	f.Duration("session-idle", d.SessionIdle, "gateway sessions expire after this long unused")
 	f.Duration("session-max", d.SessionMax, "gateway sessions expire after this long in any case")
 	f.String("ca-file", "", "PEM bundle to trust for the hub and peripherals")
@@ -97,6 +110,10 @@ func serveCmd() *cobra.Command {
 	f.String("introspect-user", "", "hub account the gateway reads the API list with at start, for /openapi.json (else at the first REST login)")
 	f.String("introspect-password", "", "its password (prefer HUBGW_INTROSPECT_PASSWORD)")
 	f.Duration("openapi-refresh", d.OpenAPIRefresh, "how often the hub's API list is looked at again for /openapi.json")
+	f.String("tls-cert", "", "PEM certificate (chain) to serve HTTPS with; reloaded on SIGHUP and when the file changes")
+	f.String("tls-key", "", "PEM private key of --tls-cert")
+	f.Duration("shutdown-grace", 0, "how long calls in flight may finish after a stop (0: call-timeout)")
+	f.Duration("drain-delay", 0, "after a stop, answer /readyz 503 for this long before closing the listener (behind a load balancer)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		cfg, err := loadConfig(f, os.Environ())
 		if err != nil {
@@ -114,6 +131,12 @@ func loadConfig(f *pflag.FlagSet, environ []string) (server.Config, error) {
 		if err := k.Load(file.Provider(path), yaml.Parser()); err != nil {
 			return server.Config{}, fmt.Errorf("reading %s: %w", path, err)
 		}
+		if err := unknownKeys(k.Raw(), reflect.TypeFor[server.Config]()); err != nil {
+			return server.Config{}, fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	if err := unknownEnv(environ, reflect.TypeFor[server.Config]()); err != nil {
+		return server.Config{}, fmt.Errorf("environment: %w", err)
 	}
 	legacy := map[string]func(string) (string, any){
 		"HUB_API_URL":         func(v string) (string, any) { return "hub-url", v },
@@ -144,7 +167,7 @@ func loadConfig(f *pflag.FlagSet, environ []string) (server.Config, error) {
 		Prefix:      "HUBGW_",
 		EnvironFunc: func() []string { return environ },
 		TransformFunc: func(key, v string) (string, any) {
-			key = strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(key, "HUBGW_")), "_", "-")
+			key = envKey(key)
 			if key == "groups" {
 				return key, groups(v)
 			}
@@ -200,14 +223,16 @@ func serve(ctx context.Context, cfg server.Config) error {
 	if err != nil {
 		return err
 	}
-	l, err := net.Listen("tcp", cfg.Listen)
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	l, watching, err := listen(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	log.Info("hubgw serving", "listen", l.Addr().String(), "hub", cfg.HubURL, "xmlrpc", "/hub/rpc/api", "rest", "/api/v1", "docs", "/docs/")
-	err = srv.Serve(ctx, l, 30*time.Second)
+	log.Info("hubgw serving", "version", buildinfo.Read().Version, "listen", l.Addr().String(), "tls", cfg.TLSCert != "", "hub", cfg.HubURL, "xmlrpc", "/hub/rpc/api", "rest", "/api/v1", "docs", "/docs/")
+	err = srv.Serve(ctx, l, cfg.Grace())
+	stop()
+	<-watching
 	log.Info("hubgw stopped")
 	return err
 }

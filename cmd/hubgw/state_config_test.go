@@ -33,9 +33,7 @@ func TestStateConfig(t *testing.T) {
 		{name: "bad read cache", args: []string{"--read-cache", "system.scheduleReboot=1m"}, err: "not a read-only method"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cmd := serveCmd()
-			require.NoError(t, cmd.Flags().Parse(tc.args))
-			cfg, err := loadConfig(cmd.Flags(), tc.env)
+			cfg, err := load(t, tc.args, tc.env)
 			if tc.err != "" {
 				require.ErrorContains(t, err, tc.err)
 				return

@@ -30,6 +30,27 @@ type Call struct {
 	// is that user's session key on the target; a read-through cache keys
 	// on it instead of the key. Empty for calls without a session.
 	User string
+	// Shared, when set, says Params[Shared.From:] are the very values
+	// every call of one fan-out sends, so a transport encodes them once
+	// for all targets, not once per target (issue 12, H2).
+	Shared *Shared
+}
+
+// Shared holds the one encoding of the parameters a fan-out's calls have
+// in common (all but each target's session key), in whatever form the
+// transport makes it. It is safe for concurrent use.
+type Shared struct {
+	From int // Params[From:] are shared
+	once sync.Once
+	enc  any
+	err  error
+}
+
+// Encoded returns the shared parameters' encoding, made by encode the
+// first time it is asked for.
+func (s *Shared) Encoded(encode func() (any, error)) (any, error) {
+	s.once.Do(func() { s.enc, s.err = encode() })
+	return s.enc, s.err
 }
 
 // Result is what one server yielded: a value, an Uyuni fault, or an error

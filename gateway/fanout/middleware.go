@@ -177,7 +177,8 @@ type BreakerSettings struct {
 }
 
 // Breakers keep one circuit breaker per server (sony/gobreaker). Only
-// transport failures count: a fault means the server is alive, and a caller
+// transport failures, and calls that ran out of their own deadline (a
+// Timeout stacked inside the breaker), count: a fault means the server is alive, and a caller
 // going away says nothing about the server.
 type Breakers struct {
 	set BreakerSettings
@@ -241,8 +242,11 @@ func (b *Breakers) Middleware() Middleware {
 				case "transport":
 					return r, errTransport
 				case "timeout":
-					if ctx.Err() == nil || errors.Is(ctx.Err(), context.DeadlineExceeded) {
-						return r, errTransport // the server did not answer in time
+					// Only the call's own deadline (a Timeout inside the
+					// breaker) says the server was slow; the caller's
+					// deadline passing may be time spent queueing.
+					if ctx.Err() == nil {
+						return r, errTransport
 					}
 					return r, errExcluded
 				case "canceled", "circuit_open":

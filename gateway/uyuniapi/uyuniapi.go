@@ -215,7 +215,12 @@ func CarriesNumber(v any) bool {
 	case int64:
 		return true
 	case string:
-		_, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		// strconv's error quotes its input: on a long argument (a config
+		// file) that is a copy of megabytes for nothing. No int64 is longer.
+		if v = strings.TrimSpace(v); len(v) > 20 {
+			return false
+		}
+		_, err := strconv.ParseInt(v, 10, 64)
 		return err == nil
 	case []any:
 		for _, e := range v {

@@ -102,11 +102,17 @@ servers failed" (the work ran) from 1 (nothing ran: usage, login or gateway).`),
 	gatewayFlag(cmd, &gateway)
 	addOutputFlag(cmd, &format)
 	cmd.Flags().StringVarP(&paramsFlag, "params", "p", "", "the parameters as a JSON object: the text, @FILE, or @- for standard input")
-	cmd.Flags().StringSliceVarP(&targets, "targets", "t", nil, "servers to call, fanned out: all, hub, groups, peripheral ids, names or FQDNs (default: the hub alone)")
-	_ = cmd.RegisterFlagCompletionFunc("targets", func(cmd *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-		return a.completeTargets(cmd, gateway, toComplete)
-	})
+	a.targetsFlag(cmd, &targets, &gateway, "servers to call, fanned out: all, hub, groups, peripheral ids, names or FQDNs (default: the hub alone)")
 	return cmd
+}
+
+// targetsFlag adds --targets (-t), repeated or comma-separated, completed
+// from the gateway's peripherals.
+func (a *app) targetsFlag(cmd *cobra.Command, targets *[]string, gateway *string, usage string) {
+	cmd.Flags().StringSliceVarP(targets, "targets", "t", nil, usage)
+	_ = cmd.RegisterFlagCompletionFunc("targets", func(cmd *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		return a.completeTargets(cmd, *gateway, toComplete)
+	})
 }
 
 var (

@@ -1,5 +1,5 @@
 // Package cli is hubgw's command line for people and scripts: the client
-// commands (login, logout, call, jobs) talking to a gateway over its REST
+// commands (login, logout, call, jobs, plan, apply, export) talking to a gateway over its REST
 // surface, with a login that is remembered, tables on a terminal, the
 // gateway's JSON for scripts, and exit codes that mean something.
 //
@@ -21,23 +21,32 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// Exit codes. The issue's list (README, "Command line") also has 2, 3, 5
-// and 6, for plan, apply and rollouts; they come with those commands.
+// Exit codes (README, "Command line"). 3 (rollout halted or aborted)
+// and 5 (paused) come with the rollout commands.
 const (
 	ExitOK = 0
-	// ExitError: usage, login or gateway error; nothing was done, or
-	// what was cannot be told.
+	// ExitError: usage, document, login or gateway error; nothing was
+	// done, or what was cannot be told.
 	ExitError = 1
+	// ExitChanges: a plan with --detailed-exitcode found objects that are
+	// not as declared on some server.
+	ExitChanges = 2
 	// ExitFailures: the work finished and some servers failed (a call
-	// with a failed result).
+	// with a failed result, an apply with failed, conflicting, blocked or
+	// unreachable objects).
 	ExitFailures = 4
+	// ExitIncomplete: a plan could not read some servers, so it does not
+	// say what apply would do there.
+	ExitIncomplete = 6
 )
 
 // ExitCodesHelp is the exit codes section of --help.
 const ExitCodesHelp = `Exit codes:
-  0  done: every server answered ok
-  1  usage, login or gateway error (nothing was done, or what was cannot be told)
-  4  finished with failures: the call ran and some servers failed (see the table or JSON)`
+  0  done: every server answered ok; converged, or no changes planned
+  1  usage, document, login or gateway error (nothing was done, or what was cannot be told)
+  2  plan --detailed-exitcode: changes planned (create, update, conflict or blocked objects)
+  4  finished with failures: the call or apply ran and some servers failed (see the table or JSON)
+  6  plan incomplete: some servers could not be read (their objects are "unknown")`
 
 // Exit carries an exit code other than 1 with its message.
 type Exit struct {
@@ -45,7 +54,12 @@ type Exit struct {
 	Err  error
 }
 
-func (e *Exit) Error() string { return e.Err.Error() }
+func (e *Exit) Error() string {
+	if e.Err == nil {
+		return "" // nothing to say: the code is the answer (a plan's 2)
+	}
+	return e.Err.Error()
+}
 func (e *Exit) Unwrap() error { return e.Err }
 
 // ExitCode is the process's exit code for a command's error.
@@ -76,11 +90,11 @@ type app struct {
 // exit codes to its help.
 func AddCommands(root *cobra.Command) {
 	a := &app{getenv: os.Getenv, store: DefaultStore, http: &http.Client{Transport: transport()}}
-	root.AddCommand(a.loginCmd(), a.logoutCmd(), a.callCmd(), a.jobsCmd())
+	root.AddCommand(a.loginCmd(), a.logoutCmd(), a.callCmd(), a.jobsCmd(), a.planCmd(), a.applyCmd(), a.exportCmd())
 	if root.Long == "" {
 		root.Long = root.Short
 	}
-	root.Long += "\n\nClient commands (login, logout, call, jobs) talk to a gateway over REST; the login is\n" +
+	root.Long += "\n\nClient commands (login, logout, call, jobs, plan, apply, export) talk to a gateway over REST; the login is\n" +
 		"kept in the user's config directory, HUBGW_GATEWAY and HUBGW_TOKEN override it.\n\n" + ExitCodesHelp
 }
 

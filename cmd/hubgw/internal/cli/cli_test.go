@@ -144,3 +144,16 @@ func TestCallKeepsTheAnswer(t *testing.T) {
 	require.Equal(t, []cli.Result{{ServerName: "hub", Outcome: "fault", FaultCode: -208, FaultString: "No such system"}}, f.Results)
 	require.Contains(t, string(a.Body), `"faultCode":-208`)
 }
+
+// An exit code that is the whole answer (a plan's 2) has no message; the
+// others keep theirs through wrapping.
+func TestExitCodes(t *testing.T) {
+	changes := &cli.Exit{Code: cli.ExitChanges}
+	require.Equal(t, 2, cli.ExitCode(changes))
+	require.Empty(t, changes.Error())
+	incomplete := fmt.Errorf("plan: %w", &cli.Exit{Code: cli.ExitIncomplete, Err: errors.New("1 of 3 servers could not be read")})
+	require.Equal(t, 6, cli.ExitCode(incomplete))
+	require.Equal(t, "plan: 1 of 3 servers could not be read", incomplete.Error())
+	require.Equal(t, 1, cli.ExitCode(errors.New("anything else")))
+	require.Equal(t, 0, cli.ExitCode(nil))
+}

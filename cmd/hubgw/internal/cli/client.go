@@ -14,13 +14,14 @@ import (
 	"time"
 
 	"github.com/hubgw/hubgw/adapters/rest"
+	"github.com/hubgw/hubgw/gateway/desired"
 	"github.com/hubgw/hubgw/gateway/jobs"
 	"github.com/hubgw/hubgw/gateway/rpc"
 )
 
 // Client is a small client of the gateway's REST surface (/api/v1), for
-// every client command: login, call and jobs now; plan, apply, rollout
-// and export add their endpoints as methods here.
+// every client command: login, call, jobs, plan, apply and export; rollout
+// adds its endpoints as methods here.
 type Client struct {
 	Base  string // the gateway's base URL, without a trailing slash
 	Token string
@@ -86,21 +87,29 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 	return c.send(req, path)
 }
 
-// get is a GET, conditional on etag when it is not "" (a 304 is
-// returned as an answer).
-func (c *Client) get(ctx context.Context, path, etag string) (*Answer, error) {
+// get is a GET with the given headers, those "" left out (a 304 to
+// If-None-Match is returned as an answer).
+func (c *Client) get(ctx context.Context, path string, header map[string]string) (*Answer, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.Base+path, nil)
 	if err != nil {
 		return nil, fmt.Errorf("gateway URL %q: %w", c.Base, err)
 	}
-	if etag != "" {
-		req.Header.Set("If-None-Match", etag)
+	for k, v := range header {
+		if v != "" {
+			req.Header.Set(k, v)
+		}
 	}
 	return c.send(req, path)
 }
 
+// send sends req: it accepts JSON unless req says what it accepts, and
+// takes a 2xx answer of that type.
 func (c *Client) send(req *http.Request, path string) (*Answer, error) {
-	req.Header.Set("Accept", "application/json, application/problem+json")
+	accept := req.Header.Get("Accept")
+	if accept == "" {
+		accept = "application/json"
+	}
+	req.Header.Set("Accept", accept+", application/problem+json")
 	if c.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.Token)
 	}
@@ -131,7 +140,7 @@ func (c *Client) send(req *http.Request, path string) (*Answer, error) {
 		}
 		return a, pe
 	case resp.StatusCode == http.StatusNotModified,
-		resp.StatusCode >= 200 && resp.StatusCode < 300 && (mt == "application/json" || len(b) == 0):
+		resp.StatusCode >= 200 && resp.StatusCode < 300 && (mt == accept || len(b) == 0):
 		return a, nil
 	}
 	// Something answered, but not a hubgw gateway (a proxy's error
@@ -291,4 +300,35 @@ func (c *Client) Peripherals(ctx context.Context) ([]rest.ServerStatus, error) {
 	}
 	_, err := c.decode(ctx, http.MethodGet, "/api/v1/peripherals", nil, nil, &out)
 	return out.Peripherals, err
+}
+
+// Plan asks what apply would do: documents (as read from YAML or JSON,
+// sources inlined) on targets.
+func (c *Client) Plan(ctx context.Context, docs []any, targets []string) (*desired.PlanResult, *Answer, error) {
+	var p desired.PlanResult
+	a, err := c.decode(ctx, http.MethodPost, "/api/v1/plan", nil, desiredBody{docs, targets}, &p)
+	return &p, a, err
+}
+
+// Apply makes targets match documents, in one synchronous request.
+func (c *Client) Apply(ctx context.Context, docs []any, targets []string) (*desired.ApplyResult, *Answer, error) {
+	var r desired.ApplyResult
+	a, err := c.decode(ctx, http.MethodPost, "/api/v1/apply", nil, desiredBody{docs, targets}, &r)
+	return &r, a, err
+}
+
+type desiredBody struct {
+	Documents []any    `json:"documents"`
+	Targets   []string `json:"targets"`
+}
+
+// Export reads one object of one server as a document: YAML when yaml,
+// else JSON.
+func (c *Client) Export(ctx context.Context, target, kind, name string, yaml bool) (*Answer, error) {
+	path := "/api/v1/export/" + url.PathEscape(target) + "/" + url.PathEscape(kind) + "/" + url.PathEscape(name)
+	accept := ""
+	if yaml {
+		accept = "application/yaml"
+	}
+	return c.get(ctx, path, map[string]string{"Accept": accept})
 }

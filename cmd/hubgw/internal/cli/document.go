@@ -134,7 +134,7 @@ func (c *Client) document(ctx context.Context) (*document, error) {
 			}
 		}
 	}
-	a, err := c.get(ctx, "/openapi.json", etag)
+	a, err := c.get(ctx, "/openapi.json", map[string]string{"If-None-Match": etag})
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,16 +35,25 @@ type Output struct {
 	Width      int
 }
 
-// addOutputFlag adds -o to cmd.
-func addOutputFlag(cmd *cobra.Command, format *string) {
-	cmd.Flags().StringVarP(format, "output", "o", FormatTable, "output format: table (for people) or json (the gateway's answer as is, for scripts)")
-	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{FormatTable, FormatJSON}, cobra.ShellCompDirectiveNoFileComp))
+// addOutputFlag adds -o to cmd: table, json, and the command's own
+// formats, each given as "name: what it shows".
+func addOutputFlag(cmd *cobra.Command, format *string, extra ...string) {
+	usage := "output format: table (for people), json (the gateway's answer as is, for scripts)"
+	names := []string{FormatTable, FormatJSON}
+	for _, e := range extra {
+		name, what, _ := strings.Cut(e, ": ")
+		names = append(names, name)
+		usage += ", " + name + " (" + what + ")"
+	}
+	cmd.Flags().StringVarP(format, "output", "o", FormatTable, usage)
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(names, cobra.ShellCompDirectiveNoFileComp))
 }
 
-// newOutput checks the format and looks at the command's stdout.
-func (a *app) newOutput(cmd *cobra.Command, format string) (*Output, error) {
-	if format != FormatTable && format != FormatJSON {
-		return nil, usageError(fmt.Errorf("-o %s: want %s or %s", format, FormatTable, FormatJSON))
+// newOutput checks the format (table, json or one of extra) and looks at
+// the command's stdout.
+func (a *app) newOutput(cmd *cobra.Command, format string, extra ...string) (*Output, error) {
+	if format != FormatTable && format != FormatJSON && !slices.Contains(extra, format) {
+		return nil, usageError(fmt.Errorf("-o %s: want one of %s", format, strings.Join(append([]string{FormatTable, FormatJSON}, extra...), ", ")))
 	}
 	o := &Output{W: cmd.OutOrStdout(), Notes: cmd.ErrOrStderr(), Format: format}
 	if f, ok := o.W.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
@@ -140,17 +150,18 @@ func ellipsis(s string, n int) string {
 	return text.Trim(s, n-1) + "…"
 }
 
-// Paint colours an outcome or status: green when good, yellow while
-// running, red otherwise; plain without colour.
+// Paint colours an outcome, status or plan action: green when good or
+// done, yellow while running or to be done, red otherwise; plain without
+// colour.
 func (o *Output) Paint(s string) string {
 	if !o.Color {
 		return s
 	}
 	c := text.FgRed
 	switch s {
-	case "ok", "done":
+	case "ok", "done", "noop", "unchanged", "created", "updated":
 		c = text.FgGreen
-	case "running", "pending":
+	case "running", "pending", "create", "update":
 		c = text.FgYellow
 	}
 	return text.Colors{c}.Sprint(s)
