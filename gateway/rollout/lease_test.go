@@ -56,10 +56,12 @@ func TestActiveIndex(t *testing.T) {
 			require.Eventually(t, func() bool { return len(active()) == 0 }, 10*time.Second, 5*time.Millisecond)
 			f.mu.Lock()
 			f.fail = map[string]bool{}
+			f.gate["p1"] = make(chan struct{}) // the retry stays running while the index is read
 			f.mu.Unlock()
 			_, err = c.Retry(ctx, r.ID, "admin", nil)
 			require.NoError(t, err)
 			require.Equal(t, []string{r.ID}, active())
+			close(f.gate["p1"])
 			require.Equal(t, Succeeded, settled(t, c, r.ID).Status)
 			require.Eventually(t, func() bool { return len(active()) == 0 }, 10*time.Second, 5*time.Millisecond)
 		})
