@@ -48,12 +48,18 @@ func getRollout(t *testing.T, g *gw, token, id string) map[string]any {
 	return r.JSON(t)
 }
 
-// settledRollout waits until the rollout is no longer running.
+// settledRollout waits until the rollout is no longer running and no
+// server is in flight (those of a halted wave finish after the halt).
 func settledRollout(t *testing.T, g *gw, token, id string) map[string]any {
 	t.Helper()
 	var m map[string]any
 	require.Eventually(t, func() bool {
 		m = getRollout(t, g, token, id)
+		for _, s := range serverStates(t, m) {
+			if strings.HasPrefix(s, "running#") {
+				return false
+			}
+		}
 		return m["status"] != "running"
 	}, 60*time.Second, 20*time.Millisecond)
 	return m
@@ -434,10 +440,10 @@ docs = "apiVersion: hubgw/v1\nkind: SystemGroup\nmetadata: {name: web}\nspec: {d
 out = {}
 r = s.hub.startRollout(k, {"documents": docs, "targets": ["all"], "order": "id", "waves": ["50%"]})
 out["started"] = r["status"]
-def settle():
+def settle():  # halted or done, and no server left in flight (those finish after a halt)
     for _ in range(3000):
         g = s.hub.getRollout(k, r["id"])
-        if g["status"] != "running":
+        if g["status"] != "running" and all(t["status"] != "running" for t in g["targets"]):
             return g
         time.sleep(0.01)
 g = settle()
