@@ -61,7 +61,11 @@ const (
 	// cannot be merged into one (merge.go).
 	CodeTargetsDisagree = 4122
 	// CodeTargetsFailed: the call failed on some of many targets (merge.go).
-	CodeTargetsFailed = 4123
+	CodeTargetsFailed  = 4123
+	CodeUnknownRollout = 4124 // no such rollout for this user
+	// CodeRolloutState: the rollout cannot do that now (resume a running
+	// one), or another active rollout touches the same object and server.
+	CodeRolloutState = 4125
 )
 
 // Request is one client call to a set of targets.

@@ -399,6 +399,7 @@ func (g *generator) gatewayOps() {
 
 	g.jobs()
 	g.desired()
+	g.rollouts()
 
 	native := g.addSchema("NativeResponse", obj([]string{"success"}, openapi3.Schemas{
 		"success": boolean(""),

@@ -106,8 +106,9 @@ func TestCatalogDocument(t *testing.T) {
 
 	// 836 overloads (839 less auth's 3), three kinds each, and the gateway's own.
 	require.Equal(t, 836, s.Model.Len())
-	require.Equal(t, 3*836+11, loaded.Paths.Len())
-	for _, p := range []string{"/api/v1/login", "/api/v1/logout", "/api/v1/attach", "/api/v1/peripherals", "/api/v1/jobs", "/api/v1/jobs/{jobId}", "/api/v1/plan", "/api/v1/apply", "/api/v1/export/{target}/{kind}/{name}", "/rhn/manager/api/auth/login"} {
+	require.Equal(t, 3*836+17, loaded.Paths.Len())
+	for _, p := range []string{"/api/v1/login", "/api/v1/logout", "/api/v1/attach", "/api/v1/peripherals", "/api/v1/jobs", "/api/v1/jobs/{jobId}", "/api/v1/plan", "/api/v1/apply", "/api/v1/export/{target}/{kind}/{name}", "/rhn/manager/api/auth/login",
+		"/api/v1/rollouts", "/api/v1/rollouts/{id}", "/api/v1/rollouts/{id}/events", "/api/v1/rollouts/{id}/resume", "/api/v1/rollouts/{id}/retry", "/api/v1/rollouts/{id}/abort"} {
 		require.NotNil(t, loaded.Paths.Value(p), p)
 	}
 	require.Nil(t, loaded.Paths.Value("/api/v1/hub/auth/login"), "auth is the gateway's business")

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hubgw/hubgw/auth"
 	"github.com/hubgw/hubgw/gateway"
+	"github.com/hubgw/hubgw/gateway/desired"
 	"github.com/hubgw/hubgw/gateway/fanout"
 	"github.com/hubgw/hubgw/gateway/jobs"
 	"github.com/hubgw/hubgw/gateway/rpc"
@@ -20,11 +21,18 @@ import (
 
 // Dialect answers hub-xmlrpc-api's calls.
 type Dialect struct {
-	gw *gateway.Gateway
+	gw       *gateway.Gateway
+	rollouts *desired.Rollouts // nil: hub.*Rollout are unknown methods
 }
 
 // New serves gw in hub-xmlrpc-api's dialect.
 func New(gw *gateway.Gateway) *Dialect { return &Dialect{gw: gw} }
+
+// WithRollouts serves staged rollouts (hub.startRollout and friends) from r.
+func (d *Dialect) WithRollouts(r *desired.Rollouts) *Dialect {
+	d.rollouts = r
+	return d
+}
 
 // Handle answers one decoded call with a value (possibly an edge's raw
 // value) or an error carrying the fault the client sees.
@@ -69,8 +77,12 @@ func (d *Dialect) hubMethod(ctx context.Context, method string, params []any) (a
 		return d.desiredCall(ctx, method, params)
 	case "hub.export":
 		return d.export(ctx, params)
+	case "hub.startRollout", "hub.getRollout", "hub.listRollouts", "hub.resumeRollout", "hub.retryRollout", "hub.abortRollout":
+		if d.rollouts != nil {
+			return d.rollout(ctx, method, params)
+		}
 	}
-	return nil, rpc.Faultf(gateway.CodeNoMethod, "hubgw: unknown method %s (hub.* has login, loginWithAuthRelayMode, loginWithAutoconnectMode, attachToServers, listServerIds, logout, getJob, listJobs, plan, apply, export)", method)
+	return nil, rpc.Faultf(gateway.CodeNoMethod, "hubgw: unknown method %s (hub.* has login, loginWithAuthRelayMode, loginWithAutoconnectMode, attachToServers, listServerIds, logout, getJob, listJobs, plan, apply, export, startRollout, getRollout, listRollouts, resumeRollout, retryRollout, abortRollout)", method)
 }
 
 func strParams(method string, params []any, names ...string) ([]string, error) {

@@ -32,13 +32,9 @@ func (h *Handler) jobList(c echo.Context) error {
 	if !ok {
 		return err
 	}
-	limit := 50
-	if q := c.QueryParam("limit"); q != "" {
-		n, err := strconv.Atoi(q)
-		if err != nil || n < 1 || n > 1000 {
-			return h.fault(c, rpc.Faultf(gateway.CodeBadParams, "hubgw: limit must be an integer from 1 to 1000, not %q", q))
-		}
-		limit = n
+	limit, ok, err := h.limit(c)
+	if !ok {
+		return err
 	}
 	list := []jobs.Job{}
 	js, err := h.gw.Jobs(c.Request().Context(), s, limit)
@@ -49,4 +45,17 @@ func (h *Handler) jobList(c echo.Context) error {
 	return c.JSON(http.StatusOK, struct {
 		Jobs []jobs.Job `json:"jobs"`
 	}{list})
+}
+
+// limit reads ?limit=N of a list: 1 to 1000, default 50.
+func (h *Handler) limit(c echo.Context) (int, bool, error) {
+	q := c.QueryParam("limit")
+	if q == "" {
+		return 50, true, nil
+	}
+	n, err := strconv.Atoi(q)
+	if err != nil || n < 1 || n > 1000 {
+		return 0, false, h.fault(c, rpc.Faultf(gateway.CodeBadParams, "hubgw: limit must be an integer from 1 to 1000, not %q", q))
+	}
+	return n, true, nil
 }

@@ -53,8 +53,10 @@ func Status(f *rpc.Fault) int {
 		return http.StatusBadGateway
 	case gateway.CodeStateUnavailable:
 		return http.StatusServiceUnavailable
-	case gateway.CodeUnknownJob:
+	case gateway.CodeUnknownJob, gateway.CodeUnknownRollout:
 		return http.StatusNotFound
+	case gateway.CodeRolloutState:
+		return http.StatusConflict
 	case gateway.CodeTimeout:
 		return http.StatusGatewayTimeout
 	case gateway.CodeCircuitOpen:

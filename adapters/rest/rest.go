@@ -82,6 +82,9 @@ type Config struct {
 	// Desired is the desired-state engine behind /api/v1/plan, /apply and
 	// /export; nil answers them 404.
 	Desired *desired.Engine
+	// Rollouts are staged rollouts of documents behind /api/v1/rollouts;
+	// nil answers them 404.
+	Rollouts *desired.Rollouts
 }
 
 // Handler serves the REST surface.
@@ -149,6 +152,14 @@ func (h *Handler) Register(e *echo.Echo) {
 		e.Any("/api/v1/plan", h.only(http.MethodPost, h.plan))
 		e.Any("/api/v1/apply", h.only(http.MethodPost, h.apply))
 		e.Any("/api/v1/export/:target/:kind/:name", h.only(http.MethodGet, h.export))
+	}
+	if h.cfg.Rollouts != nil {
+		e.Any("/api/v1/rollouts", h.rollouts)
+		e.Any("/api/v1/rollouts/:id", h.only(http.MethodGet, h.rollout))
+		e.Any("/api/v1/rollouts/:id/events", h.only(http.MethodGet, h.rolloutEvents))
+		for _, op := range []string{"resume", "retry", "abort"} {
+			e.Any("/api/v1/rollouts/:id/"+op, h.only(http.MethodPost, h.rolloutDecide(op)))
+		}
 	}
 	e.Any("/api/v1/*", h.unknownRoute)
 	e.Any("/api/v1", h.unknownRoute)

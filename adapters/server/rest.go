@@ -69,7 +69,7 @@ func zones(cfg Config) func(target.Target) *time.Location {
 	}
 }
 
-func newREST(cfg Config, gw *gateway.Gateway, api *uyuniapi.API, breakers *fanout.Breakers, health *rest.Health, log *slog.Logger) (*rest.Handler, error) {
+func newREST(cfg Config, gw *gateway.Gateway, api *uyuniapi.API, breakers *fanout.Breakers, health *rest.Health, engine *desired.Engine, rollouts *desired.Rollouts, log *slog.Logger) (*rest.Handler, error) {
 	docs, err := swaggerui.New("/docs")
 	if err != nil {
 		return nil, err
@@ -93,6 +93,7 @@ func newREST(cfg Config, gw *gateway.Gateway, api *uyuniapi.API, breakers *fanou
 		IntrospectPassword: cfg.IntrospectPassword,
 		RefreshEvery:       cfg.OpenAPIRefresh,
 		Logger:             log,
-		Desired:            desired.New(gw),
+		Desired:            engine,
+		Rollouts:           rollouts,
 	})
 }

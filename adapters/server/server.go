@@ -27,6 +27,7 @@ import (
 	"github.com/hubgw/hubgw/adapters/uyuni"
 	"github.com/hubgw/hubgw/buildinfo"
 	"github.com/hubgw/hubgw/gateway"
+	"github.com/hubgw/hubgw/gateway/desired"
 	"github.com/hubgw/hubgw/gateway/fanout"
 	"github.com/hubgw/hubgw/gateway/fleetids"
 	"github.com/hubgw/hubgw/gateway/registry"
@@ -95,6 +96,15 @@ type Config struct {
 	Jobs          bool          `koanf:"jobs"`            // record every fan-out
 	JobRetention  time.Duration `koanf:"job-retention"`
 	JobLease      time.Duration `koanf:"job-lease"`
+	// Rollouts (rollouts.go): a rollout's owner renews its lease; another
+	// replica takes it over when it lapses. Finished ones are kept for
+	// retention.
+	RolloutLease     time.Duration `koanf:"rollout-lease"`
+	RolloutRetention time.Duration `koanf:"rollout-retention"`
+	// Rings order a rollout's targets with "order": "rings": ring name →
+	// members (names, FQDNs, ids or groups), "*" for every other server;
+	// the canary ring first, the "*" ring last, the others by name.
+	Rings map[string][]string `koanf:"rings"`
 	// How it is served: TLS, shutdown (ops.go).
 	Ops `koanf:",squash"`
 }
@@ -128,6 +138,8 @@ func Defaults() Config {
 		Jobs:             true,
 		JobRetention:     6 * time.Hour,
 		JobLease:         30 * time.Second,
+		RolloutLease:     15 * time.Second,
+		RolloutRetention: 30 * 24 * time.Hour,
 
 		PeripheralTimezone: "UTC", // REST surface
 		OpenAPIRefresh:     5 * time.Minute,
@@ -156,6 +168,9 @@ func (c Config) Validate() error {
 	if err := c.validateREST(); err != nil {
 		errs = append(errs, err)
 	}
+	if err := c.validateRollouts(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -169,6 +184,7 @@ type Server struct {
 	echo     *echo.Echo
 	metrics  *prometheus.Registry
 	rest     *rest.Handler
+	rollouts *desired.Rollouts
 	state    *state
 	invoke   fanout.Invoker // the per-server stack
 	tls      *tls.Config    // nil: plain HTTP
@@ -289,11 +305,13 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	)
 	s := &Server{cfg: cfg, log: log, invoke: invoke, hub: hub, registry: regy, client: client, gateway: gw, metrics: reg, state: st}
 	s.readiness = newReadiness(s.ready)
-	if s.rest, err = newREST(cfg, gw, api, breakers, health, log); err != nil {
+	engine := desired.New(gw)
+	s.rollouts = newRollouts(cfg, gw, engine, st, log)
+	if s.rest, err = newREST(cfg, gw, api, breakers, health, engine, s.rollouts, log); err != nil {
 		return nil, err
 	}
 	s.echo = httpapi.New(httpapi.Config{
-		XMLRPC:  httpapi.NewXMLRPC(hubapi.New(gw), spacecmd.New(gw, log), cfg.MaxBodyBytes, cfg.CallTimeout, log),
+		XMLRPC:  httpapi.NewXMLRPC(hubapi.New(gw).WithRollouts(s.rollouts), spacecmd.New(gw, log), cfg.MaxBodyBytes, cfg.CallTimeout, log),
 		Ready:   s.readiness.ready,
 		Metrics: reg,
 		Routes:  []func(*echo.Echo){s.rest.Register, s.landing},
@@ -390,6 +408,8 @@ func (s *Server) Client() *uyuni.Client { return s.client }
 // calls finish (bounded by grace) before Serve returns.
 func (s *Server) Serve(ctx context.Context, l net.Listener, grace time.Duration) error {
 	srv := s.httpServer(ctx)
+	// Rollout event streams end at shutdown, or Shutdown would wait for them.
+	srv.RegisterOnShutdown(s.rollouts.C.Close)
 	// The connection cap counts TCP connections, under TLS: http.Server
 	// must see the *tls.Conn itself to answer a plain-HTTP request on the
 	// TLS port with a 400 and to set the request's TLS state.
@@ -400,6 +420,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener, grace time.Duration)
 	errc := make(chan error, 1)
 	s.state.start(ctx, s.registry)
 	s.rest.Start(ctx)
+	s.rollouts.C.Run(ctx)
 	go func() { errc <- srv.Serve(l) }()
 	select {
 	case err := <-errc:
@@ -411,6 +432,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener, grace time.Duration)
 	defer cancel()
 	err := srv.Shutdown(sctx)
 	s.rest.Close()
+	s.rollouts.C.Close() // the steps running finish; the leases lapse for another replica
 	s.registry.Wait()
 	s.state.close()
 	s.client.CloseIdle()

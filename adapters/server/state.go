@@ -53,6 +53,8 @@ type state struct {
 	jobs     gateway.JobRecorder // nil when recording is off
 	cache    *readcache.Cache    // nil without an allowlist
 	shared   registry.Shared     // nil in memory mode
+	seal     *auth.Sealer        // nil in memory mode
+	replica  string              // this process, for leases
 	log      *slog.Logger
 }
 
@@ -62,6 +64,7 @@ func newState(cfg Config, api *uyuniapi.API, log *slog.Logger) (*state, error) {
 	host, _ := os.Hostname()
 	replica := fmt.Sprintf("%s-%d-%s", host, os.Getpid(), auth.NewID()[2:8])
 	var jobSeal jobs.Sealer // with Redis, job arguments and answers are sealed like sessions
+	st.replica = replica
 	if cfg.RedisURL == "" {
 		st.store = cache.NewMemory(cache.MemoryOptions{MaxEntries: cfg.CacheSize})
 		st.sessions = auth.NewMemoryStore(exp, 0, nil)
@@ -70,6 +73,7 @@ func newState(cfg Config, api *uyuniapi.API, log *slog.Logger) (*state, error) {
 		if err != nil {
 			return nil, err
 		}
+		st.seal = seal
 		r, err := cache.NewRedis(cfg.RedisURL, cache.RedisOptions{Timeout: cfg.RedisTimeout, Prefix: cfg.RedisPrefix, CAFile: cfg.RedisCAFile})
 		if err != nil {
 			return nil, err

@@ -104,6 +104,8 @@ func serveCmd() *cobra.Command {
 	f.Bool("jobs", d.Jobs, "record every fan-out as a job (hub.getJob, hub.listJobs)")
 	f.Duration("job-retention", d.JobRetention, "how long job records are kept")
 	f.Duration("job-lease", d.JobLease, "a running job whose replica stops renewing it for this long shows as interrupted")
+	f.Duration("rollout-lease", d.RolloutLease, "a rollout whose owner stops renewing its lease for this long is taken over by another replica")
+	f.Duration("rollout-retention", d.RolloutRetention, "how long finished rollouts are kept, for audit")
 	f.String("peripheral-timezone", d.PeripheralTimezone, "time zone of the servers' dates (Uyuni sends wall clock times), for the REST surface's RFC 3339 dates; peripherals.<name>.timezone overrides it")
 	f.String("introspect-user", "", "hub account the gateway reads the API list with at start, for /openapi.json (else at the first REST login)")
 	f.String("introspect-password", "", "its password (prefer HUBGW_INTROSPECT_PASSWORD)")

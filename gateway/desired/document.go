@@ -2,6 +2,7 @@ package desired
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -42,11 +43,15 @@ type Metadata struct {
 	Name string `json:"name" yaml:"name"`
 }
 
-// ValidationError lists every problem of a bundle, each with its path.
-type ValidationError struct{ Problems []string }
+// ValidationError lists every problem of a bundle (or of a rollout
+// request), each with its path.
+type ValidationError struct {
+	Problems []string
+	What     string // what is invalid; default "documents"
+}
 
 func (e *ValidationError) Error() string {
-	return "invalid documents: " + strings.Join(e.Problems, "; ")
+	return "invalid " + cmp.Or(e.What, "documents") + ": " + strings.Join(e.Problems, "; ")
 }
 
 // ParseYAML reads YAML (several documents separated by ---) or JSON: a

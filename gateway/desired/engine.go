@@ -186,11 +186,7 @@ func (e *Engine) Apply(ctx context.Context, s *auth.Session, targets []target.Ta
 	results := make(fanout.Results, len(targets))
 	err := e.each(ctx, targets, func(ctx context.Context, i int) {
 		start := time.Now()
-		srv := e.server(s, targets[i], false)
-		at := ApplyTarget{Target: targets[i].String(), ServerID: targets[i].ID, Objects: make([]ApplyObject, 0, len(b.objects))}
-		for _, o := range b.objects {
-			at.Objects = append(at.Objects, srv.apply(ctx, o))
-		}
+		at := e.ApplyServer(ctx, s, targets[i], b)
 		out.Targets[i] = at
 		results[i] = fanout.Result{Target: targets[i], Value: jobValue(at), Duration: time.Since(start)}
 		run.Finished(results[i])
@@ -204,6 +200,17 @@ func (e *Engine) Apply(ctx context.Context, s *auth.Session, targets []target.Ta
 		map[string]*int{Created: &sm.Created, Updated: &sm.Updated, Unchanged: &sm.Unchanged, Failed: &sm.Failed,
 			Conflict: &sm.Conflict, Blocked: &sm.Blocked, Unreachable: &sm.Unreachable, Skipped: &sm.Skipped})
 	return out, err
+}
+
+// ApplyServer makes one server match the bundle, object by object in
+// dependency order; it records no job (Apply, or a rollout, does).
+func (e *Engine) ApplyServer(ctx context.Context, s *auth.Session, t target.Target, b *Bundle) ApplyTarget {
+	srv := e.server(s, t, false)
+	at := ApplyTarget{Target: t.String(), ServerID: t.ID, Objects: make([]ApplyObject, 0, len(b.objects))}
+	for _, o := range b.objects {
+		at.Objects = append(at.Objects, srv.apply(ctx, o))
+	}
+	return at
 }
 
 // count adds up the objects of every target by their action or outcome.

@@ -37,6 +37,7 @@ var (
 	ErrNotFound = errors.New("no such rollout")
 	ErrConflict = errors.New("another active rollout touches the same object on the same server")
 	ErrState    = errors.New("the rollout is not in a state that allows this")
+	ErrInvalid  = errors.New("rollout: invalid")
 	errLost     = errors.New("rollout: another replica owns this rollout now")
 )
 
@@ -50,6 +51,10 @@ type Options struct {
 	// Default 15s.
 	Lease     time.Duration
 	Retention time.Duration // finished rollouts are kept this long; default 30 days
+	// KeepAlive, if set, is called by the owner about every Lease while it
+	// drives a rollout that waits (paused, halted, between waves), so the
+	// session its steps use does not lapse meanwhile.
+	KeepAlive func(ctx context.Context, spec *Spec)
 	Logger    *slog.Logger
 	Now       func() time.Time
 }
@@ -99,7 +104,16 @@ func recordKey(id string) string { return "rollout:{" + id + "}" }
 func leaseKey(id string) string  { return "rollout:{" + id + "}:lease" }
 func userIndex(u string) string  { return "rollouts:user:" + u }
 
+// changedChannel carries a hint that rollout id changed (Watch).
+func changedChannel(id string) string { return "rollout:{" + id + "}:changed" }
+
 const allIndex = "rollouts"
+
+// activeIndex holds the rollouts that may still run, so that adoption and
+// the conflict check, which read every record they list, do not read the
+// finished ones kept for audit. A finished rollout leaves it by a score
+// below zero (the store's sorted sets have no single-member removal).
+const activeIndex = "rollouts:active"
 
 // Start records a new rollout and runs it. With a store that is not
 // shared, rollouts live in this process and do not survive a restart.
@@ -109,7 +123,7 @@ func (c *Controller) Start(ctx context.Context, spec Spec) (*Record, error) {
 	}
 	waves, err := spec.waves()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	if spec.Concurrency == 0 {
 		spec.Concurrency = 10
@@ -135,7 +149,7 @@ func (c *Controller) Start(ctx context.Context, spec Spec) (*Record, error) {
 	err = c.o.Store.Batch(ctx, func(bt cache.Batch) {
 		bt.Set(recordKey(rec.ID), b, 0)
 		bt.Set(leaseKey(rec.ID), []byte(c.o.Replica), c.o.Lease)
-		for _, ix := range []string{allIndex, userIndex(spec.User)} {
+		for _, ix := range []string{allIndex, activeIndex, userIndex(spec.User)} {
 			bt.ZAdd(ix, 0, score, rec.ID)
 		}
 	})
@@ -149,10 +163,14 @@ func (c *Controller) Start(ctx context.Context, spec Spec) (*Record, error) {
 	return rec, nil
 }
 
+// Durable reports whether rollouts outlive this process (a shared store:
+// another replica takes them over); with memory they do not.
+func (c *Controller) Durable() bool { return c.o.Store.Shared() }
+
 // conflicting names an active rollout that touches one of spec's objects
 // on one of its servers.
 func (c *Controller) conflicting(ctx context.Context, spec Spec) (string, error) {
-	recs, err := c.list(ctx, allIndex, 1000)
+	recs, err := c.list(ctx, activeIndex, 1000)
 	if err != nil {
 		return "", err
 	}
@@ -224,7 +242,7 @@ func (c *Controller) list(ctx context.Context, index string, n int) ([]Record, e
 // change and fails with errLost when another replica has taken over.
 func (c *Controller) update(ctx context.Context, id string, epoch int64, fn func(r *Record) error) (*Record, error) {
 	var out Record
-	ttl := time.Duration(0)
+	var wasActive bool
 	err := c.o.Store.Update(ctx, recordKey(id), 0, func(old []byte) ([]byte, error) {
 		var r Record
 		if err := json.Unmarshal(old, &r); err != nil {
@@ -233,6 +251,7 @@ func (c *Controller) update(ctx context.Context, id string, epoch int64, fn func
 		if epoch > 0 && r.Epoch != epoch {
 			return nil, errLost
 		}
+		wasActive = r.Active()
 		if err := fn(&r); err != nil {
 			return nil, err
 		}
@@ -246,11 +265,17 @@ func (c *Controller) update(ctx context.Context, id string, epoch int64, fn func
 	if err != nil {
 		return nil, err
 	}
-	if !out.Active() {
-		ttl = c.o.Retention
-		_ = c.o.Store.Batch(ctx, func(b cache.Batch) { b.Expire(recordKey(id), ttl) })
+	switch {
+	case wasActive && !out.Active(): // finished: kept for the retention, out of the active index
+		_ = c.o.Store.Batch(ctx, func(b cache.Batch) {
+			b.Expire(recordKey(id), c.o.Retention)
+			b.ZAdd(activeIndex, 0, -1, id)
+			b.ZRemBelow(activeIndex, 0)
+		})
+	case !wasActive && out.Active(): // a retry of a finished rollout
+		_ = c.o.Store.Batch(ctx, func(b cache.Batch) { b.ZAdd(activeIndex, 0, float64(out.Created.UnixMilli()), id) })
 	}
-	_ = c.o.Store.Publish(ctx, "rollouts:changed", []byte(id))
+	_ = c.o.Store.Publish(ctx, changedChannel(id), []byte(id))
 	c.poke(id)
 	return &out, nil
 }
@@ -264,7 +289,7 @@ func (c *Controller) Resume(ctx context.Context, id, user string, maxFailures *A
 		}
 		if maxFailures != nil {
 			if _, err := maxFailures.Of(len(r.Servers)); err != nil {
-				return fmt.Errorf("maxFailures: %w", err)
+				return fmt.Errorf("%w: maxFailures: %w", ErrInvalid, err)
 			}
 			r.Spec.MaxFailures = *maxFailures
 		}
@@ -364,7 +389,7 @@ func (c *Controller) Run(ctx context.Context) {
 
 // adopt takes over active rollouts without a live owner.
 func (c *Controller) adopt(ctx context.Context) {
-	recs, err := c.list(ctx, allIndex, 1000)
+	recs, err := c.list(ctx, activeIndex, 1000)
 	if err != nil {
 		return
 	}
@@ -468,6 +493,9 @@ func (c *Controller) drive(id string, epoch int64) {
 					}
 					return old, nil
 				})
+				if errors.Is(err, cache.ErrNotFound) && c.retake(ctx, id, epoch) {
+					continue
+				}
 				if errors.Is(err, errLost) || errors.Is(err, cache.ErrNotFound) {
 					cancel() // someone else owns it now
 					return
@@ -496,8 +524,26 @@ func (c *Controller) drive(id string, epoch int64) {
 	}()
 }
 
+// retake takes the lease of a rollout this controller drives at epoch
+// again after it lapsed (a renewal came late: a loaded machine, a slow
+// store) while nobody took the rollout over: the record still carries
+// this owner's epoch. Otherwise the new owner's lease stays.
+func (c *Controller) retake(ctx context.Context, id string, epoch int64) bool {
+	won, err := c.o.Store.SetNX(ctx, leaseKey(id), []byte(c.o.Replica), c.o.Lease)
+	if err != nil || !won {
+		return false
+	}
+	if r, err := c.Get(ctx, id); err == nil && r.Epoch == epoch && r.Active() {
+		c.o.Logger.WarnContext(ctx, "rollout lease lapsed before its renewal; taken again", "rollout", id, "epoch", epoch)
+		return true
+	}
+	_ = c.o.Store.Delete(ctx, leaseKey(id))
+	return false
+}
+
 // loop drives one rollout until it ends (true), or this replica loses it.
 func (c *Controller) loop(ctx context.Context, id string, epoch int64, wake <-chan struct{}) bool {
+	var touched time.Time
 	for {
 		r, err := c.Get(ctx, id)
 		if err != nil || r.Epoch != epoch {
@@ -505,6 +551,10 @@ func (c *Controller) loop(ctx context.Context, id string, epoch int64, wake <-ch
 		}
 		if !r.Active() {
 			return true
+		}
+		if time.Since(touched) >= c.o.Lease {
+			c.keepAlive(ctx, r)
+			touched = time.Now()
 		}
 		if r.Status == Running {
 			if err := c.step(ctx, r); errors.Is(err, errLost) {
@@ -518,7 +568,7 @@ func (c *Controller) loop(ctx context.Context, id string, epoch int64, wake <-ch
 		case <-ctx.Done():
 			return false
 		case <-wake:
-		case <-time.After(time.Second): // a decision taken on another replica
+		case <-time.After(min(time.Second, c.o.Lease/3)): // a decision taken on another replica; keeping alive
 		}
 	}
 }
@@ -538,10 +588,18 @@ func (c *Controller) step(ctx context.Context, r *Record) error {
 			return err
 		}
 		if w > 0 && r.Spec.PauseBetween > 0 && !waveStarted(r, w) {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(r.Spec.PauseBetween):
+			pause, tick := time.NewTimer(r.Spec.PauseBetween), time.NewTicker(c.o.Lease)
+			defer pause.Stop()
+			defer tick.Stop()
+			for waiting := true; waiting; {
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-pause.C:
+					waiting = false
+				case <-tick.C:
+					c.keepAlive(ctx, r)
+				}
 			}
 		}
 		return c.wave(ctx, r, w)
@@ -557,6 +615,12 @@ func (c *Controller) step(ctx context.Context, r *Record) error {
 		return nil
 	})
 	return err
+}
+
+func (c *Controller) keepAlive(ctx context.Context, r *Record) {
+	if c.o.KeepAlive != nil {
+		c.o.KeepAlive(ctx, &r.Spec)
+	}
 }
 
 func hasWork(r *Record, w int) bool {
@@ -615,9 +679,17 @@ func (c *Controller) wave(ctx context.Context, r *Record, w int) error {
 	groups := map[string]int{}
 	var stopErr error
 	stopping := false
+	// fresh: r is what the last write returned, so the record need not
+	// be read again (with 500 servers a read is a 100 kB decode, and it
+	// came once per server started and once per outcome).
+	fresh := false // r came from before a pause between waves, perhaps
 	for {
 		if !stopping {
-			cur, err := c.Get(ctx, r.ID)
+			cur, err := r, error(nil)
+			if !fresh {
+				cur, err = c.Get(ctx, r.ID)
+			}
+			fresh = false
 			switch {
 			case err != nil:
 				stopping, stopErr = true, err
@@ -655,8 +727,10 @@ func (c *Controller) wave(ctx context.Context, r *Record, w int) error {
 			for _, g := range r.Spec.Groups[r.Servers[d.i].Target.Key()] {
 				groups[g]--
 			}
-			if err := c.record(ctx, r, d.i, d.res); err != nil {
+			if rec, err := c.record(ctx, r, d.i, d.res); err != nil {
 				stopping, stopErr = true, err
+			} else {
+				r, fresh = rec, true
 			}
 			continue
 		}
@@ -674,7 +748,7 @@ func (c *Controller) wave(ctx context.Context, r *Record, w int) error {
 			stopping, stopErr = true, err
 			continue
 		}
-		r = claimed
+		r, fresh = claimed, true
 		for _, g := range r.Spec.Groups[r.Servers[next].Target.Key()] {
 			groups[g]++
 		}
@@ -701,8 +775,8 @@ func (c *Controller) slotFree(r *Record, t target.Target, inflight map[string]in
 }
 
 // record writes one server's outcome.
-func (c *Controller) record(ctx context.Context, r *Record, i int, res StepResult) error {
-	_, err := c.update(context.WithoutCancel(ctx), r.ID, r.Epoch, func(rec *Record) error {
+func (c *Controller) record(ctx context.Context, r *Record, i int, res StepResult) (*Record, error) {
+	return c.update(context.WithoutCancel(ctx), r.ID, r.Epoch, func(rec *Record) error {
 		s := &rec.Servers[i]
 		now := c.o.Now().UTC()
 		switch {
@@ -724,7 +798,6 @@ func (c *Controller) record(ctx context.Context, r *Record, i int, res StepResul
 		s.Objects, s.Counts, s.Error, s.Finished = res.Objects, res.Counts, truncate(res.Err, 1024), &now
 		return nil
 	})
-	return err
 }
 
 func truncate(s string, n int) string {

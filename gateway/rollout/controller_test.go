@@ -227,6 +227,41 @@ func TestRollout(t *testing.T) {
 				require.Equal(t, Succeeded, r.Status)
 				require.ElementsMatch(t, []string{"p0#1", "p1#1", "p2#1"}, f.ran())
 			})
+			t.Run("events: one per server, wave and rollout change, until it ends", func(t *testing.T) {
+				f := newFleet()
+				f.gate["p0"] = make(chan struct{})
+				c := newController(t, open(t), f, "a")
+				r, err := c.Start(ctx, Spec{User: "admin", Targets: servers(3), Waves: []Amount{"1"}})
+				require.NoError(t, err)
+				require.Eventually(t, func() bool { return len(f.ran()) == 1 }, 10*time.Second, 5*time.Millisecond)
+				events, err := c.Watch(ctx, r.ID)
+				require.NoError(t, err)
+				first := <-events
+				require.Equal(t, Event{Type: "server", Rollout: r.ID, Status: "running", Server: &EventServer{Target: "p0", ServerID: 1000010001, Attempt: 1}}, first)
+				close(f.gate["p0"])
+				var got []string
+				timeout := time.After(20 * time.Second)
+				for done := false; !done; {
+					select {
+					case e, ok := <-events:
+						if done = !ok; ok {
+							got = append(got, fmt.Sprintf("%s %d %s", e.Type, e.Wave, e.Status))
+						}
+					case <-timeout:
+						t.Fatalf("the rollout did not end: %v", got)
+					}
+				}
+				require.Equal(t, "rollout 0 succeeded", got[len(got)-1])
+				count := map[string]int{}
+				for _, g := range got {
+					count[g]++
+				}
+				for _, want := range []string{"server 0 succeeded", "server 1 succeeded", "server 2 succeeded", "wave 0 succeeded", "wave 1 succeeded", "wave 2 succeeded"} {
+					require.Equal(t, 1, count[want], "%s in %v", want, got)
+				}
+				_, err = c.Watch(ctx, "nope")
+				require.ErrorIs(t, err, ErrNotFound)
+			})
 			t.Run("two active rollouts may not touch the same object on a server", func(t *testing.T) {
 				f := newFleet()
 				f.gate["p0"] = make(chan struct{})

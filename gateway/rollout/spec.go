@@ -18,6 +18,7 @@
 package rollout
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"strconv"
@@ -88,12 +89,17 @@ func (a Amount) Of(n int) (int, error) {
 // Spec is what a rollout is asked to do.
 type Spec struct {
 	User string `json:"user"`
-	// Session is the gateway session the steps run with; the owner keeps
-	// it alive, and the rollout pauses (reason "credentials") when it is gone.
-	Session string `json:"-"`
-	// DocumentsHash binds the rollout to its documents: a changed document
-	// is a new rollout. Objects name what it touches ("kind/name"), so two
-	// active rollouts touching the same object on the same server are refused.
+	// Session is the gateway session the steps run with, as the caller
+	// passes it (sealed, with a shared store: the record is in Redis and a
+	// replica that takes the rollout over needs it); the owner keeps it
+	// alive, and the rollout pauses (reason "credentials") when it is gone.
+	Session string `json:"session,omitempty"`
+	// Documents are what the steps apply, kept so a replica that takes the
+	// rollout over can run them. DocumentsHash binds the rollout to them:
+	// a changed document is a new rollout. Objects name what it touches
+	// ("kind/name"), so two active rollouts touching the same object on
+	// the same server are refused.
+	Documents     json.RawMessage `json:"documents,omitempty"`
 	DocumentsHash string          `json:"documentsHash"`
 	Objects       []string        `json:"objects,omitempty"`
 	Targets       []target.Target `json:"targets"` // in order
@@ -182,7 +188,7 @@ func (s Spec) Validate() error {
 		}
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("rollout: %s", strings.Join(errs, "; "))
+		return fmt.Errorf("%w: %s", ErrInvalid, strings.Join(errs, "; "))
 	}
 	return nil
 }
