@@ -578,7 +578,7 @@ func (g *generator) jobs() {
 		"serverId":      integer("int64", "The peripheral's id; 0 for the hub."),
 		"name":          str("The server's name."),
 		"hub":           boolean("The hub itself."),
-		"status":        str("pending or running while the job runs; then ok, fault, timeout, transport, circuit_open, canceled, or interrupted (its replica stopped)."),
+		"status":        str("running while the job runs; then ok, fault, timeout, transport, circuit_open, canceled, or interrupted (its replica stopped)."),
 		"result":        anyValue,
 		"resultOmitted": str("Why the result was not kept (too large)."),
 		"faultCode":     integer("int32", "The fault code, upstream or the gateway's."),
