@@ -29,26 +29,26 @@ func bearer(r *http.Request) string {
 	return ""
 }
 
-// authed returns the request's gateway session, or writes the 401.
-func (h *Handler) authed(c echo.Context) (*auth.Session, bool, error) {
+// authed returns the request's gateway session, or the 401.
+func (h *Handler) authed(c echo.Context) (*auth.Session, error) {
 	token := bearer(c.Request())
 	if token == "" {
-		return nil, false, h.problem(c, http.StatusUnauthorized, rpc.Faultf(gateway.CodeNoSession,
+		return nil, h.problem(c, http.StatusUnauthorized, rpc.Faultf(gateway.CodeNoSession,
 			"hubgw: no bearer token: POST /api/v1/login and send Authorization: Bearer <token>"), nil)
 	}
 	s, err := h.gw.Session(c.Request().Context(), token)
 	if err != nil {
 		var f *rpc.Fault
 		if errors.As(err, &f) && f.Code == gateway.CodeNoSession {
-			return nil, false, h.problem(c, http.StatusUnauthorized, f, nil)
+			return nil, h.problem(c, http.StatusUnauthorized, f, nil)
 		}
-		return nil, false, h.fault(c, err)
+		return nil, h.fault(c, err)
 	}
 	h.refreshIfDue(s)
-	return s, true, nil
+	return s, nil
 }
 
-// validation writes the problem for a failed validation.
+// validation is the problem for a failed validation.
 func (h *Handler) validation(c echo.Context, err error) error {
 	var ve *openapi.ValidationError
 	if errors.As(err, &ve) {
@@ -66,15 +66,15 @@ type loginRequest struct {
 func (h *Handler) login(c echo.Context) error {
 	req := c.Request()
 	ctx := req.Context()
-	body, ok, err := h.readBody(c)
-	if !ok {
+	body, err := h.readBody(c)
+	if err != nil {
 		return err
 	}
-	if ok, err := h.jsonBody(c, body); !ok {
+	if err := h.jsonBody(c, body); err != nil {
 		return err
 	}
-	spec, ok, err := h.spec(c)
-	if !ok {
+	spec, err := h.spec(c)
+	if err != nil {
 		return err
 	}
 	if err := spec.ValidateOperation(ctx, req, body, http.MethodPost, "/api/v1/login"); err != nil {
@@ -113,8 +113,8 @@ func (h *Handler) login(c echo.Context) error {
 }
 
 func (h *Handler) logout(c echo.Context) error {
-	s, ok, err := h.authed(c)
-	if !ok {
+	s, err := h.authed(c)
+	if err != nil {
 		return err
 	}
 	if err := h.gw.Logout(c.Request().Context(), s.ID); err != nil {
@@ -136,19 +136,19 @@ type attachRequest struct {
 // session's own credentials, those in credentials with theirs.
 func (h *Handler) attach(c echo.Context) error {
 	req := c.Request()
-	s, ok, err := h.authed(c)
-	if !ok {
+	s, err := h.authed(c)
+	if err != nil {
 		return err
 	}
-	body, ok, err := h.readBody(c)
-	if !ok {
+	body, err := h.readBody(c)
+	if err != nil {
 		return err
 	}
-	if ok, err := h.jsonBody(c, body); !ok {
+	if err := h.jsonBody(c, body); err != nil {
 		return err
 	}
-	spec, ok, err := h.spec(c)
-	if !ok {
+	spec, err := h.spec(c)
+	if err != nil {
 		return err
 	}
 	if err := spec.ValidateOperation(req.Context(), req, body, http.MethodPost, "/api/v1/attach"); err != nil {
@@ -168,8 +168,8 @@ func (h *Handler) attach(c echo.Context) error {
 		var targets []target.Target
 		var users, passwords []string
 		for _, cr := range ar.Credentials {
-			t, ok, err := h.onePeripheral(c, s, cr.Target)
-			if !ok {
+			t, err := h.onePeripheral(c, s, cr.Target)
+			if err != nil {
 				return err
 			}
 			targets = append(targets, t)
@@ -182,8 +182,8 @@ func (h *Handler) attach(c echo.Context) error {
 		out.Results = append(out.Results, rs...)
 	}
 	if len(ar.Targets) > 0 {
-		targets, ok, err := h.attachable(c, s, ar.Targets)
-		if !ok {
+		targets, err := h.attachable(c, s, ar.Targets)
+		if err != nil {
 			return err
 		}
 		rs, err := h.gw.Attach(ctx, s, targets, nil, nil)
@@ -197,7 +197,7 @@ func (h *Handler) attach(c echo.Context) error {
 
 // attachable resolves targets to attach: "all" is every peripheral (not
 // only the attached ones, as for calls); the hub is not attachable.
-func (h *Handler) attachable(c echo.Context, s *auth.Session, refs []string) ([]target.Target, bool, error) {
+func (h *Handler) attachable(c echo.Context, s *auth.Session, refs []string) ([]target.Target, error) {
 	ctx := c.Request().Context()
 	var out []target.Target
 	seen := map[string]bool{}
@@ -206,19 +206,18 @@ func (h *Handler) attachable(c echo.Context, s *auth.Session, refs []string) ([]
 		if strings.EqualFold(strings.TrimSpace(ref), "all") {
 			snap, err := h.gw.Peripherals(ctx, s)
 			if err != nil {
-				return nil, false, h.fault(c, err)
+				return nil, h.fault(c, err)
 			}
 			ts = snap.Targets
 		} else {
-			var ok bool
 			var err error
-			if ts, ok, err = h.resolve(c, s, []string{ref}); !ok {
-				return nil, false, err
+			if ts, err = h.resolve(c, s, []string{ref}); err != nil {
+				return nil, err
 			}
 		}
 		for _, t := range ts {
 			if t.Hub {
-				return nil, false, h.invalid(c, &openapi.ValidationError{Params: []openapi.InvalidParam{{Name: "targets", Reason: "the hub is attached at login"}}})
+				return nil, h.invalid(c, &openapi.ValidationError{Params: []openapi.InvalidParam{{Name: "targets", Reason: "the hub is attached at login"}}})
 			}
 			if !seen[t.Key()] {
 				seen[t.Key()] = true
@@ -226,38 +225,38 @@ func (h *Handler) attachable(c echo.Context, s *auth.Session, refs []string) ([]
 			}
 		}
 	}
-	return out, true, nil
+	return out, nil
 }
 
 // resolve resolves target references; an unknown one is a 404 listing the
 // valid ones.
-func (h *Handler) resolve(c echo.Context, s *auth.Session, refs []string) ([]target.Target, bool, error) {
+func (h *Handler) resolve(c echo.Context, s *auth.Session, refs []string) ([]target.Target, error) {
 	ctx := c.Request().Context()
 	ts, err := h.gw.Resolve(ctx, s, refs)
 	if err == nil {
-		return ts, true, nil
+		return ts, nil
 	}
 	var u *gateway.UnknownTarget
 	if !errors.As(err, &u) {
-		return nil, false, h.fault(c, err)
+		return nil, h.fault(c, err)
 	}
-	return nil, false, h.problem(c, http.StatusNotFound, u.Fault, func(p *Problem) { p.ValidTargets = u.Valid })
+	return nil, h.problem(c, http.StatusNotFound, u.Fault, func(p *Problem) { p.ValidTargets = u.Valid })
 }
 
 // onePeripheral resolves a reference that must name exactly one peripheral.
-func (h *Handler) onePeripheral(c echo.Context, s *auth.Session, ref string) (target.Target, bool, error) {
-	ts, ok, err := h.resolve(c, s, []string{ref})
-	if !ok {
-		return target.Target{}, false, err
+func (h *Handler) onePeripheral(c echo.Context, s *auth.Session, ref string) (target.Target, error) {
+	ts, err := h.resolve(c, s, []string{ref})
+	if err != nil {
+		return target.Target{}, err
 	}
 	if len(ts) != 1 || ts[0].Hub {
 		reason := "names " + plural(len(ts), "server") + ", not one peripheral: use /api/v1/call with targets"
 		if len(ts) == 1 {
 			reason = "is the hub: use /api/v1/hub"
 		}
-		return target.Target{}, false, h.invalid(c, &openapi.ValidationError{Params: []openapi.InvalidParam{{Name: "target", Reason: strings.TrimSpace(ref) + " " + reason}}})
+		return target.Target{}, h.invalid(c, &openapi.ValidationError{Params: []openapi.InvalidParam{{Name: "target", Reason: strings.TrimSpace(ref) + " " + reason}}})
 	}
-	return ts[0], true, nil
+	return ts[0], nil
 }
 
 func plural(n int, what string) string {
@@ -294,8 +293,8 @@ func (h *Handler) status(t target.Target, attached bool) ServerStatus {
 }
 
 func (h *Handler) peripherals(c echo.Context) error {
-	s, ok, err := h.authed(c)
-	if !ok {
+	s, err := h.authed(c)
+	if err != nil {
 		return err
 	}
 	snap, err := h.gw.Peripherals(c.Request().Context(), s)
@@ -337,8 +336,8 @@ func (h *Handler) call(kind openapi.Kind) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
 		start := time.Now()
-		s, ok, err := h.authed(c)
-		if !ok {
+		s, err := h.authed(c)
+		if err != nil {
 			return err
 		}
 		rest := strings.TrimPrefix(req.URL.Path, prefix)
@@ -352,8 +351,8 @@ func (h *Handler) call(kind openapi.Kind) echo.HandlerFunc {
 		if !ok {
 			return h.problem(c, http.StatusNotFound, rpc.Faultf(gateway.CodeNoMethod, "hubgw: %q is not a method path (<namespace path>/<method>, such as system/listSystems)", rest), nil)
 		}
-		spec, ok, err := h.spec(c)
-		if !ok {
+		spec, err := h.spec(c)
+		if err != nil {
 			return err
 		}
 		if spec.Model.Overloads(method) == nil {
@@ -363,11 +362,11 @@ func (h *Handler) call(kind openapi.Kind) echo.HandlerFunc {
 			}
 			return h.problem(c, http.StatusNotFound, &rpc.Fault{Code: gateway.CodeNoMethod, String: msg}, nil)
 		}
-		body, ok, err := h.readBody(c)
-		if !ok {
+		body, err := h.readBody(c)
+		if err != nil {
 			return err
 		}
-		if ok, err := h.jsonBody(c, body); !ok {
+		if err := h.jsonBody(c, body); err != nil {
 			return err
 		}
 		obj, err := params(body)
@@ -396,14 +395,14 @@ func (h *Handler) call(kind openapi.Kind) echo.HandlerFunc {
 		case openapi.Hub:
 			targets = []target.Target{h.gw.Hub()}
 		case openapi.Peripheral:
-			t, ok, err := h.onePeripheral(c, s, ref)
-			if !ok {
+			t, err := h.onePeripheral(c, s, ref)
+			if err != nil {
 				return err
 			}
 			targets = []target.Target{t}
 		default:
 			refs := targetRefs(c)
-			if targets, ok, err = h.resolve(c, s, refs); !ok {
+			if targets, err = h.resolve(c, s, refs); err != nil {
 				return err
 			}
 			many = h.gw.IsMany(refs)

@@ -24,8 +24,8 @@ func (h *Handler) plan(c echo.Context) error { return h.desiredOp(c, false) }
 func (h *Handler) apply(c echo.Context) error { return h.desiredOp(c, true) }
 
 func (h *Handler) desiredOp(c echo.Context, apply bool) error {
-	s, ts, b, ok, err := h.desiredRequest(c)
-	if !ok {
+	s, ts, b, err := h.desiredRequest(c)
+	if err != nil {
 		return err
 	}
 	var out any
@@ -43,12 +43,12 @@ func (h *Handler) desiredOp(c echo.Context, apply bool) error {
 // export is GET /api/v1/export/{target}/{kind}/{name}: one object of one
 // server as a document (YAML when the client accepts application/yaml).
 func (h *Handler) export(c echo.Context) error {
-	s, ok, err := h.authed(c)
-	if !ok {
+	s, err := h.authed(c)
+	if err != nil {
 		return err
 	}
-	ts, ok, err := h.resolve(c, s, []string{c.Param("target")})
-	if !ok {
+	ts, err := h.resolve(c, s, []string{c.Param("target")})
+	if err != nil {
 		return err
 	}
 	if len(ts) != 1 {
@@ -71,14 +71,14 @@ func (h *Handler) export(c echo.Context) error {
 // desiredRequest reads a plan or apply request: JSON {"documents",
 // "targets"}, or the YAML documents as application/yaml with the targets
 // in the query (?targets=all or repeated).
-func (h *Handler) desiredRequest(c echo.Context) (*auth.Session, []target.Target, *desired.Bundle, bool, error) {
-	s, ok, err := h.authed(c)
-	if !ok {
-		return nil, nil, nil, false, err
+func (h *Handler) desiredRequest(c echo.Context) (*auth.Session, []target.Target, *desired.Bundle, error) {
+	s, err := h.authed(c)
+	if err != nil {
+		return nil, nil, nil, err
 	}
-	body, ok, err := h.readBody(c)
-	if !ok {
-		return nil, nil, nil, false, err
+	body, err := h.readBody(c)
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	var docs []any
 	var refs []string
@@ -86,7 +86,7 @@ func (h *Handler) desiredRequest(c echo.Context) (*auth.Session, []target.Target
 	switch {
 	case strings.HasSuffix(mt, "yaml"):
 		if docs, err = desired.ParseYAML(body); err != nil {
-			return nil, nil, nil, false, h.desiredFault(c, err)
+			return nil, nil, nil, h.desiredFault(c, err)
 		}
 		for _, q := range c.QueryParams()["targets"] {
 			refs = append(refs, strings.Split(q, ",")...)
@@ -97,25 +97,25 @@ func (h *Handler) desiredRequest(c echo.Context) (*auth.Session, []target.Target
 			Targets   []string `yaml:"targets"`
 		}
 		if err := yaml.Unmarshal(body, &req); err != nil { // JSON is YAML; numbers stay integers
-			return nil, nil, nil, false, h.problem(c, http.StatusBadRequest, rpc.Faultf(gateway.CodeParse, "hubgw: the body is not {\"documents\": [...], \"targets\": [...]}: %v", err), nil)
+			return nil, nil, nil, h.problem(c, http.StatusBadRequest, rpc.Faultf(gateway.CodeParse, "hubgw: the body is not {\"documents\": [...], \"targets\": [...]}: %v", err), nil)
 		}
 		docs, refs = req.Documents, req.Targets
 	default:
-		return nil, nil, nil, false, h.problem(c, http.StatusUnsupportedMediaType, rpc.Faultf(gateway.CodeInvalidRequest,
+		return nil, nil, nil, h.problem(c, http.StatusUnsupportedMediaType, rpc.Faultf(gateway.CodeInvalidRequest,
 			"hubgw: send the documents as application/json {\"documents\", \"targets\"} or as application/yaml (not %q)", mt), nil)
 	}
 	b, err := desired.Load(docs)
 	if err != nil {
-		return nil, nil, nil, false, h.desiredFault(c, err)
+		return nil, nil, nil, h.desiredFault(c, err)
 	}
 	if len(refs) == 0 {
-		return nil, nil, nil, false, h.invalid(c, &openapi.ValidationError{Params: []openapi.InvalidParam{{Name: "targets", Reason: "name the servers: all, a group, names, FQDNs, ids or hub"}}})
+		return nil, nil, nil, h.invalid(c, &openapi.ValidationError{Params: []openapi.InvalidParam{{Name: "targets", Reason: "name the servers: all, a group, names, FQDNs, ids or hub"}}})
 	}
-	ts, ok, err := h.resolve(c, s, refs)
-	if !ok {
-		return nil, nil, nil, false, err
+	ts, err := h.resolve(c, s, refs)
+	if err != nil {
+		return nil, nil, nil, err
 	}
-	return s, ts, b, true, nil
+	return s, ts, b, nil
 }
 
 // desiredFault is a document problem as a 422 listing each problem with

@@ -14,8 +14,8 @@ import (
 // job is GET /api/v1/jobs/{jobId}: one fan-out's record, per target, from
 // whichever replica ran it.
 func (h *Handler) job(c echo.Context) error {
-	s, ok, err := h.authed(c)
-	if !ok {
+	s, err := h.authed(c)
+	if err != nil {
 		return err
 	}
 	j, err := h.gw.Job(c.Request().Context(), s, c.Param("id"))
@@ -28,12 +28,12 @@ func (h *Handler) job(c echo.Context) error {
 // jobList is GET /api/v1/jobs?limit=N: the user's jobs, newest first,
 // without per-target detail.
 func (h *Handler) jobList(c echo.Context) error {
-	s, ok, err := h.authed(c)
-	if !ok {
+	s, err := h.authed(c)
+	if err != nil {
 		return err
 	}
-	limit, ok, err := h.limit(c)
-	if !ok {
+	limit, err := h.limit(c)
+	if err != nil {
 		return err
 	}
 	list := []jobs.Job{}
@@ -48,14 +48,14 @@ func (h *Handler) jobList(c echo.Context) error {
 }
 
 // limit reads ?limit=N of a list: 1 to 1000, default 50.
-func (h *Handler) limit(c echo.Context) (int, bool, error) {
+func (h *Handler) limit(c echo.Context) (int, error) {
 	q := c.QueryParam("limit")
 	if q == "" {
-		return 50, true, nil
+		return 50, nil
 	}
 	n, err := strconv.Atoi(q)
 	if err != nil || n < 1 || n > 1000 {
-		return 0, false, h.fault(c, rpc.Faultf(gateway.CodeBadParams, "hubgw: limit must be an integer from 1 to 1000, not %q", q))
+		return 0, h.fault(c, rpc.Faultf(gateway.CodeBadParams, "hubgw: limit must be an integer from 1 to 1000, not %q", q))
 	}
-	return n, true, nil
+	return n, nil
 }

@@ -44,20 +44,34 @@ func (h *Handler) nativeAnswer(c echo.Context, status int, result []byte, messag
 	return w.close()
 }
 
-func (h *Handler) nativeFail(c echo.Context, status int, message string) error {
-	h.log.InfoContext(c.Request().Context(), "native problem", "path", c.Request().URL.Path, "status", status)
-	return h.nativeAnswer(c, status, nil, message)
+// nativeError is an answer of Uyuni's HTTP API not yet written
+// ({"success": false, "message"}); rendered writes it.
+type nativeError struct {
+	status  int
+	message string
+	code    int // the fault's, for the access line; 0 when none
+}
+
+func (e *nativeError) Error() string { return e.message }
+
+func (h *Handler) nativeFail(_ echo.Context, status int, message string) error {
+	return &nativeError{status: status, message: message}
+}
+
+// writeNative writes a native failure.
+func (h *Handler) writeNative(c echo.Context, ne *nativeError) error {
+	if ne.code != 0 {
+		gateway.AccessOf(c.Request().Context()).NoteFault(ne.code)
+	}
+	h.log.DebugContext(c.Request().Context(), "native problem", "path", c.Request().URL.Path, "status", ne.status)
+	return h.nativeAnswer(c, ne.status, nil, ne.message)
 }
 
 // nativeFault answers a gateway error: faults from the hub's handlers are
 // HTTP 200 as in Uyuni; the gateway's own follow the status table.
-func (h *Handler) nativeFault(c echo.Context, err error) error {
-	var f *rpc.Fault
-	if !errors.As(err, &f) {
-		f = rpc.Faultf(gateway.CodeInternal, "hubgw: %v", err)
-	}
-	gateway.AccessOf(c.Request().Context()).NoteFault(f.Code)
-	return h.nativeFail(c, Status(f), f.String)
+func (h *Handler) nativeFault(_ echo.Context, err error) error {
+	f := gateway.AsFault(err)
+	return &nativeError{status: Status(f), message: f.String, code: f.Code}
 }
 
 func (h *Handler) native(c echo.Context) error {
@@ -80,12 +94,12 @@ func (h *Handler) native(c echo.Context) error {
 	if !ok || hasSig {
 		return h.nativeFail(c, http.StatusNotFound, "no such API method: "+p)
 	}
-	s, ok, err := h.nativeSession(c)
-	if !ok {
+	s, err := h.nativeSession(c)
+	if err != nil {
 		return err
 	}
-	spec, ok, err := h.spec(c)
-	if !ok {
+	spec, err := h.spec(c)
+	if err != nil {
 		return err
 	}
 	ovs := spec.Model.Overloads(method)
@@ -103,8 +117,8 @@ func (h *Handler) native(c echo.Context) error {
 
 	var obj object
 	if req.Method == http.MethodPost {
-		body, ok, err := h.readBody(c)
-		if !ok {
+		body, err := h.readBody(c)
+		if err != nil {
 			return err
 		}
 		if obj, err = params(body); err != nil {
@@ -170,26 +184,26 @@ func (h *Handler) native(c echo.Context) error {
 }
 
 // nativeSession is the session in the cookie, or a 401 in Uyuni's form.
-func (h *Handler) nativeSession(c echo.Context) (*auth.Session, bool, error) {
+func (h *Handler) nativeSession(c echo.Context) (*auth.Session, error) {
 	ck, err := c.Cookie(openapi.NativeCookie)
 	if err != nil || ck.Value == "" {
-		return nil, false, h.nativeFail(c, http.StatusUnauthorized, "Authentication required: POST /rhn/manager/api/auth/login first")
+		return nil, h.nativeFail(c, http.StatusUnauthorized, "Authentication required: POST /rhn/manager/api/auth/login first")
 	}
 	s, err := h.gw.Session(c.Request().Context(), ck.Value)
 	if err != nil {
 		var f *rpc.Fault
 		if errors.As(err, &f) && f.Code == gateway.CodeNoSession {
-			return nil, false, h.nativeFail(c, http.StatusUnauthorized, f.String)
+			return nil, h.nativeFail(c, http.StatusUnauthorized, f.String)
 		}
-		return nil, false, h.nativeFault(c, err)
+		return nil, h.nativeFault(c, err)
 	}
 	h.refreshIfDue(s)
-	return s, true, nil
+	return s, nil
 }
 
 func (h *Handler) nativeLogin(c echo.Context) error {
-	body, ok, err := h.readBody(c)
-	if !ok {
+	body, err := h.readBody(c)
+	if err != nil {
 		return err
 	}
 	var in struct {
@@ -219,8 +233,8 @@ func (h *Handler) nativeLogin(c echo.Context) error {
 }
 
 func (h *Handler) nativeLogout(c echo.Context) error {
-	s, ok, err := h.nativeSession(c)
-	if !ok {
+	s, err := h.nativeSession(c)
+	if err != nil {
 		return err
 	}
 	if err := h.gw.Logout(c.Request().Context(), s.ID); err != nil {

@@ -22,31 +22,31 @@ import (
 	"github.com/hubgw/hubgw/openapi"
 )
 
-// readBody reads the request body within the size limit; on failure it
-// has written the problem and returns nil, false.
-func (h *Handler) readBody(c echo.Context) ([]byte, bool, error) {
+// readBody reads the request body within the size limit, or returns the
+// problem.
+func (h *Handler) readBody(c echo.Context) ([]byte, error) {
 	body, err := httpapi.ReadBody(c, h.cfg.MaxBody)
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &mbe):
-		return nil, false, h.problem(c, http.StatusRequestEntityTooLarge, rpc.Faultf(gateway.CodeTooLarge, "hubgw: request body over the %d byte limit", h.cfg.MaxBody), nil)
+		return nil, h.problem(c, http.StatusRequestEntityTooLarge, rpc.Faultf(gateway.CodeTooLarge, "hubgw: request body over the %d byte limit", h.cfg.MaxBody), nil)
 	case err != nil:
-		return nil, false, h.problem(c, http.StatusBadRequest, rpc.Faultf(gateway.CodeInvalidRequest, "hubgw: reading the request: %v", err), nil)
+		return nil, h.problem(c, http.StatusBadRequest, rpc.Faultf(gateway.CodeInvalidRequest, "hubgw: reading the request: %v", err), nil)
 	}
-	return body, true, nil
+	return body, nil
 }
 
 // jsonBody checks that a non-empty body says it is JSON.
-func (h *Handler) jsonBody(c echo.Context, body []byte) (bool, error) {
+func (h *Handler) jsonBody(c echo.Context, body []byte) error {
 	if len(bytes.TrimSpace(body)) == 0 {
-		return true, nil
+		return nil
 	}
 	mt, _, _ := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType))
 	if mt != echo.MIMEApplicationJSON {
-		return false, h.problem(c, http.StatusUnsupportedMediaType, rpc.Faultf(gateway.CodeInvalidRequest,
+		return h.problem(c, http.StatusUnsupportedMediaType, rpc.Faultf(gateway.CodeInvalidRequest,
 			"hubgw: the body must be JSON, sent with Content-Type: application/json (not %q)", mt), nil)
 	}
-	return true, nil
+	return nil
 }
 
 // member is one member of a JSON object; object keeps them in order.

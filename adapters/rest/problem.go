@@ -92,8 +92,46 @@ func Status(f *rpc.Fault) int {
 	return http.StatusUnprocessableEntity
 }
 
-// problem writes a problem+json answer. status 0 means Status(f).
-func (h *Handler) problem(c echo.Context, status int, f *rpc.Fault, extra func(*Problem)) error {
+// problemError is a problem+json answer not yet written. Handlers and
+// their helpers return it like any error; rendered writes every one, in
+// one place, so a helper's failure is a value its caller passes up.
+type problemError struct {
+	status int // 0: Status(fault)
+	fault  *rpc.Fault
+	extra  func(*Problem)
+}
+
+func (e *problemError) Error() string { return e.fault.Error() }
+
+// problem is the error for a problem+json answer. status 0 means Status(f).
+func (h *Handler) problem(_ echo.Context, status int, f *rpc.Fault, extra func(*Problem)) error {
+	return &problemError{status: status, fault: f, extra: extra}
+}
+
+// rendered wraps a route's handler: the error it returns is written here,
+// as problem+json (or, on Uyuni's HTTP API, as Uyuni answers), unless the
+// answer has begun already (a failed write to the client).
+func (h *Handler) rendered(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		err := next(c)
+		if err == nil || c.Response().Committed {
+			return err
+		}
+		var ne *nativeError
+		if errors.As(err, &ne) {
+			return h.writeNative(c, ne)
+		}
+		var pe *problemError
+		if !errors.As(err, &pe) {
+			pe = &problemError{fault: gateway.AsFault(err)}
+		}
+		return h.writeProblem(c, pe)
+	}
+}
+
+// writeProblem writes a problem+json answer.
+func (h *Handler) writeProblem(c echo.Context, pe *problemError) error {
+	f, status := pe.fault, pe.status
 	if status == 0 {
 		status = Status(f)
 	}
@@ -107,8 +145,8 @@ func (h *Handler) problem(c echo.Context, status int, f *rpc.Fault, extra func(*
 		FaultCode: f.Code,
 		RequestID: c.Response().Header().Get(echo.HeaderXRequestID),
 	}
-	if extra != nil {
-		extra(p)
+	if pe.extra != nil {
+		pe.extra(p)
 	}
 	if status == http.StatusUnauthorized && strings.HasPrefix(c.Request().URL.Path, openapi.APIPrefix) {
 		v := `Bearer realm="hubgw"`
@@ -128,23 +166,23 @@ func (h *Handler) problem(c echo.Context, status int, f *rpc.Fault, extra func(*
 	return c.Blob(status, openapi.ContentProblem, b)
 }
 
-// fault writes the problem for an error the gateway returned.
+// fault is the problem for an error the gateway returned.
 func (h *Handler) fault(c echo.Context, err error) error {
-	var f *rpc.Fault
-	if !errors.As(err, &f) {
-		f = rpc.Faultf(gateway.CodeInternal, "hubgw: %v", err)
+	var pe *problemError
+	if errors.As(err, &pe) {
+		return err
 	}
-	return h.problem(c, 0, f, nil)
+	return h.problem(c, 0, gateway.AsFault(err), nil)
 }
 
-// invalid writes a 400 naming the parameters.
+// invalid is a 400 naming the parameters.
 func (h *Handler) invalid(c echo.Context, ve *openapi.ValidationError) error {
 	return h.problem(c, http.StatusBadRequest, rpc.Faultf(gateway.CodeBadParams, "hubgw: %s", ve.Error()), func(p *Problem) {
 		p.InvalidParams = ve.Params
 	})
 }
 
-// resultProblem writes the problem for one server's failed result.
+// resultProblem is the problem for one server's failed result.
 func (h *Handler) resultProblem(c echo.Context, r fanout.Result) error {
 	return h.problem(c, 0, gateway.Fault(r), func(p *Problem) {
 		id := r.Target.ID

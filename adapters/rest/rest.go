@@ -131,39 +131,42 @@ func New(cfg Config) (*Handler, error) {
 }
 
 // Register adds the routes to e. Each path takes every HTTP method and
-// answers a wrong one itself, so every error is problem+json.
+// answers a wrong one itself, so every error is problem+json (Uyuni's own
+// answer under its HTTP API).
 func (h *Handler) Register(e *echo.Echo) {
-	e.Any("/openapi.json", h.only(http.MethodGet, h.document(false)))
-	e.Any("/openapi.yaml", h.only(http.MethodGet, h.document(true)))
+	// Every route's errors are written in one place (rendered).
+	route := func(path string, fn echo.HandlerFunc) { e.Any(path, h.rendered(fn)) }
+	route("/openapi.json", h.only(http.MethodGet, h.document(false)))
+	route("/openapi.yaml", h.only(http.MethodGet, h.document(true)))
 	if h.cfg.Docs != nil {
-		e.Any("/docs", echo.WrapHandler(h.cfg.Docs))
-		e.Any("/docs/*", echo.WrapHandler(h.cfg.Docs))
+		route("/docs", echo.WrapHandler(h.cfg.Docs))
+		route("/docs/*", echo.WrapHandler(h.cfg.Docs))
 	}
-	e.Any("/api/v1/login", h.only(http.MethodPost, h.login))
-	e.Any("/api/v1/logout", h.only(http.MethodPost, h.logout))
-	e.Any("/api/v1/attach", h.only(http.MethodPost, h.attach))
-	e.Any("/api/v1/peripherals", h.only(http.MethodGet, h.peripherals))
-	e.Any("/api/v1/hub/*", h.only(http.MethodPost, h.call(openapi.Hub)))
-	e.Any("/api/v1/peripherals/:target/*", h.only(http.MethodPost, h.call(openapi.Peripheral)))
-	e.Any("/api/v1/call/*", h.only(http.MethodPost, h.call(openapi.Fanout)))
-	e.Any("/api/v1/jobs", h.only(http.MethodGet, h.jobList))
-	e.Any("/api/v1/jobs/:id", h.only(http.MethodGet, h.job))
+	route("/api/v1/login", h.only(http.MethodPost, h.login))
+	route("/api/v1/logout", h.only(http.MethodPost, h.logout))
+	route("/api/v1/attach", h.only(http.MethodPost, h.attach))
+	route("/api/v1/peripherals", h.only(http.MethodGet, h.peripherals))
+	route("/api/v1/hub/*", h.only(http.MethodPost, h.call(openapi.Hub)))
+	route("/api/v1/peripherals/:target/*", h.only(http.MethodPost, h.call(openapi.Peripheral)))
+	route("/api/v1/call/*", h.only(http.MethodPost, h.call(openapi.Fanout)))
+	route("/api/v1/jobs", h.only(http.MethodGet, h.jobList))
+	route("/api/v1/jobs/:id", h.only(http.MethodGet, h.job))
 	if h.cfg.Desired != nil {
-		e.Any("/api/v1/plan", h.only(http.MethodPost, h.plan))
-		e.Any("/api/v1/apply", h.only(http.MethodPost, h.apply))
-		e.Any("/api/v1/export/:target/:kind/:name", h.only(http.MethodGet, h.export))
+		route("/api/v1/plan", h.only(http.MethodPost, h.plan))
+		route("/api/v1/apply", h.only(http.MethodPost, h.apply))
+		route("/api/v1/export/:target/:kind/:name", h.only(http.MethodGet, h.export))
 	}
 	if h.cfg.Rollouts != nil {
-		e.Any("/api/v1/rollouts", h.rollouts)
-		e.Any("/api/v1/rollouts/:id", h.only(http.MethodGet, h.rollout))
-		e.Any("/api/v1/rollouts/:id/events", h.only(http.MethodGet, h.rolloutEvents))
+		route("/api/v1/rollouts", h.rollouts)
+		route("/api/v1/rollouts/:id", h.only(http.MethodGet, h.rollout))
+		route("/api/v1/rollouts/:id/events", h.only(http.MethodGet, h.rolloutEvents))
 		for _, op := range []string{"resume", "retry", "abort"} {
-			e.Any("/api/v1/rollouts/:id/"+op, h.only(http.MethodPost, h.rolloutDecide(op)))
+			route("/api/v1/rollouts/:id/"+op, h.only(http.MethodPost, h.rolloutDecide(op)))
 		}
 	}
-	e.Any("/api/v1/*", h.unknownRoute)
-	e.Any("/api/v1", h.unknownRoute)
-	e.Any(openapi.NativePrefix+"*", h.native)
+	route("/api/v1/*", h.unknownRoute)
+	route("/api/v1", h.unknownRoute)
+	route(openapi.NativePrefix+"*", h.native)
 }
 
 // Start runs what the surface does in the background until ctx ends or
@@ -301,20 +304,20 @@ func (h *Handler) unknownRoute(c echo.Context) error {
 		String: "hubgw: no such endpoint " + c.Request().URL.Path + " (see /openapi.json or /docs)"}, nil)
 }
 
-// spec is the document in force, or writes a 500 (the embedded catalog's
+// spec is the document in force, or a 500 (the embedded catalog's
 // document could not be built: a bug the unit tests catch).
-func (h *Handler) spec(c echo.Context) (*openapi.Spec, bool, error) {
+func (h *Handler) spec(c echo.Context) (*openapi.Spec, error) {
 	if s := h.live.Current(); s != nil {
-		return s, true, nil
+		return s, nil
 	}
-	return nil, false, h.problem(c, http.StatusInternalServerError, rpc.Faultf(gateway.CodeInternal, "hubgw: no OpenAPI document: %v", h.live.Err()), nil)
+	return nil, h.problem(c, http.StatusInternalServerError, rpc.Faultf(gateway.CodeInternal, "hubgw: no OpenAPI document: %v", h.live.Err()), nil)
 }
 
 // document serves the current OpenAPI document.
 func (h *Handler) document(asYAML bool) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		spec, ok, err := h.spec(c)
-		if !ok {
+		spec, err := h.spec(c)
+		if err != nil {
 			return err
 		}
 		w := c.Response()

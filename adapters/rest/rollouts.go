@@ -18,12 +18,12 @@ import (
 // rolloutStart is POST /api/v1/rollouts: 202 {id, status}; the rollout
 // runs in the background (GET /api/v1/rollouts/{id}, .../events).
 func (h *Handler) rolloutStart(c echo.Context) error {
-	s, ok, err := h.authed(c)
-	if !ok {
+	s, err := h.authed(c)
+	if err != nil {
 		return err
 	}
-	body, ok, err := h.readBody(c)
-	if !ok {
+	body, err := h.readBody(c)
+	if err != nil {
 		return err
 	}
 	var m map[string]any
@@ -44,12 +44,12 @@ func (h *Handler) rolloutStart(c echo.Context) error {
 
 // rolloutList is GET /api/v1/rollouts?limit=N: the caller's, newest first.
 func (h *Handler) rolloutList(c echo.Context) error {
-	s, ok, err := h.authed(c)
-	if !ok {
+	s, err := h.authed(c)
+	if err != nil {
 		return err
 	}
-	limit, ok, err := h.limit(c)
-	if !ok {
+	limit, err := h.limit(c)
+	if err != nil {
 		return err
 	}
 	recs, err := h.cfg.Rollouts.C.List(c.Request().Context(), s.User, limit)
@@ -65,8 +65,8 @@ func (h *Handler) rolloutList(c echo.Context) error {
 
 // rollout is GET /api/v1/rollouts/{id}.
 func (h *Handler) rollout(c echo.Context) error {
-	s, ok, err := h.authed(c)
-	if !ok {
+	s, err := h.authed(c)
+	if err != nil {
 		return err
 	}
 	rec, err := h.cfg.Rollouts.Get(c.Request().Context(), s, c.Param("id"))
@@ -81,12 +81,12 @@ func (h *Handler) rollout(c echo.Context) error {
 // unreachable, deferred and in-doubt one); the body is optional.
 func (h *Handler) rolloutDecide(op string) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		s, ok, err := h.authed(c)
-		if !ok {
+		s, err := h.authed(c)
+		if err != nil {
 			return err
 		}
-		body, ok, err := h.readBody(c)
-		if !ok {
+		body, err := h.readBody(c)
+		if err != nil {
 			return err
 		}
 		var req struct {
@@ -125,8 +125,8 @@ func (h *Handler) rolloutDecide(op string) echo.HandlerFunc {
 // starting with where the rollout stands; the stream ends when the
 // rollout has finished.
 func (h *Handler) rolloutEvents(c echo.Context) error {
-	s, ok, err := h.authed(c)
-	if !ok {
+	s, err := h.authed(c)
+	if err != nil {
 		return err
 	}
 	ctx := c.Request().Context()
