@@ -124,14 +124,3 @@ func (p *proc) waitFor(t *testing.T, re *regexp.Regexp) []string {
 		}
 	}
 }
-
-// exited waits for the process to end by itself and returns its output.
-func (p *proc) exited(t *testing.T) (string, error) {
-	t.Helper()
-	select {
-	case <-p.done:
-	case <-time.After(time.Minute):
-		t.Fatalf("%s still running after a minute:\n%s", p.cmd.Path, p.output())
-	}
-	return p.output(), p.err
-}

@@ -224,9 +224,6 @@ func (g *Gateway) Use(ws ...Wrapper) {
 // API is the Uyuni API knowledge the gateway was built with.
 func (g *Gateway) API() *uyuniapi.API { return g.api }
 
-// ReadOnly reports whether method only reads (uyuniapi.ReadOnly).
-func (g *Gateway) ReadOnly(method string) bool { return uyuniapi.ReadOnly(method) }
-
 // JobRecorder is the recorder jobs are kept in; nil when recording is off.
 // Engines that make many Internal calls for one client request record
 // that request as one job with it.

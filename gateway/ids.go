@@ -170,7 +170,7 @@ func (g *Gateway) routeIDs(ctx context.Context, space *fleetids.Space, req Reque
 		}
 	}
 	if len(owners) > 1 {
-		if p := g.otherLocalID(req, idx, args); p != "" {
+		if p := g.api.LocalID(req.Method, !req.NoSession, args, idx...); p != "" {
 			return req, rpc.Faultf(CodeServerLocalID, "hubgw: %s reaches %d servers and also takes %s, an id that names a different object on each; call it once per server", req.Method, len(owners), p)
 		}
 	}
@@ -179,23 +179,6 @@ func (g *Gateway) routeIDs(ctx context.Context, space *fleetids.Space, req Reque
 	routed.PerTarget = true
 	routed.Args = func(i int, t target.Target) []any { return per[t.Key()] }
 	return routed, nil
-}
-
-// otherLocalID names a server-local id parameter that is not translated.
-func (g *Gateway) otherLocalID(req Request, translated []int, args []any) string {
-	for _, o := range g.api.Candidates(req.Method, !req.NoSession, args) {
-		for i, p := range o.Args {
-			if p.LocalID && !slices.Contains(translated, i) && anyNumber(args[i]) {
-				return p.Name
-			}
-		}
-	}
-	return ""
-}
-
-func anyNumber(v any) bool {
-	ids, _ := idsOf(v)
-	return len(ids) > 0
 }
 
 func (g *Gateway) paramName(req Request, i int) string {

@@ -77,12 +77,10 @@ func (g *Gateway) RecordJobs() Wrapper {
 // notSent is the outcome of a request refused as a whole: every target
 // gets the fault, and nothing was sent.
 func notSent(targets []target.Target, err error) fanout.Results {
-	f := storeFault(err)
-	var given *rpc.Fault
-	if errors.As(err, &given) {
-		f = given
-	} else {
-		f = rpc.Faultf(f.Code, "%s (nothing was sent: the job could not be recorded)", f.String)
+	var f *rpc.Fault
+	if !errors.As(err, &f) {
+		sf := storeFault(err)
+		f = rpc.Faultf(sf.Code, "%s (nothing was sent: the job could not be recorded)", sf.String)
 	}
 	out := make(fanout.Results, len(targets))
 	for i, t := range targets {

@@ -60,7 +60,8 @@ func (g *Gateway) Resolve(ctx context.Context, s *auth.Session, refs []string) (
 		}
 	}
 	unknown := func(format string, args ...any) error {
-		return &UnknownTarget{Fault: rpc.Faultf(CodeUnknownServer, format+"; valid targets: "+strings.Join(g.validTargets(snap), ", "), args...), Valid: g.validTargets(snap)}
+		valid := g.validTargets(snap)
+		return &UnknownTarget{Fault: rpc.Faultf(CodeUnknownServer, format+"; valid targets: "+strings.Join(valid, ", "), args...), Valid: valid}
 	}
 	for _, ref := range refs {
 		ref = strings.TrimSpace(ref)

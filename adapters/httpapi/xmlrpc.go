@@ -57,11 +57,9 @@ func NewXMLRPC(h Dialect, targeted Targeted, maxBody int64, timeout time.Duratio
 
 // Serve is the echo handler for POST <path>.
 func (x *XMLRPC) Serve(c echo.Context) error {
-	req := c.Request()
-	ctx := req.Context()
 	start := time.Now()
 	body, err := ReadBody(c, x.maxBody)
-	ctx = c.Request().Context()
+	ctx := c.Request().Context() // ReadBody noted the body's size in it
 	var method string
 	var segs [][]byte
 	bp := x.bufs.Get()

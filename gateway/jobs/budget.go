@@ -129,13 +129,6 @@ func (l *ledger) dropLocked(a *account) *account {
 	return a
 }
 
-// bytes is the account's total (tests, metrics).
-func (l *ledger) bytes() int64 {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.total
-}
-
 // evict deletes the records the budget no longer holds, user's first. A
 // failed delete is logged; the retention removes them later.
 func (r *Recorder) evict(user string) {

@@ -9,6 +9,7 @@ package uyuniapi
 
 import (
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -123,8 +124,9 @@ func (a *API) Candidates(method string, session bool, args []any) []Overload {
 // that names a different object on each server: the name of the parameter
 // that does, or, for a method the catalog does not know, "argument N (a
 // number)" for the first argument that carries a number (N counts the
-// session key). "" means none.
-func (a *API) LocalID(method string, session bool, args []any) string {
+// session key). "" means none. Arguments at the indexes in except are
+// not looked at (ids the caller has translated already).
+func (a *API) LocalID(method string, session bool, args []any, except ...int) string {
 	if !a.Known(method) {
 		for i, v := range args {
 			if CarriesNumber(v) {
@@ -139,7 +141,7 @@ func (a *API) LocalID(method string, session bool, args []any) string {
 	}
 	for _, o := range a.Candidates(method, session, args) {
 		for i, p := range o.Args {
-			if p.LocalID && CarriesNumber(args[i]) {
+			if p.LocalID && !slices.Contains(except, i) && CarriesNumber(args[i]) {
 				return p.Name
 			}
 		}
