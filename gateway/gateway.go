@@ -277,7 +277,7 @@ func (g *Gateway) send(ctx context.Context, req Request) (Outcome, error) {
 				return r
 			}
 			c.Params = append(append(make([]any, 0, len(c.Params)+1), key), c.Params...)
-			c.User = req.Session.User
+			c.User = req.Session.Logins[t.Key()]
 		}
 		r = g.o.Invoke(ctx, c)
 		r.Target = t
