@@ -20,8 +20,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hubgw/hubgw/adapters/server"
+	"github.com/hubgw/hubgw/adapters/xmlrpc"
 	"github.com/hubgw/hubgw/e2e/uyunisim"
 	"github.com/hubgw/hubgw/gateway"
+	"github.com/hubgw/hubgw/gateway/rpc"
 )
 
 // Issue 12, H1: without a gateway session, a targeted path reaches the hub
@@ -355,8 +357,9 @@ func rawPost(t *testing.T, base, path, body string) (int, string) {
 }
 
 // Issue 12, L: a path under /t/ that is not /t/<target>/rpc/api gets an
-// XML-RPC fault an XML-RPC client can read, not a 404 page. (/t/%ZZ/ is
-// refused by Go's HTTP server itself, 400, before any handler runs.)
+// XML-RPC fault an XML-RPC client can read, not a 404 page; so does one
+// Go's HTTP server refuses itself before any handler runs (/t/%ZZ/, a bad
+// escape), and the gateway keeps serving.
 func TestBadTargetPathsGetFaults(t *testing.T) {
 	sim := startSim(t, uyunisim.Config{Peripherals: 1})
 	g := startGateway(t, sim, nil)
@@ -366,8 +369,24 @@ func TestBadTargetPathsGetFaults(t *testing.T) {
 		require.Equal(t, http.StatusOK, status, p)
 		require.Contains(t, resp, "<int>4102</int>", p)
 	}
-	status, _ := rawPost(t, g.Base, "/t/%ZZ/rpc/api", body)
+	for _, p := range []string{"/t/%ZZ/rpc/api", "/t/x%/rpc/api", "/t/%zz%/../rpc/api"} {
+		status, resp := rawPost(t, g.Base, p, body)
+		require.Equal(t, http.StatusOK, status, p)
+		f, err := xmlrpc.DecodeResponse([]byte(resp), xmlrpc.Limits{})
+		var fault *rpc.Fault
+		require.ErrorAs(t, err, &fault, "%s: %s", p, resp)
+		require.Nil(t, f)
+		require.Equal(t, gateway.CodeUnknownServer, fault.Code)
+		require.Contains(t, fault.String, fmt.Sprintf("the path %q is not a valid URL path (a %% must begin an escape of two hex digits", p))
+	}
+	// Outside /t/, and for other requests Go cannot read, Go's own answer.
+	status, resp := rawPost(t, g.Base, "/api/v1/%ZZ", body)
 	require.Equal(t, http.StatusBadRequest, status)
+	require.Equal(t, "400 Bad Request", resp)
+	// Still serving.
+	status, resp = get(t, g.Base+"/healthz")
+	require.Equal(t, http.StatusOK, status, resp)
+	mustCall(t, kolo(t, g.URL), "api.getVersion")
 }
 
 // Issue 12, L: a relay session's passthrough call logs in to the hub again

@@ -425,6 +425,8 @@ func (s *Server) Serve(ctx context.Context, l net.Listener, grace time.Duration)
 	l = limitListener(l, s.cfg.MaxConnections)
 	if s.tls != nil {
 		l = tls.NewListener(l, s.tls)
+	} else {
+		l = httpapi.FaultListener(l) // a fault for /t/%ZZ/, which net/http refuses itself
 	}
 	errc := make(chan error, 1)
 	s.state.start(ctx, s.registry)
