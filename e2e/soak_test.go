@@ -106,6 +106,7 @@ func TestSoak(t *testing.T) {
 	good.hc.CloseIdleConnections()
 	bad.hc.CloseIdleConnections()
 	begin := readSoak(t, proc)
+	proc.resetPeak(t)
 	t.Logf("begin: %s", begin)
 
 	stop := time.Now().Add(dur)
@@ -121,9 +122,12 @@ func TestSoak(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	total := int64(0)
 	for _, kind := range traffic {
 		t.Logf("%-10s %s", kind.name, kind.counts())
+		total += kind.ok.Load() + kind.fault.Load() + kind.other.Load()
 	}
+	t.Logf("%d requests in %s; peak RSS %.1f MiB; when the traffic stopped: %s", total, dur, float64(proc.peakRSS(t))/(1<<20), readSoak(t, proc))
 	if t.Failed() {
 		return
 	}
