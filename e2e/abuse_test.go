@@ -423,3 +423,22 @@ func TestPassthroughLogsInToTheHubAgain(t *testing.T) {
 	require.Contains(t, f.String, "log in again")
 	require.NotRegexp(t, `[0-9]{3,}`, f.String, "no hub session number or key in the fault")
 }
+
+// Issue 12, L: an integer where the session key belongs is refused, never
+// passed through: Uyuni's translator turns 1 into the user with id 1, the
+// administrator (uyunisim does too). Through every door that passes calls
+// through to the hub.
+func TestIntegerSessionKeyRefused(t *testing.T) {
+	sim := startSim(t, uyunisim.Config{Peripherals: 1})
+	g := startGateway(t, sim, nil)
+	for _, url := range []string{g.URL, g.Base + "/rpc/api", g.Base + "/t/hub/rpc/api"} {
+		sim.Hub().ResetCalls()
+		_, f := call(t, kolo(t, url), "system.listSystems", int64(1))
+		require.NotNil(t, f, url)
+		require.Equal(t, gateway.CodeBadParams, f.Code, "%s: %s", url, f.String)
+		require.Regexp(t, `session key.* a string, not int`, f.String, url)
+		for _, c := range sim.Hub().Calls() {
+			require.NotEqual(t, "system.listSystems", c.Method, "%s: passed through to the hub", url)
+		}
+	}
+}
