@@ -27,8 +27,8 @@ type storedTarget struct {
 }
 
 type secretPart struct {
-	Args   json.RawMessage `json:"args,omitempty"`
-	Value  json.RawMessage `json:"value,omitempty"`
+	Args  json.RawMessage `json:"args,omitempty"`
+	Value json.RawMessage `json:"value,omitempty"`
 }
 
 func (run *Run) sealTarget(i int, t Target, result json.RawMessage) []byte {
