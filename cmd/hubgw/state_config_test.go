@@ -33,12 +33,10 @@ func TestStateConfig(t *testing.T) {
 		{name: "bad read cache", args: []string{"--read-cache", "system.scheduleReboot=1m"}, err: "not a read-only method"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := load(t, tc.args, tc.env)
-			if tc.err != "" {
-				require.ErrorContains(t, err, tc.err)
+			cfg, ok := loadWanting(t, tc.args, tc.env, tc.err)
+			if !ok {
 				return
 			}
-			require.NoError(t, err)
 			tc.want(t, cfg.RedisURL, cfg.SecretKeyFile, cfg.ReadCache, cfg.Jobs, cfg.JobRetention)
 		})
 	}
@@ -64,12 +62,10 @@ func TestJobBudgetConfig(t *testing.T) {
 		{name: "no budget needed without jobs", args: []string{"--jobs=false", "--job-max-bytes", "-1"}, total: -1, user: 32 << 20, perJob: 4 << 20},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := load(t, tc.args, tc.env)
-			if tc.err != "" {
-				require.ErrorContains(t, err, tc.err)
+			cfg, ok := loadWanting(t, tc.args, tc.env, tc.err)
+			if !ok {
 				return
 			}
-			require.NoError(t, err)
 			require.Equal(t, []int64{tc.total, tc.user, tc.perJob}, []int64{cfg.JobMaxBytes, cfg.JobMaxUserBytes, cfg.JobMaxAnswerBytes})
 		})
 	}
