@@ -35,6 +35,7 @@ import (
 type Gateway interface {
 	Do(ctx context.Context, req gateway.Request) (gateway.Outcome, error)
 	JobRecorder() gateway.JobRecorder
+	Hub() target.Target
 }
 
 // Engine plans and applies bundles.
@@ -263,8 +264,11 @@ type server struct {
 	// justCreated: the current object was created by this apply.
 	justCreated bool
 
-	org    int64            // the user's org on this server (activation key prefix)
-	groups map[string]int64 // system group name → this server's id
+	org int64 // the user's org on this server (activation key prefix)
+	// hubSynced: the channels Hub Online Sync keeps on this server, read
+	// from the hub once (softchan.go).
+	hubSynced map[string]bool
+	groups    map[string]int64 // system group name → this server's id
 	// state: objects of the bundle already handled on this server, and
 	// whether they can be depended on (exist, or will in a plan).
 	state  map[ref]bool
@@ -395,6 +399,9 @@ func (s *server) plan(ctx context.Context, o *object) PlanObject {
 				break
 			}
 		}
+	}
+	if (p.Action == ActCreate || p.Action == ActUpdate) && o.Kind == KindSoftwareChannel && !o.prune["ignoreHubSync"] && s.syncedByHub(ctx, o.Name) {
+		p.Action, p.Reason = ActConflict, "managed by hub sync: the hub's Hub Online Sync keeps this channel on this server and would overwrite the change; change it on the hub, or set spec.ignoreHubSync"
 	}
 	return p
 }

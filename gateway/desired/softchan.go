@@ -4,7 +4,9 @@ import (
 	"context"
 	"strings"
 
+	"github.com/hubgw/hubgw/gateway"
 	"github.com/hubgw/hubgw/gateway/rpc"
+	"github.com/hubgw/hubgw/gateway/target"
 )
 
 // softwareChannelOps is SoftwareChannel (ChannelSoftwareHandler):
@@ -163,4 +165,38 @@ func (softwareChannelOps) immutable(field string, _, _ any) bool {
 
 func (softwareChannelOps) exists(f *rpc.Fault) bool {
 	return f.Code == rpc.CodeInvalidChanName || f.Code == rpc.CodeInvalidChanLabel
+}
+
+// syncedByHub reports whether Hub Online Sync keeps channel label on this
+// peripheral: the hub lists it for the peripheral's FQDN
+// (sync.hub.listPeripheralChannelsToSync, HubHandler: @ReadOnly in
+// uyuni-project/uyuni's current source, though the embedded catalog,
+// older, does not mark it; it is sent here, not through s.call, so a plan
+// may read it). Two writers would
+// fight, the hub's next sync undoing the apply, so such a channel is a
+// conflict. The list is read once per server. A hub that cannot say (no
+// hub sync before 2025, a user who is not a hub administrator, the hub
+// unreachable) manages no channel through it as far as the plan can
+// tell, and nothing is refused.
+func (s *server) syncedByHub(ctx context.Context, label string) bool {
+	if s.hubSynced == nil {
+		s.hubSynced = map[string]bool{}
+		if s.t.Hub || s.t.FQDN == "" {
+			return false
+		}
+		fqdn := s.t.FQDN
+		out, err := s.e.gw.Do(ctx, gateway.Request{Session: s.sess, Targets: []target.Target{s.e.gw.Hub()},
+			Method: "sync.hub.listPeripheralChannelsToSync", Args: func(int, target.Target) []any { return []any{fqdn} }, Internal: true})
+		if err != nil || len(out.Results) != 1 || !out.Results[0].OK() {
+			return false
+		}
+		v, err := rpc.Decode(out.Results[0].Value)
+		if err != nil {
+			return false
+		}
+		for _, l := range strList(v) {
+			s.hubSynced[l] = true
+		}
+	}
+	return s.hubSynced[label]
 }
