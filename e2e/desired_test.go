@@ -570,3 +570,21 @@ spec: {name: Synced Base, summary: base, arch: channel-x86_64%s}
 	res = planOrApply(t, g, token, "apply", strings.ReplaceAll(base, "%s", ", ignoreHubSync: true"), pname(ps[0]))
 	require.Equal(t, "created", object(t, res, pname(ps[0]), "SoftwareChannel/synced-base")["outcome"])
 }
+
+// A repository whose URL the server already has under another label
+// (Uyuni keeps one per URL: fault 1, "please reuse it") is a conflict
+// naming that label, not a bare failure.
+func TestDesiredRepoURLTaken(t *testing.T) {
+	sim, g, token := desiredRig(t, uyunisim.Config{Peripherals: 2})
+	p := sim.Peripherals()[0]
+	r := rest(t, g, http.MethodPost, "/api/v1/peripherals/"+pname(p)+"/channel/software/createRepo", token,
+		map[string]any{"label": "tools-mirror", "type": "yum", "url": "https://repo.example.org/tools"})
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+
+	res := planOrApply(t, g, token, "apply", bundle, "all")
+	tools := object(t, res, pname(p), "SoftwareChannel/fleet-tools")
+	require.Equal(t, "conflict", tools["outcome"], "%v", tools)
+	require.Contains(t, tools["reason"], "already the repository tools-mirror on this server")
+	require.Equal(t, json.Number("1"), tools["faultCode"])
+	require.Equal(t, "created", object(t, res, pname(sim.Peripherals()[1]), "SoftwareChannel/fleet-tools")["outcome"])
+}

@@ -276,6 +276,15 @@ type server struct {
 	down   error        // set once the server is unreachable
 }
 
+// conflictError: a write found what the document cannot take over (the
+// server's own rule forbids it), with the fault that said so.
+type conflictError struct {
+	reason string
+	fault  *rpc.Fault
+}
+
+func (c *conflictError) Error() string { return c.reason }
+
 // ErrWriteInPlan is what the invoker answers a write while planning.
 var ErrWriteInPlan = errors.New("hubgw: a plan may only read")
 
@@ -532,7 +541,11 @@ func (s *server) failed(res ApplyObject, err error) ApplyObject {
 	}
 	var f *rpc.Fault
 	var u *unreachableError
+	var c *conflictError
 	switch {
+	case errors.As(err, &c):
+		res.Outcome, res.Reason = Conflict, c.reason
+		res.FaultCode, res.FaultString = c.fault.Code, c.fault.String
 	case errors.As(err, &f):
 		res.FaultCode, res.FaultString = f.Code, f.String
 	case errors.As(err, &u) && len(s.steps) == 0:

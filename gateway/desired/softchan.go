@@ -2,6 +2,7 @@ package desired
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/hubgw/hubgw/gateway"
@@ -143,19 +144,41 @@ func (s *server) ensureRepo(ctx context.Context, channel, label, typeAndURL stri
 	switch {
 	case isFault(err, rpc.CodeInvalidParameter): // 1213: no such repository
 		if _, err := s.call(ctx, "channel.software.createRepo", label, typ, url); err != nil {
-			return err
+			return s.repoURLTaken(ctx, label, url, err)
 		}
 	case err != nil:
 		return err
 	case str(structOf(v)["sourceUrl"]) != url:
 		if _, err := s.call(ctx, "channel.software.updateRepoUrl", label, url); err != nil {
-			return err
+			return s.repoURLTaken(ctx, label, url, err)
 		}
 	}
 	if associated {
 		return nil
 	}
 	_, err = s.call(ctx, "channel.software.associateRepo", channel, label)
+	return err
+}
+
+// repoURLTaken turns "There's already a defined repository with given
+// url, please reuse it." (fault 1, InvalidRepoUrlException: one repository
+// per URL and type in an org, BaseRepoCommand) into a conflict naming the
+// repository that has the URL, which the document can use instead; other
+// errors pass unchanged.
+func (s *server) repoURLTaken(ctx context.Context, label, url string, err error) error {
+	var f *rpc.Fault
+	if !asFault(err, &f) || f.Code != 1 {
+		return err
+	}
+	repos, lerr := s.call(ctx, "channel.software.listUserRepos")
+	if lerr != nil {
+		return err
+	}
+	for _, r := range items(repos) {
+		if m := structOf(r); str(m["sourceUrl"]) == url && str(m["label"]) != label {
+			return &conflictError{fault: f, reason: fmt.Sprintf("repository %s: its URL %s is already the repository %s on this server (Uyuni keeps one repository per URL); name it %s in the document", label, url, str(m["label"]), str(m["label"]))}
+		}
+	}
 	return err
 }
 
