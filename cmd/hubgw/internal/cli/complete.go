@@ -41,6 +41,23 @@ func (a *app) completeJobs(cmd *cobra.Command, gateway string) ([]string, cobra.
 	return ids, cobra.ShellCompDirectiveNoFileComp
 }
 
+// completeRollouts completes a rollout ID from the user's recent ones.
+func (a *app) completeRollouts(cmd *cobra.Command, gateway string) ([]string, cobra.ShellCompDirective) {
+	c, err := a.client(gateway)
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	list, _, err := c.Rollouts(cmd.Context(), 50)
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	ids := make([]string, len(list))
+	for i, v := range list {
+		ids[i] = v.ID + "\t" + v.Status
+	}
+	return ids, cobra.ShellCompDirectiveNoFileComp
+}
+
 // completeTargets completes --targets: all, hub and the peripherals' names,
 // after the comma-separated ones already typed.
 func (a *app) completeTargets(cmd *cobra.Command, gateway, toComplete string) ([]string, cobra.ShellCompDirective) {
