@@ -182,9 +182,9 @@ func (a *app) follow(cmd *cobra.Command, out *Output, c *Client, id, op string) 
 		err := c.RolloutEvents(ctx, id, func(e rollout.Event) bool {
 			p.apply(e)
 			seen = seen || e.Type == "rollout"
-			// Object counts are not in the events: read them now and
-			// then, not for every server.
-			if e.Type == "server" && time.Since(refreshed) > time.Second {
+			// Object counts are not in the events: read them when a wave
+			// changes, and now and then, not for every server.
+			if (e.Type == "wave" && e.Status != rollout.WavePending) || (e.Type == "server" && time.Since(refreshed) > time.Second) {
 				if nv, _, err := c.Rollout(ctx, id); err == nil {
 					p.v.Counts, refreshed = nv.Counts, time.Now()
 				}
@@ -206,6 +206,7 @@ func (a *app) follow(cmd *cobra.Command, out *Output, c *Client, id, op string) 
 		rep.fail()
 		return err
 	}
+	rep.rollout(newStanding(v), nil) // the tracker's last line: the counts as they ended
 	rep.finish(rolloutSummary(v))
 	if err := showRollout(out, v, answer); err != nil {
 		return err
@@ -254,7 +255,7 @@ func (p *standing) settled() bool {
 	})
 }
 
-// tally counts the servers done (no longer pending or running) and those
+// tallyServers counts the servers done (no longer pending or running) and those
 // that count against the budget.
 func tallyServers(v *desired.RolloutView) (done, failed int) {
 	for _, t := range v.Targets {
@@ -269,7 +270,7 @@ func tallyServers(v *desired.RolloutView) (done, failed int) {
 	return done, failed
 }
 
-// wave is the wave under way, counted from 1 (the canary): the last one
+// currentWave is the wave under way, counted from 1 (the canary): the last one
 // running, else the last one started.
 func currentWave(v *desired.RolloutView) int {
 	cur := 0
