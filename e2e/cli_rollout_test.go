@@ -21,6 +21,16 @@ func groupFile(t *testing.T, dir, name string) string {
 	return writeFile(t, dir, name+".yaml", "apiVersion: hubgw/v1\nkind: SystemGroup\nmetadata: {name: "+name+"}\nspec: {description: "+name+" servers}\n")
 }
 
+// loggedInCLI is a CLI user of a freshly built hubgw, logged in to g
+// from a script (autoconnect, the password on stdin).
+func loggedInCLI(t *testing.T, g *gw, env ...string) *cliUser {
+	t.Helper()
+	u := newCLIUser(t, buildHubgw(t), env...)
+	r := u.run(t, "admin\n", nil, "login", "--gateway", g.Base, "-u", "admin", "--mode", "autoconnect", "--password-stdin")
+	require.Equal(t, 0, r.Code, "%s", r.Stderr)
+	return u
+}
+
 // rolloutID is the rollout a CLI run names in its last line on stderr.
 func rolloutID(t *testing.T, r cliRun) string {
 	t.Helper()
@@ -45,10 +55,8 @@ func requireServerRow(t *testing.T, stdout string, p *uyunisim.Server, wave int,
 func TestCLIRollout(t *testing.T) {
 	sim := startSim(t, uyunisim.Config{Peripherals: 4})
 	g := startGateway(t, sim, nil)
-	u := newCLIUser(t, buildHubgw(t))
+	u := loggedInCLI(t, g)
 	ps := sim.Peripherals()
-	r := u.run(t, "admin\n", nil, "login", "--gateway", g.Base, "-u", "admin", "--mode", "autoconnect", "--password-stdin")
-	require.Equal(t, 0, r.Code, "%s", r.Stderr)
 	token := keptToken(t, u, g.Base)
 	dir := t.TempDir()
 
@@ -187,9 +195,7 @@ func TestCLIRollout(t *testing.T) {
 func TestCLIRolloutTerminal(t *testing.T) {
 	sim := startSim(t, uyunisim.Config{Peripherals: 3})
 	g := startGateway(t, sim, nil)
-	u := newCLIUser(t, buildHubgw(t), "TERM=xterm-256color")
-	r := u.run(t, "admin\n", nil, "login", "--gateway", g.Base, "-u", "admin", "--mode", "autoconnect", "--password-stdin")
-	require.Equal(t, 0, r.Code, "%s", r.Stderr)
+	u := loggedInCLI(t, g, "TERM=xterm-256color")
 	for _, p := range sim.Peripherals() {
 		require.NoError(t, p.Inject(uyunisim.Faults{Latency: 100 * time.Millisecond})) // long enough to see progress
 	}
