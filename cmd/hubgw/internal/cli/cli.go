@@ -48,7 +48,7 @@ const (
 
 // ExitCodesHelp is the exit codes section of --help.
 const ExitCodesHelp = `Exit codes:
-  0  done: every server answered ok; converged, or no changes planned
+  0  done: every server answered ok; converged, a rollout succeeded, or no changes planned
   1  usage, document, login or gateway error (nothing was done, or what was cannot be told)
   2  plan --detailed-exitcode: changes planned (create, update, conflict or blocked objects)
   3  rollout halted (its failure budget spent) or aborted

@@ -160,6 +160,7 @@ func (a *app) follow(cmd *cobra.Command, out *Output, c *Client, id, op string) 
 	// Each connection's first events are where the rollout stands, the
 	// rollout's own last: only after that may what was read say it is
 	// settled (the first read above may be older).
+	var broke error // why the last stream ended early, if it said
 	for tries := 0; ; tries++ {
 		if tries > 0 {
 			// The stream broke off (a proxy's timeout, the gateway
@@ -167,7 +168,10 @@ func (a *app) follow(cmd *cobra.Command, out *Output, c *Client, id, op string) 
 			// few times.
 			if tries > 3 {
 				rep.fail()
-				return fmt.Errorf("%s: the events of rollout %s broke off: hubgw rollout status %s -w follows it again", c.Base, id, id)
+				if broke == nil {
+					broke = errors.New("the stream ended")
+				}
+				return fmt.Errorf("the events of rollout %s broke off (%w): hubgw rollout status %s -w follows it again", id, broke, id)
 			}
 			t := time.NewTimer(time.Duration(tries) * time.Second)
 			select {
@@ -200,6 +204,7 @@ func (a *app) follow(cmd *cobra.Command, out *Output, c *Client, id, op string) 
 		if seen && p.settled() {
 			break
 		}
+		broke = err
 	}
 	v, answer, err := c.Rollout(ctx, id)
 	if err != nil {
@@ -396,7 +401,7 @@ const rolloutHelp = `
 A rollout applies documents to many servers in stages (hubgw apply with
 --canary, --wave, --max-failures, ...): the canary first, then waves; it halts
 when more servers fail than its budget allows, and waits after the canary when
-asked to. Waves are counted from 1, the canary.
+asked to. Waves are counted from 1: the canary is wave 1.
 
 On a terminal, progress shows on stderr (wave 3/8, servers 31/120, created,
 updated, unchanged, failures against the budget) while the rollout is followed;
