@@ -50,7 +50,7 @@ func requireServerRow(t *testing.T, stdout string, p *uyunisim.Server, wave int,
 // a terminal: every rollout exit code from a real situation (3 the canary
 // failed, 5 paused after the canary, 4 failures within the budget, 0),
 // resume, retry of the fixed server only (the simulator's call log),
-// abort, --detach then status -w, -o json against the REST answer, and a
+// abort, --detach then status -w, a deferred server (4) retried by name, -o json against the REST answer, and a
 // plain line per event.
 func TestCLIRollout(t *testing.T) {
 	sim := startSim(t, uyunisim.Config{Peripherals: 4})
@@ -178,6 +178,20 @@ func TestCLIRollout(t *testing.T) {
 		for _, p := range ps {
 			require.Regexp(t, `(?m)^`+regexp.QuoteMeta(pname(p))+`\s+\d\s+succeeded\s+1\s+1\s+`, r.Stdout)
 		}
+	})
+
+	t.Run("a server down, deferred: exit 4; retry --servers it once it is back: exit 0", func(t *testing.T) {
+		require.NoError(t, ps[1].Inject(uyunisim.Faults{Down: true}))
+		t.Cleanup(func() { require.NoError(t, ps[1].ClearFaults()) })
+		r := u.run(t, "", nil, "apply", "-f", groupFile(t, dir, "deferred"), "--targets", "all", "--order", "id", "--unreachable", "defer")
+		require.Equal(t, 4, r.Code, "%s%s", r.Stdout, r.Stderr)
+		id := rolloutID(t, r)
+		require.Regexp(t, `(?m)^`+regexp.QuoteMeta(pname(ps[1]))+`\s+2\s+deferred\s+1\s+0\s+`, r.Stdout)
+		require.NoError(t, ps[1].ClearFaults())
+		resetCalls(sim)
+		r = u.ok(t, "rollout", "retry", id, "--servers", pname(ps[1]))
+		requireServerRow(t, r.Stdout, ps[1], 2, "succeeded", 2, 1, "-")
+		require.Equal(t, map[int64]int{ps[1].ID(): 1}, creates(sim))
 	})
 
 	t.Run("usage and gateway errors: one line, exit 1", func(t *testing.T) {
