@@ -33,7 +33,8 @@ spec:
 // write), watches the cells turn from the events stream, sees the rollout
 // halt on the failing server and why, fixes the server, retries, sees the
 // cell turn succeeded and the rollout finish; then opens a job's
-// per-server table. Nothing is requested from anywhere but the gateway.
+// per-server table; and signs in again with Uyuni's session cookie.
+// Nothing is requested from anywhere but the gateway.
 func TestConsoleInChromium(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test: skipped under -short")
@@ -179,6 +180,32 @@ func TestConsoleInChromium(t *testing.T) {
 		require.NotEmpty(t, cols[5], rows[i]) // a read-only answer is not recorded: the row says so
 	}
 	shoot(t, tab, "console-job.png", chromedp.FullScreenshot(100))
+
+	// A browser signed in to Uyuni's HTTP API is signed in to the
+	// console: its session cookie serves /api/v1 too.
+	tab = b.newTab(t)
+	ctx, cancel = context.WithTimeout(tab, time.Minute)
+	defer cancel()
+	do("sign out, sign in to Uyuni's HTTP API",
+		chromedp.Navigate(g.Base+"/ui/"),
+		chromedp.WaitVisible(css(`#login-form`)), // sessionStorage is per tab
+	)
+	ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`fetch("/rhn/manager/api/auth/login", {method: "POST",
+		headers: {"Content-Type": "application/json"}, body: JSON.stringify({login: "admin", password: "admin"})})
+		.then(r => r.json()).then(j => j.success)`, chromedp.EvalAwaitPromise))
+	require.NoError(t, err)
+	require.True(t, ok)
+	do("the console with the cookie",
+		chromedp.Reload(),
+		chromedp.WaitVisible(css(`#rollouts-body tr[data-id="`+id+`"]`)),
+	)
+	require.Contains(t, text(`#who-text`), "cookie")
+	do("sign out",
+		chromedp.Click(css(`#signout`)),
+		chromedp.WaitVisible(css(`#login-form`)),
+		chromedp.Reload(),
+		chromedp.WaitVisible(css(`#login-form`)),
+	)
 
 	b.checkStayedHome(t, g.Base)
 }

@@ -563,7 +563,7 @@
       if (t.faultCode || t.faultString) detail = "fault " + (t.faultCode || "") + ": " + (t.faultString || "");
       else if (t.error) detail = t.error;
       else if (value !== undefined) detail = short(value);
-      else if (t.resultOmitted) detail = "(not recorded: " + t.resultOmitted + ")";
+      else if (t.resultOmitted) detail = "(" + t.resultOmitted + ")";
       body.append(el("tr", { dataset: { server: String(t.serverId) } },
         el("td", {}, pick(t, "serverName", "name") || (t.hub ? "hub" : "")),
         el("td", {}, String(t.serverId)),
