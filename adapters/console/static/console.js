@@ -522,14 +522,8 @@
   }
   $("jobs-refresh").addEventListener("click", () => showJobs());
 
-  // A job's per-server rows use the fan-out results' names (serverName,
-  // outcome, value); records written before the rename say name, status
-  // and result.
-  function pick(o, ...keys) {
-    for (const k of keys) if (o[k] !== undefined && o[k] !== null) return o[k];
-    return undefined;
-  }
-
+  // A job's per-server rows read like a fan-out's results (serverName,
+  // outcome, value or fault), plus valueOmitted: why a value was not kept.
   function short(v) {
     const s = typeof v === "string" ? v : JSON.stringify(v);
     return s.length > 500 ? s.slice(0, 500) + "…" : s;
@@ -555,17 +549,17 @@
     fact("Servers", j.total + " (" + j.succeeded + " succeeded, " + j.failed + " failed, " + (j.total - j.finished) + " unfinished)");
     const body = clear($("job-body"));
     for (const t of j.targets || []) {
-      const outcome = pick(t, "outcome", "status");
-      const value = pick(t, "value", "result");
+      const outcome = t.outcome;
+      const value = t.value;
       const b = el("span", { class: "badge" });
       badge(b, outcome);
       let detail = "";
       if (t.faultCode || t.faultString) detail = "fault " + (t.faultCode || "") + ": " + (t.faultString || "");
       else if (t.error) detail = t.error;
       else if (value !== undefined) detail = short(value);
-      else if (t.resultOmitted) detail = "(" + t.resultOmitted + ")";
+      else if (t.valueOmitted) detail = "(" + t.valueOmitted + ")";
       body.append(el("tr", { dataset: { server: String(t.serverId) } },
-        el("td", {}, pick(t, "serverName", "name") || (t.hub ? "hub" : "")),
+        el("td", {}, t.serverName || (t.hub ? "hub" : "")),
         el("td", {}, String(t.serverId)),
         el("td", {}, b),
         el("td", {}, (t.durationMs || 0) + " ms"),
