@@ -222,19 +222,7 @@ func TestNativeAPIRefusesCrossSite(t *testing.T) {
 	g := startGateway(t, sim, nil)
 	jar, err := cookiejar.New(nil)
 	require.NoError(t, err)
-	hc := &http.Client{Jar: jar}
-	send := func(method, path, ctype, body string, hdr ...string) restResp {
-		t.Helper()
-		req, err := http.NewRequest(method, g.Base+"/rhn/manager/api"+path, strings.NewReader(body))
-		require.NoError(t, err)
-		if ctype != "" {
-			req.Header.Set("Content-Type", ctype)
-		}
-		for i := 0; i+1 < len(hdr); i += 2 {
-			req.Header.Set(hdr[i], hdr[i+1])
-		}
-		return doRest(t, hc, req)
-	}
+	send := sender(t, &http.Client{Jar: jar}, g.Base+"/rhn/manager/api")
 	login := `{"login":"admin","password":"admin"}`
 	require.Equal(t, http.StatusForbidden, send("POST", "/auth/login", "text/plain", login).Status, "login CSRF")
 	require.Empty(t, jar.Cookies(mustURL(t, g.Base)))
@@ -290,18 +278,7 @@ func TestRESTSessionCookieSameSiteOnly(t *testing.T) {
 	hc := &http.Client{Jar: jar}
 	r := restWith(t, hc, g, http.MethodPost, "/rhn/manager/api/auth/login", "", "application/json", map[string]string{"login": "admin", "password": "admin"})
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
-	send := func(method, path, ctype, body string, hdr ...string) restResp {
-		t.Helper()
-		req, err := http.NewRequest(method, g.Base+path, strings.NewReader(body))
-		require.NoError(t, err)
-		if ctype != "" {
-			req.Header.Set("Content-Type", ctype)
-		}
-		for i := 0; i+1 < len(hdr); i += 2 {
-			req.Header.Set(hdr[i], hdr[i+1])
-		}
-		return doRest(t, hc, req)
-	}
+	send := sender(t, hc, g.Base)
 	r = send("GET", "/api/v1/rollouts", "", "", "Sec-Fetch-Site", "same-origin", "Origin", g.Base)
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
 	require.Equal(t, `{"rollouts":[]}`, strings.TrimSpace(string(r.Body)))
@@ -323,6 +300,23 @@ func TestRESTSessionCookieSameSiteOnly(t *testing.T) {
 	require.Equal(t, `{"rollouts":[]}`, strings.TrimSpace(string(r.Body)), "nothing was started")
 	require.Equal(t, http.StatusNoContent, send("POST", "/api/v1/logout", "application/json", "").Status)
 	requireProblem(t, send("GET", "/api/v1/jobs", "", ""), http.StatusUnauthorized, -1, "")
+}
+
+// sender sends requests to base+path with hc (its cookie jar), a body of
+// content type ctype, and headers given as name, value pairs.
+func sender(t *testing.T, hc *http.Client, base string) func(method, path, ctype, body string, hdr ...string) restResp {
+	return func(method, path, ctype, body string, hdr ...string) restResp {
+		t.Helper()
+		req, err := http.NewRequest(method, base+path, strings.NewReader(body))
+		require.NoError(t, err)
+		if ctype != "" {
+			req.Header.Set("Content-Type", ctype)
+		}
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+		return doRest(t, hc, req)
+	}
 }
 
 func mustURL(t *testing.T, s string) *url.URL {

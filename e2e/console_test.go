@@ -43,7 +43,7 @@ func TestConsoleInChromium(t *testing.T) {
 	ps := sim.Peripherals()
 	// The canary takes a while, so the page sees it running before it
 	// succeeds; the third server refuses its write.
-	require.NoError(t, ps[0].Inject(uyunisim.Faults{Latency: 300 * time.Millisecond}))
+	require.NoError(t, ps[0].Inject(uyunisim.Faults{Latency: 500 * time.Millisecond}))
 	failCreate(t, ps[2])
 	b := startBrowser(t)
 	tab := b.newTab(t)

@@ -46,6 +46,12 @@
     node.dataset.status = status || "";
   }
 
+  function statusBadge(status) {
+    const b = el("span", { class: "badge" });
+    badge(b, status);
+    return b;
+  }
+
   // ---- messages ----------------------------------------------------------
 
   function say(text, info) {
@@ -223,27 +229,29 @@
     return Object.entries(n).map(([s, k]) => k + " " + s).join(", ");
   }
 
-  async function showRollouts() {
-    show("rollouts");
+  // showList shows the list page of kind ("rollouts" or "jobs"): a row
+  // per item, newest first, linked to its page; cells gives the row's
+  // cells after the id.
+  async function showList(kind, cells) {
+    show(kind);
     let data;
     try {
-      data = await api("GET", "/rollouts?limit=100");
+      data = await api("GET", "/" + kind + "?limit=100");
     } catch (e) {
-      return failed("Listing rollouts")(e);
+      return failed("Listing " + kind)(e);
     }
-    const body = clear($("rollouts-body"));
-    for (const r of data.rollouts || []) {
-      const status = el("span", { class: "badge" });
-      badge(status, r.status);
-      body.append(el("tr", { class: "link", dataset: { id: r.id }, onclick: link("#/rollouts/" + encodeURIComponent(r.id)) },
-        el("td", {}, el("a", { href: "#/rollouts/" + encodeURIComponent(r.id) }, el("code", {}, r.id))),
-        el("td", {}, status),
-        el("td", {}, r.reason || ""),
-        el("td", {}, tally(r.targets)),
-        el("td", {}, when(r.created)),
-        el("td", {}, when(r.updated))));
+    const body = clear($(kind + "-body"));
+    for (const item of data[kind] || []) {
+      const hash = "#/" + kind + "/" + encodeURIComponent(item.id);
+      body.append(el("tr", { class: "link", dataset: { id: item.id }, onclick: link(hash) },
+        el("td", {}, el("a", { href: hash }, el("code", {}, item.id))),
+        ...cells(item).map((c) => el("td", {}, c))));
     }
-    $("rollouts-empty").hidden = body.children.length > 0;
+    $(kind + "-empty").hidden = body.children.length > 0;
+  }
+
+  function showRollouts() {
+    return showList("rollouts", (r) => [statusBadge(r.status), r.reason || "", tally(r.targets), when(r.created), when(r.updated)]);
   }
   $("rollouts-refresh").addEventListener("click", () => showRollouts());
 
@@ -308,8 +316,7 @@
     const grid = clear($("grid"));
     cur.cells = new Map();
     for (const w of v.waves || []) {
-      const ws = el("span", { class: "badge" });
-      badge(ws, w.status);
+      const ws = statusBadge(w.status);
       const cells = el("div", { class: "cells" });
       for (const name of w.targets || []) {
         const t = byTarget.get(name) || { target: name, status: "pending" };
@@ -354,8 +361,7 @@
         steps.append(el("li", {}, s.call + " " + Math.round(s.durationMs || 0) + " ms" +
           (s.faultCode ? " — fault " + s.faultCode + ": " + (s.faultString || "") : "")));
       }
-      const outcome = el("span", { class: "badge" });
-      badge(outcome, o.outcome);
+      const outcome = statusBadge(o.outcome);
       const fault = o.faultCode ? o.faultCode + ": " + (o.faultString || "") : (o.reason || "");
       body.append(el("tr", { dataset: { object: o.kind + "/" + o.name } },
         el("td", {}, o.kind + "/" + o.name),
@@ -497,28 +503,9 @@
 
   // ---- jobs --------------------------------------------------------------
 
-  async function showJobs() {
-    show("jobs");
-    let data;
-    try {
-      data = await api("GET", "/jobs?limit=100");
-    } catch (e) {
-      return failed("Listing jobs")(e);
-    }
-    const body = clear($("jobs-body"));
-    for (const j of data.jobs || []) {
-      const status = el("span", { class: "badge" });
-      badge(status, j.status);
-      body.append(el("tr", { class: "link", dataset: { id: j.id }, onclick: link("#/jobs/" + encodeURIComponent(j.id)) },
-        el("td", {}, el("a", { href: "#/jobs/" + encodeURIComponent(j.id) }, el("code", {}, j.id))),
-        el("td", {}, el("code", {}, j.method)),
-        el("td", {}, status),
-        el("td", {}, String(j.total)),
-        el("td", {}, String(j.succeeded)),
-        el("td", {}, String(j.failed)),
-        el("td", {}, when(j.started))));
-    }
-    $("jobs-empty").hidden = body.children.length > 0;
+  function showJobs() {
+    return showList("jobs", (j) => [el("code", {}, j.method), statusBadge(j.status), String(j.total), String(j.succeeded),
+      String(j.failed), when(j.started)]);
   }
   $("jobs-refresh").addEventListener("click", () => showJobs());
 
@@ -551,8 +538,7 @@
     for (const t of j.targets || []) {
       const outcome = t.outcome;
       const value = t.value;
-      const b = el("span", { class: "badge" });
-      badge(b, outcome);
+      const b = statusBadge(outcome);
       let detail = "";
       if (t.faultCode || t.faultString) detail = "fault " + (t.faultCode || "") + ": " + (t.faultString || "");
       else if (t.error) detail = t.error;
