@@ -16,6 +16,7 @@ import (
 
 	"github.com/hubgw/hubgw/adapters/webassets"
 	"github.com/hubgw/hubgw/e2e/uyunisim"
+	"github.com/hubgw/hubgw/gateway/rpc"
 )
 
 // consoleDoc is groupDoc as an admin pastes it.
@@ -42,9 +43,11 @@ func TestConsoleInChromium(t *testing.T) {
 	sim, g, token := desiredRig(t, uyunisim.Config{Peripherals: 4})
 	ps := sim.Peripherals()
 	// The canary takes a while, so the page sees it running before it
-	// succeeds; the third server refuses its write.
+	// succeeds; the third server refuses its write, with markup in its
+	// fault string, which the page must show as text.
 	require.NoError(t, ps[0].Inject(uyunisim.Faults{Latency: 500 * time.Millisecond}))
-	failCreate(t, ps[2])
+	const fault = `<img src=x id=injected>no room`
+	require.NoError(t, ps[2].Inject(uyunisim.Faults{FailMethod: map[string]*rpc.Fault{"systemgroup.create": {Code: 2800, String: fault}}}))
 	b := startBrowser(t)
 	tab := b.newTab(t)
 	ctx, cancel := context.WithTimeout(tab, 3*time.Minute)
@@ -134,8 +137,11 @@ func TestConsoleInChromium(t *testing.T) {
 	require.Equal(t, names[ps[2].ID()], text(`#server-name`))
 	require.Equal(t, "failed", text(`#server-status`))
 	row := text(`#server-objects tr[data-object="SystemGroup/web"]`)
-	require.Contains(t, row, "2800: no room")
+	require.Contains(t, row, "2800: "+fault)
 	require.Contains(t, row, "systemgroup.create")
+	injected, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById("injected") !== null`))
+	require.NoError(t, err)
+	require.False(t, injected, "a server's fault string became markup")
 	shoot(t, tab, "console-rollout-halted.png", chromedp.FullScreenshot(100))
 
 	// Fixed; retry only the failed server: its cell turns succeeded, and
