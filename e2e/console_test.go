@@ -100,6 +100,7 @@ func TestConsoleInChromium(t *testing.T) {
 	)
 	id := text(`#rollout-id`)
 	require.NotEmpty(t, id)
+	require.Contains(t, text(`#message`), "in memory", "the memory store: said when one starts")
 	// The servers as the rollout names them, in wave order.
 	view := getRollout(t, g, token, id)
 	names := map[int64]string{}

@@ -174,7 +174,7 @@
     } catch (e) {
       // Signed out anyway: the token is forgotten below.
     }
-    signedOut("Signed out.");
+    signedOut("");
     say("Signed out.", true);
   });
 
@@ -191,11 +191,20 @@
 
   // route shows the page the location's hash names: #/rollouts,
   // #/rollouts/ID, #/jobs, #/jobs/ID, #/new.
+  // notice is said once the next page is shown.
+  let notice = "";
+
   function route() {
     if (!auth) return;
-    const parts = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
+    let parts;
+    try {
+      parts = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
+    } catch (e) {
+      parts = []; // a malformed hash: the rollouts list
+    }
     stopEvents();
-    say("");
+    say(notice, true);
+    notice = "";
     const id = parts[1];
     switch (parts[0]) {
       case "jobs":
@@ -451,7 +460,7 @@
         if (cur.id !== id) return;
         cur.view = v;
         drawRollout(v);
-        say(op + ": the rollout is " + v.status + ".", true);
+        say("");
         if (!stream && ACTIVE.includes(v.status)) startEvents(id);
       } catch (e) {
         say(op + " refused: " + e.message);
@@ -492,8 +501,8 @@
     if ($("new-pause").checked) req.pauseAfterCanary = true;
     try {
       const r = await api("POST", "/rollouts", req);
+      if (r.durable === false) notice = "Started. The gateway keeps rollouts in memory: this one does not survive a restart of the gateway.";
       location.hash = "#/rollouts/" + encodeURIComponent(r.id);
-      if (r.durable === false) say("Started. The gateway keeps rollouts in memory: this one does not survive a restart.", true);
     } catch (e) {
       const p = e.problem || {};
       const more = Array.isArray(p.errors) ? "\n" + p.errors.map((x) => typeof x === "string" ? x : JSON.stringify(x)).join("\n") : "";
