@@ -466,7 +466,14 @@ func (run *Run) write() {
 	for {
 		select {
 		case <-run.wake:
-			run.flush(false)
+			// A wake can outlive the outcome it announced, which an
+			// earlier flush took: then there is nothing to write.
+			run.mu.Lock()
+			pending := len(run.pending) > 0
+			run.mu.Unlock()
+			if pending || run.failures > 0 {
+				run.flush(false)
+			}
 		case <-tick.C:
 			run.flush(false) // renews the lease, and retries failed writes
 		case <-run.stop:

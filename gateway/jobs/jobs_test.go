@@ -346,7 +346,9 @@ func TestConcurrentFinishes(t *testing.T) {
 	for i, tg := range j.Targets {
 		require.JSONEq(t, fmt.Sprintf(`[%q]`, ts[i].Name), string(tg.Value))
 	}
-	require.LessOrEqual(t, st.batches.Load(), int64(502))
+	// At most one write per answer, plus the start, the first listing, the
+	// end and the end's listing again (a lost index entry is restored).
+	require.LessOrEqual(t, st.batches.Load(), int64(500+4))
 }
 
 func TestValueRoundTrip(t *testing.T) {
