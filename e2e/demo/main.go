@@ -155,6 +155,8 @@ The hubgw command line (go build -o hubgw ./cmd/hubgw; the packages install it),
   hubgw call system.listSystems --targets all
   hubgw plan -f %[6]s --targets all
   hubgw apply -f %[6]s --targets all
+  hubgw apply -f %[6]s --targets all --canary 1 --wave 50%%      (a staged rollout)
+  hubgw rollout list
   hubgw jobs
 
 Ctrl-C stops the demo.
