@@ -14,6 +14,7 @@
 package desired
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -186,7 +187,7 @@ func (e *Engine) Apply(ctx context.Context, s *auth.Session, targets []target.Ta
 	results := make(fanout.Results, len(targets))
 	err := e.each(ctx, targets, func(ctx context.Context, i int) {
 		start := time.Now()
-		at := e.ApplyServer(ctx, s, targets[i], b)
+		at := e.ApplyServer(ctx, s, targets[i], b, Deploys{})
 		out.Targets[i] = at
 		results[i] = fanout.Result{Target: targets[i], Value: jobValue(at), Duration: time.Since(start)}
 		run.Finished(results[i])
@@ -202,10 +203,26 @@ func (e *Engine) Apply(ctx context.Context, s *auth.Session, targets []target.Ta
 	return out, err
 }
 
+// Deploys dates the deploy actions an apply schedules, and says whether
+// an earlier run may have scheduled them already.
+type Deploys struct {
+	// At dates them (zero: now); a rollout dates a server's deploys with
+	// its claim of the server, the same for a run that follows one whose
+	// outcome was lost.
+	At time.Time
+	// Recheck: an earlier run with the same At may have scheduled them,
+	// and died before its outcome was recorded. They are looked for before
+	// they are scheduled, so nothing is scheduled twice; and a channel
+	// that deploys when changed, found unchanged (the earlier run may
+	// have written it), is deployed unless the earlier run did.
+	Recheck bool
+}
+
 // ApplyServer makes one server match the bundle, object by object in
 // dependency order; it records no job (Apply, or a rollout, does).
-func (e *Engine) ApplyServer(ctx context.Context, s *auth.Session, t target.Target, b *Bundle) ApplyTarget {
+func (e *Engine) ApplyServer(ctx context.Context, s *auth.Session, t target.Target, b *Bundle, d Deploys) ApplyTarget {
 	srv := e.server(s, t, false)
+	srv.deploys = d
 	at := ApplyTarget{Target: t.String(), ServerID: t.ID, Objects: make([]ApplyObject, 0, len(b.objects))}
 	for _, o := range b.objects {
 		at.Objects = append(at.Objects, srv.apply(ctx, o))
@@ -262,6 +279,8 @@ type server struct {
 	steps    []Step // the current object's writes
 	// justCreated: the current object was created by this apply.
 	justCreated bool
+	deploys     Deploys
+	note        string // the current object's, when nothing else says more
 
 	org    int64            // the user's org on this server (activation key prefix)
 	groups map[string]int64 // system group name → this server's id
@@ -427,10 +446,11 @@ func (s *server) blocked(ctx context.Context, o *object) string {
 
 // apply re-reads one object, writes the difference, and verifies it.
 func (s *server) apply(ctx context.Context, o *object) (res ApplyObject) {
-	s.steps, s.justCreated = nil, false
+	s.steps, s.justCreated, s.note = nil, false, ""
 	res = ApplyObject{Kind: o.Kind, Name: o.Name}
 	defer func() {
 		res.Steps = nonNilSteps(s.steps)
+		res.Reason = cmp.Or(res.Reason, s.note)
 		s.state[ref{o.Kind, o.Name}] = res.Outcome == Created || res.Outcome == Updated || res.Outcome == Unchanged
 	}()
 	if ctx.Err() != nil {
@@ -442,7 +462,7 @@ func (s *server) apply(ctx context.Context, o *object) (res ApplyObject) {
 	switch p.Action {
 	case ActNoop:
 		res.Outcome = Unchanged
-		if o.Kind == KindConfigChannel && o.deploy == "always" {
+		if o.Kind == KindConfigChannel && (o.deploy == "always" || o.deploy == "changed" && s.deploys.Recheck) {
 			if err := s.deploy(ctx, o); err != nil {
 				return s.failed(res, err)
 			}

@@ -385,7 +385,7 @@ func (r *Rollouts) KeepAlive(ctx context.Context, spec *rollout.Spec) {
 
 // Step is the controller's step: the bundle applied to one server with
 // the rollout's session.
-func (r *Rollouts) Step(ctx context.Context, spec *rollout.Spec, t target.Target, _ int) rollout.StepResult {
+func (r *Rollouts) Step(ctx context.Context, spec *rollout.Spec, t target.Target, claim rollout.Claim) rollout.StepResult {
 	key, err := r.o.Open(spec.Session)
 	if err != nil {
 		return rollout.StepResult{Credentials: true}
@@ -406,7 +406,7 @@ func (r *Rollouts) Step(ctx context.Context, spec *rollout.Spec, t target.Target
 	if err != nil {
 		return rollout.StepResult{Status: rollout.Failed, Err: "the rollout's documents: " + err.Error()}
 	}
-	at := r.e.ApplyServer(ctx, s, t, b)
+	at := r.e.ApplyServer(ctx, s, t, b, Deploys{At: claim.Stamp, Recheck: claim.InDoubt})
 	res := rollout.StepResult{Status: rollout.Done, Counts: map[string]int{}}
 	unreachable := len(at.Objects) > 0
 	for _, o := range at.Objects {
