@@ -100,11 +100,13 @@ type PlanSummary struct {
 	Unknown  int `json:"unknown"`
 }
 
-// ApplyResult is what an apply did, per server and object, and its job.
+// ApplyResult is what an apply did, per server and object, its job, and
+// the rollout that ran it (kept for audit, GET /api/v1/rollouts/{id}).
 type ApplyResult struct {
-	JobID   string        `json:"jobId"`
-	Targets []ApplyTarget `json:"targets"`
-	Summary ApplySummary  `json:"summary"`
+	JobID     string        `json:"jobId"`
+	RolloutID string        `json:"rolloutId"`
+	Targets   []ApplyTarget `json:"targets"`
+	Summary   ApplySummary  `json:"summary"`
 }
 
 // ApplyTarget is one server's outcomes.
@@ -169,38 +171,31 @@ func (e *Engine) Plan(ctx context.Context, s *auth.Session, targets []target.Tar
 	return out, err
 }
 
-// Apply makes every target match the bundle, recorded as one job.
-func (e *Engine) Apply(ctx context.Context, s *auth.Session, targets []target.Target, b *Bundle) (*ApplyResult, error) {
-	var run *jobs.Run
-	if rec := e.gw.JobRecorder(); rec != nil && s != nil {
-		args := make([][]any, len(targets))
-		for i := range args {
-			args[i] = []any{b.Refs()}
-		}
-		var err error
-		run, err = rec.Start(ctx, jobs.Spec{Method: "hub.apply", User: s.User, Targets: targets, Args: args})
-		if err != nil {
-			return nil, rpc.Faultf(gateway.CodeStateUnavailable, "hubgw: the apply's job cannot be recorded, so nothing was sent: %v", err)
-		}
+// startJob records an apply as one job (hub.apply; nil without a
+// recorder or a user); nothing is sent when it cannot be recorded.
+func (e *Engine) startJob(ctx context.Context, s *auth.Session, targets []target.Target, b *Bundle) (*jobs.Run, error) {
+	rec := e.gw.JobRecorder()
+	if rec == nil || s == nil {
+		return nil, nil
 	}
-	out := &ApplyResult{Targets: make([]ApplyTarget, len(targets))}
-	results := make(fanout.Results, len(targets))
-	err := e.each(ctx, targets, func(ctx context.Context, i int) {
-		start := time.Now()
-		at := e.ApplyServer(ctx, s, targets[i], b, Deploys{})
-		out.Targets[i] = at
-		results[i] = fanout.Result{Target: targets[i], Value: jobValue(at), Duration: time.Since(start)}
-		run.Finished(results[i])
-	})
-	run.End(results)
-	if run != nil {
-		out.JobID = run.ID()
+	args := make([][]any, len(targets))
+	for i := range args {
+		args[i] = []any{b.Refs()}
 	}
-	sm := &out.Summary
-	count(out.Targets, func(t ApplyTarget) []ApplyObject { return t.Objects }, func(o ApplyObject) string { return o.Outcome },
+	run, err := rec.Start(ctx, jobs.Spec{Method: "hub.apply", User: s.User, Targets: targets, Args: args})
+	if err != nil {
+		return nil, rpc.Faultf(gateway.CodeStateUnavailable, "hubgw: the apply's job cannot be recorded, so nothing was sent: %v", err)
+	}
+	return run, nil
+}
+
+// applySummary counts the outcomes over all servers.
+func applySummary(targets []ApplyTarget) ApplySummary {
+	var sm ApplySummary
+	count(targets, func(t ApplyTarget) []ApplyObject { return t.Objects }, func(o ApplyObject) string { return o.Outcome },
 		map[string]*int{Created: &sm.Created, Updated: &sm.Updated, Unchanged: &sm.Unchanged, Failed: &sm.Failed,
 			Conflict: &sm.Conflict, Blocked: &sm.Blocked, Unreachable: &sm.Unreachable, Skipped: &sm.Skipped})
-	return out, err
+	return sm
 }
 
 // Deploys dates the deploy actions an apply schedules, and says whether

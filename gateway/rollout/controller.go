@@ -169,7 +169,7 @@ func (c *Controller) Start(ctx context.Context, spec Spec) (*Record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("recording the rollout: %w", err)
 	}
-	if !c.o.Store.Shared() {
+	if !c.o.Store.Shared() && !spec.Synchronous {
 		c.o.Logger.WarnContext(ctx, "rollout kept in this process's memory: it does not survive a restart (configure redis-url for that)", "rollout", rec.ID)
 	}
 	c.drive(rec.ID, rec.Epoch)
@@ -277,13 +277,20 @@ func (c *Controller) update(ctx context.Context, id string, epoch int64, fn func
 	case !wasActive && out.Active(): // a retry of a finished rollout
 		_ = c.o.Store.Batch(ctx, func(b cache.Batch) { b.ZAdd(activeIndex, 0, float64(out.Created.UnixMilli()), id) })
 	}
-	c.changed(ctx, id)
+	c.changed(ctx, id, hintRecord)
 	return out, nil
 }
 
+// Hints published on a rollout's channel: any change, or one of a server
+// only (Wait, which looks at the rollout's status, ignores those).
+var (
+	hintRecord = []byte("r")
+	hintServer = []byte("s")
+)
+
 // changed tells watchers, on every replica, and this replica's driver.
-func (c *Controller) changed(ctx context.Context, id string) {
-	_ = c.o.Store.Publish(ctx, changedChannel(id), []byte(id))
+func (c *Controller) changed(ctx context.Context, id string, hint []byte) {
+	_ = c.o.Store.Publish(ctx, changedChannel(id), hint)
 	c.poke(id)
 }
 
@@ -309,7 +316,7 @@ func (c *Controller) setServer(ctx context.Context, r *Record, i int, fn func(s 
 		}
 		if ok {
 			r.Servers[i] = s
-			c.changed(ctx, r.ID)
+			c.changed(ctx, r.ID, hintServer)
 			return r, nil
 		}
 		if attempt >= 100 {
@@ -690,7 +697,7 @@ func waveStarted(r *Record, w int) bool {
 // overBudget says why the rollout must halt, "" when it may go on.
 func overBudget(r *Record, w int) string {
 	all, wave := r.failures(w)
-	if w == 0 && wave > 0 {
+	if w == 0 && wave > 0 && !r.Spec.Synchronous {
 		return "the canary failed"
 	}
 	max, _ := r.Spec.MaxFailures.Of(len(r.Servers))
