@@ -350,21 +350,34 @@ func TestRolloutEvents(t *testing.T) {
 	require.Equal(t, want, succeeded)
 }
 
+// takeoverRig is n peripherals (each prepared by prepare, if set, then
+// answering in 300 ms, so waves take seconds) and two gateway processes
+// on one redis-server with a 1 s rollout lease, with XML-RPC clients and
+// a session key; the call log starts empty.
+func takeoverRig(t *testing.T, n int, prepare func(*uyunisim.Server)) (*uyunisim.Sim, []*replica, *koloClient, *koloClient, string) {
+	t.Helper()
+	srv := redistest.Start(t)
+	sim := startSim(t, uyunisim.Config{Peripherals: n})
+	rs := replicas(t, 2, sim, srv, "--rollout-lease", "1s")
+	a, b := kolo(t, rs[0].URL), kolo(t, rs[1].URL)
+	key := member(mustCall(t, a, "hub.loginWithAutoconnectMode", "admin", "admin"), "SessionKey").(string)
+	for _, p := range sim.Peripherals() {
+		if prepare != nil {
+			prepare(p)
+		}
+		require.NoError(t, p.Inject(uyunisim.Faults{Latency: 300 * time.Millisecond}))
+	}
+	resetCalls(sim)
+	return sim, rs, a, b, key
+}
+
 // Two hubgw processes on one Redis: the owner is killed mid-wave; the
 // other takes the rollout over and finishes it; every server got the
 // group exactly once; the record shows the takeover. Started and read
 // over XML-RPC (hub.startRollout, hub.getRollout).
 func TestRolloutTakeover(t *testing.T) {
-	srv := redistest.Start(t)
-	sim := startSim(t, uyunisim.Config{Peripherals: 4})
-	rs := replicas(t, 2, sim, srv, "--rollout-lease", "1s")
-	a, b := kolo(t, rs[0].URL), kolo(t, rs[1].URL)
-	key := member(mustCall(t, a, "hub.loginWithAutoconnectMode", "admin", "admin"), "SessionKey").(string)
+	sim, rs, a, b, key := takeoverRig(t, 4, nil)
 	ps := sim.Peripherals()
-	for _, p := range ps {
-		require.NoError(t, p.Inject(uyunisim.Faults{Latency: 300 * time.Millisecond}))
-	}
-	resetCalls(sim)
 
 	docs := "apiVersion: hubgw/v1\nkind: SystemGroup\nmetadata: {name: web}\nspec: {description: Web servers}\n"
 	started := mustCall(t, a, "hub.startRollout", key, map[string]any{"documents": docs, "targets": []any{"all"}, "order": "id",
@@ -522,14 +535,8 @@ func TestRolloutUnreachableDeferred(t *testing.T) {
 // deploy action by its date (the claim's stamp) and schedules none again,
 // so every subscribed system got exactly one deploy action.
 func TestRolloutTakeoverDeploysOnce(t *testing.T) {
-	srv := redistest.Start(t)
-	sim := startSim(t, uyunisim.Config{Peripherals: 3})
-	rs := replicas(t, 2, sim, srv, "--rollout-lease", "1s")
-	a, b := kolo(t, rs[0].URL), kolo(t, rs[1].URL)
-	key := member(mustCall(t, a, "hub.loginWithAutoconnectMode", "admin", "admin"), "SessionKey").(string)
-	ps := sim.Peripherals()
 	subscribed := map[int64][]any{}
-	for _, p := range ps {
+	sim, rs, a, b, key := takeoverRig(t, 3, func(p *uyunisim.Server) {
 		c := kolo(t, p.URL())
 		pk := mustCall(t, c, "auth.login", "admin", "admin")
 		mustCall(t, c, "configchannel.create", pk, "app-cfg", "App", "App config", "normal")
@@ -537,9 +544,8 @@ func TestRolloutTakeoverDeploysOnce(t *testing.T) {
 			subscribed[p.ID()] = append(subscribed[p.ID()], member(s, "id"))
 		}
 		mustCall(t, c, "system.config.addChannels", pk, subscribed[p.ID()], []any{"app-cfg"}, false)
-		require.NoError(t, p.Inject(uyunisim.Faults{Latency: 300 * time.Millisecond}))
-	}
-	resetCalls(sim)
+	})
+	ps := sim.Peripherals()
 
 	docs := "apiVersion: hubgw/v1\nkind: ConfigChannel\nmetadata: {name: app-cfg}\n" +
 		"spec: {name: App, description: App config, deploy: always, files: [{path: /etc/app.conf, content: \"x=1\\n\"}]}\n"

@@ -118,3 +118,33 @@ func TestServerWritesGuarded(t *testing.T) {
 		})
 	}
 }
+
+// A synchronous rollout (an apply): one wave whose failures do not halt
+// it, since it is no canary; Wait returns it finished, having seen every
+// server's outcome on the way (memory and Redis).
+func TestSynchronousWait(t *testing.T) {
+	ctx := context.Background()
+	for name, open := range redistest.Stores() {
+		t.Run(name, func(t *testing.T) {
+			f := newFleet()
+			f.fail["p0"], f.fail["p3"] = true, true
+			c := newController(t, open(t), f, "a")
+			ts := servers(5)
+			r, err := c.Start(ctx, Spec{User: "admin", Targets: ts, Canary: len(ts), Concurrency: 2, MaxFailures: "100%", Synchronous: true})
+			require.NoError(t, err)
+			finished := map[string]bool{}
+			r, err = c.Wait(ctx, r.ID, func(r *Record) {
+				for _, s := range r.Servers {
+					if s.Finished != nil {
+						finished[s.Target.Name] = true
+					}
+				}
+			})
+			require.NoError(t, err)
+			require.Equal(t, CompletedWithFailures, r.Status)
+			require.Len(t, r.Waves, 1)
+			require.Equal(t, map[string]ServerStatus{"p0": Failed, "p1": Done, "p2": Done, "p3": Failed, "p4": Done}, statuses(r))
+			require.Len(t, finished, 5)
+		})
+	}
+}
