@@ -509,7 +509,7 @@ func (r *Rollouts) Step(ctx context.Context, spec *rollout.Spec, t target.Target
 	for _, o := range at.Objects {
 		res.Counts[o.Outcome]++
 		switch o.Outcome {
-		case Failed, Conflict, Blocked:
+		case Failed, Conflict, Blocked, Unreachable, Skipped: // an object not in place: the server did not succeed
 			if res.Status != rollout.Failed && res.Err == "" {
 				res.Err = fmt.Sprintf("%s/%s: %s", o.Kind, o.Name, cmp.Or(o.FaultString, o.Reason, o.Outcome))
 			}
