@@ -222,19 +222,7 @@ func TestNativeAPIRefusesCrossSite(t *testing.T) {
 	g := startGateway(t, sim, nil)
 	jar, err := cookiejar.New(nil)
 	require.NoError(t, err)
-	hc := &http.Client{Jar: jar}
-	send := func(method, path, ctype, body string, hdr ...string) restResp {
-		t.Helper()
-		req, err := http.NewRequest(method, g.Base+"/rhn/manager/api"+path, strings.NewReader(body))
-		require.NoError(t, err)
-		if ctype != "" {
-			req.Header.Set("Content-Type", ctype)
-		}
-		for i := 0; i+1 < len(hdr); i += 2 {
-			req.Header.Set(hdr[i], hdr[i+1])
-		}
-		return doRest(t, hc, req)
-	}
+	send := sender(t, &http.Client{Jar: jar}, g.Base+"/rhn/manager/api")
 	login := `{"login":"admin","password":"admin"}`
 	require.Equal(t, http.StatusForbidden, send("POST", "/auth/login", "text/plain", login).Status, "login CSRF")
 	require.Empty(t, jar.Cookies(mustURL(t, g.Base)))
@@ -277,6 +265,58 @@ func TestNativeAPIRefusesCrossSite(t *testing.T) {
 	r = send("GET", "/system/listSystems", "", "")
 	require.Equal(t, http.StatusOK, r.Status, "the session survived: %s", r.Body)
 	require.Equal(t, http.StatusOK, send("POST", "/auth/logout", "application/json", "").Status)
+}
+
+// /api/v1 takes the session cookie of Uyuni's HTTP API (the web console
+// in a browser signed in there), under the same cross-site rules: what
+// another site can make a browser send with the cookie is refused.
+func TestRESTSessionCookieSameSiteOnly(t *testing.T) {
+	sim := startSim(t, uyunisim.Config{Peripherals: 1})
+	g := startGateway(t, sim, nil)
+	jar, err := cookiejar.New(nil)
+	require.NoError(t, err)
+	hc := &http.Client{Jar: jar}
+	r := restWith(t, hc, g, http.MethodPost, "/rhn/manager/api/auth/login", "", "application/json", map[string]string{"login": "admin", "password": "admin"})
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	send := sender(t, hc, g.Base)
+	r = send("GET", "/api/v1/rollouts", "", "", "Sec-Fetch-Site", "same-origin", "Origin", g.Base)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	require.Equal(t, `{"rollouts":[]}`, strings.TrimSpace(string(r.Body)))
+
+	rollout := `{"documents": "kind: SystemGroup\nmetadata: {name: csrf}\n", "targets": ["all"]}`
+	for _, tc := range []struct {
+		name, method, path, ctype, body string
+		hdr                             []string
+	}{
+		{"text/plain POST", "POST", "/api/v1/rollouts", "text/plain", rollout, nil},
+		{"form POST", "POST", "/api/v1/call/system/listSystems?targets=all", "application/x-www-form-urlencoded", "", nil},
+		{"foreign Origin", "POST", "/api/v1/rollouts", "application/json", rollout, []string{"Origin", "http://evil.example"}},
+		{"cross-site GET", "GET", "/api/v1/jobs", "", "", []string{"Sec-Fetch-Site", "cross-site"}},
+	} {
+		r := send(tc.method, tc.path, tc.ctype, tc.body, tc.hdr...)
+		requireProblem(t, r, http.StatusForbidden, -1, "the session cookie is refused")
+	}
+	r = send("GET", "/api/v1/rollouts", "", "")
+	require.Equal(t, `{"rollouts":[]}`, strings.TrimSpace(string(r.Body)), "nothing was started")
+	require.Equal(t, http.StatusNoContent, send("POST", "/api/v1/logout", "application/json", "").Status)
+	requireProblem(t, send("GET", "/api/v1/jobs", "", ""), http.StatusUnauthorized, -1, "")
+}
+
+// sender sends requests to base+path with hc (its cookie jar), a body of
+// content type ctype, and headers given as name, value pairs.
+func sender(t *testing.T, hc *http.Client, base string) func(method, path, ctype, body string, hdr ...string) restResp {
+	return func(method, path, ctype, body string, hdr ...string) restResp {
+		t.Helper()
+		req, err := http.NewRequest(method, base+path, strings.NewReader(body))
+		require.NoError(t, err)
+		if ctype != "" {
+			req.Header.Set("Content-Type", ctype)
+		}
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+		return doRest(t, hc, req)
+	}
 }
 
 func mustURL(t *testing.T, s string) *url.URL {

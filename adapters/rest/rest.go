@@ -9,7 +9,8 @@
 //     written for it work against the gateway.
 //   - /openapi.json, /openapi.yaml: the generated document (package
 //     openapi), which every /api/v1 request is validated against;
-//     /docs: Swagger UI (openapi/swaggerui).
+//     /docs: Swagger UI (openapi/swaggerui); /ui: the web console
+//     (adapters/console), a page over /api/v1.
 //
 // Upstream it speaks XML-RPC through gateway.Gateway; answers are
 // transcoded from the raw XML-RPC straight to JSON (xmlrpc.Raw.AppendJSON).
@@ -59,6 +60,7 @@ type Config struct {
 	Gateway Gateway
 	Live    *openapi.Live
 	Docs    http.Handler // Swagger UI, served under /docs
+	Console http.Handler // the web console, served under /ui
 	// MaxBody bounds request bodies (the XML-RPC limit, --max-body-bytes).
 	MaxBody int64
 	// CallTimeout bounds one whole request, fan-out included.
@@ -141,6 +143,10 @@ func (h *Handler) Register(e *echo.Echo) {
 	if h.cfg.Docs != nil {
 		route("/docs", echo.WrapHandler(h.cfg.Docs))
 		route("/docs/*", echo.WrapHandler(h.cfg.Docs))
+	}
+	if h.cfg.Console != nil {
+		route("/ui", echo.WrapHandler(h.cfg.Console))
+		route("/ui/*", echo.WrapHandler(h.cfg.Console))
 	}
 	route("/api/v1/login", h.only(http.MethodPost, h.login))
 	route("/api/v1/logout", h.only(http.MethodPost, h.logout))

@@ -526,15 +526,18 @@ func (r *Rollouts) Step(ctx context.Context, spec *rollout.Spec, t target.Target
 
 // RolloutView is a rollout as the edges show it (the contract's shape).
 type RolloutView struct {
-	ID            string          `json:"id"`
-	Status        string          `json:"status"`
-	Reason        string          `json:"reason"`
-	DocumentsHash string          `json:"documentsHash"`
-	Owner         string          `json:"owner"`
-	User          string          `json:"user"`
-	Created       time.Time       `json:"created"`
-	Updated       time.Time       `json:"updated"`
-	Counts        ApplySummary    `json:"counts"`
+	ID            string       `json:"id"`
+	Status        string       `json:"status"`
+	Reason        string       `json:"reason"`
+	DocumentsHash string       `json:"documentsHash"`
+	Owner         string       `json:"owner"`
+	User          string       `json:"user"`
+	Created       time.Time    `json:"created"`
+	Updated       time.Time    `json:"updated"`
+	Counts        ApplySummary `json:"counts"`
+	// FailureBudget is maxFailures resolved against the targets: the
+	// failed servers the rollout tolerates before it halts.
+	FailureBudget int             `json:"failureBudget"`
 	Waves         []RolloutWave   `json:"waves"`
 	Targets       []RolloutTarget `json:"targets"`
 	Log           []rollout.Entry `json:"log"`
@@ -566,6 +569,7 @@ func View(rec *rollout.Record) RolloutView {
 		Counts: ApplySummary{Created: c[Created], Updated: c[Updated], Unchanged: c[Unchanged], Failed: c[Failed],
 			Conflict: c[Conflict], Blocked: c[Blocked], Unreachable: c[Unreachable], Skipped: c[Skipped]},
 		Waves: make([]RolloutWave, len(rec.Waves)), Targets: make([]RolloutTarget, len(rec.Servers))}
+	v.FailureBudget, _ = rec.Spec.MaxFailures.Of(len(rec.Servers)) // checked when it was set
 	if v.Log == nil {
 		v.Log = []rollout.Entry{}
 	}
