@@ -81,11 +81,11 @@ type Config struct {
 	// activity); default 5m.
 	RefreshEvery time.Duration
 	Logger       *slog.Logger
-	// Desired is the desired-state engine behind /api/v1/plan, /apply and
-	// /export; nil answers them 404.
-	Desired *desired.Engine
-	// Rollouts are staged rollouts of documents behind /api/v1/rollouts;
+	// Desired is the desired-state engine behind /api/v1/plan and /export;
 	// nil answers them 404.
+	Desired *desired.Engine
+	// Rollouts are staged rollouts of documents behind /api/v1/rollouts,
+	// and /api/v1/apply (a rollout of one wave); nil answers them 404.
 	Rollouts *desired.Rollouts
 }
 
@@ -159,10 +159,10 @@ func (h *Handler) Register(e *echo.Echo) {
 	route("/api/v1/jobs/:id", h.only(http.MethodGet, h.job))
 	if h.cfg.Desired != nil {
 		route("/api/v1/plan", h.only(http.MethodPost, h.plan))
-		route("/api/v1/apply", h.only(http.MethodPost, h.apply))
 		route("/api/v1/export/:target/:kind/:name", h.only(http.MethodGet, h.export))
 	}
 	if h.cfg.Rollouts != nil {
+		route("/api/v1/apply", h.only(http.MethodPost, h.apply))
 		route("/api/v1/rollouts", h.rollouts)
 		route("/api/v1/rollouts/:id", h.only(http.MethodGet, h.rollout))
 		route("/api/v1/rollouts/:id/events", h.only(http.MethodGet, h.rolloutEvents))
