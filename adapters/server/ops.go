@@ -1,7 +1,13 @@
 package server
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
 	"time"
 )
 
@@ -21,6 +27,10 @@ type Ops struct {
 	// the listener closes. 0 (the default) suits systemd; behind a load
 	// balancer, use its probe interval times its failure threshold.
 	DrainDelay time.Duration `koanf:"drain-delay"`
+	// DebugListen, when set, serves Go's profiler (net/http/pprof) on
+	// its own listener, apart from the API and without authentication:
+	// a loopback address, for profiling a running gateway. Off by default.
+	DebugListen string `koanf:"debug-listen"`
 }
 
 // Grace is the shutdown grace in force.
@@ -40,4 +50,32 @@ func (o Ops) validate() error {
 		errs = append(errs, errors.New("shutdown-grace and drain-delay cannot be negative"))
 	}
 	return errors.Join(errs...)
+}
+
+// serveDebug serves net/http/pprof on cfg.DebugListen until ctx ends; it
+// is not on the API's mux, so neither its middleware nor its listener
+// sees it, and a gateway without debug-listen has no profiler at all.
+func serveDebug(ctx context.Context, addr string, log *slog.Logger) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("debug-listen: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	log.Warn("profiler serving: keep debug-listen on a loopback address", "debug_listen", l.Addr().String())
+	go func() {
+		if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
+			log.Error("profiler stopped", "err", err)
+		}
+	}()
+	return nil
 }

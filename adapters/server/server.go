@@ -417,6 +417,11 @@ func (s *Server) Serve(ctx context.Context, l net.Listener, grace time.Duration)
 	if s.tls != nil {
 		l = tls.NewListener(l, s.tls)
 	}
+	if s.cfg.DebugListen != "" {
+		if err := serveDebug(ctx, s.cfg.DebugListen, s.log); err != nil {
+			return err
+		}
+	}
 	errc := make(chan error, 1)
 	s.state.start(ctx, s.registry)
 	s.rest.Start(ctx)

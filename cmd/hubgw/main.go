@@ -113,6 +113,7 @@ func serveCmd() *cobra.Command {
 	f.String("tls-cert", "", "PEM certificate (chain) to serve HTTPS with; reloaded on SIGHUP and when the file changes")
 	f.String("tls-key", "", "PEM private key of --tls-cert")
 	f.Duration("shutdown-grace", 0, "how long calls in flight may finish after a stop (0: call-timeout)")
+	f.String("debug-listen", "", "serve Go's profiler (net/http/pprof) on this address, e.g. 127.0.0.1:6060; unset: none")
 	f.Duration("drain-delay", 0, "after a stop, answer /readyz 503 for this long before closing the listener (behind a load balancer)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		cfg, err := loadConfig(f, os.Environ())
