@@ -137,6 +137,11 @@ func (r Request) subset(idx []int) Request {
 type Outcome struct {
 	JobID   string
 	Results fanout.Results
+	// Answers is the arena a fan-out's answers were read into; a handler
+	// whose client answer is built from them hands it to the edge with
+	// HoldAnswers (answers.go). Wrappers that build a new Outcome may
+	// leave it out: then the collector frees it.
+	Answers *fanout.Answers
 }
 
 // Handler serves a request. An error refuses the request as a whole
@@ -181,6 +186,7 @@ type Gateway struct {
 	api      *uyuniapi.API
 	inflight *semaphore.Weighted
 	throttle *throttle
+	answers  fanout.AnswerPool
 }
 
 // New builds a Gateway whose Do sends requests as they are; Use stacks the
@@ -262,9 +268,13 @@ func (g *Gateway) send(ctx context.Context, req Request) (Outcome, error) {
 	readOnly := uyuniapi.ReadOnly(req.Method)
 	withKey := req.Session != nil && !req.NoSession
 	shared := sharedArgs(req, withKey)
+	var answers *fanout.Answers
+	if len(req.Targets) > 1 { // a unicast's one answer gains nothing from an arena
+		answers = g.answers.New()
+	}
 	results := fanout.Spread(ctx, len(req.Targets), func(ctx context.Context, i int) fanout.Result {
 		t := req.Targets[i]
-		c := fanout.Call{Target: t, Method: req.Method, Params: req.args(i), ReadOnly: readOnly}
+		c := fanout.Call{Target: t, Method: req.Method, Params: req.args(i), ReadOnly: readOnly, Answers: answers}
 		if shared != nil && sameSlice(c.Params, shared.args) {
 			c.Shared = shared.enc
 		}
@@ -291,7 +301,7 @@ func (g *Gateway) send(ctx context.Context, req Request) (Outcome, error) {
 		req.report(i, r)
 		return r
 	})
-	return Outcome{Results: results}, nil
+	return Outcome{Results: results, Answers: answers}, nil
 }
 
 // shared is a fan-out's arguments that every target gets, and the one

@@ -290,6 +290,7 @@ func (d *Dialect) multicast(ctx context.Context, method string, params []any, sa
 	if err != nil {
 		return nil, err
 	}
+	gateway.HoldAnswers(ctx, out) // the answer refers to them until the edge has written it
 	return multicastResult(out), nil
 }
 

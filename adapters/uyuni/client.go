@@ -163,17 +163,17 @@ func (e *TransportError) Unwrap() error { return e.Err }
 // is returned as a *rpc.Fault, anything else that failed as a
 // *TransportError (which wraps context errors, so errors.Is works).
 func (c *Client) Call(ctx context.Context, u, method string, params []any) (xmlrpc.Raw, error) {
-	return call(ctx, c, u, method, params, nil, xmlrpc.DecodeResponseRaw)
+	return call(ctx, c, u, method, params, nil, nil, xmlrpc.DecodeResponseRaw)
 }
 
 // CallValue is Call with the value decoded into plain Go values.
 func (c *Client) CallValue(ctx context.Context, u, method string, params []any) (any, error) {
-	return call(ctx, c, u, method, params, nil, xmlrpc.DecodeResponse)
+	return call(ctx, c, u, method, params, nil, nil, xmlrpc.DecodeResponse)
 }
 
-func call[T any](ctx context.Context, c *Client, u, method string, params []any, shared *fanout.Shared, decode func([]byte, xmlrpc.Limits) (T, error)) (T, error) {
+func call[T any](ctx context.Context, c *Client, u, method string, params []any, shared *fanout.Shared, answers *fanout.Answers, decode func([]byte, xmlrpc.Limits) (T, error)) (T, error) {
 	var zero T
-	body, err := c.roundTrip(ctx, u, method, params, shared)
+	body, err := c.roundTrip(ctx, u, method, params, shared, answers)
 	if err != nil {
 		return zero, err
 	}
@@ -188,7 +188,7 @@ func call[T any](ctx context.Context, c *Client, u, method string, params []any,
 	return v, nil
 }
 
-func (c *Client) roundTrip(ctx context.Context, u, method string, params []any, shared *fanout.Shared) ([]byte, error) {
+func (c *Client) roundTrip(ctx context.Context, u, method string, params []any, shared *fanout.Shared, answers *fanout.Answers) ([]byte, error) {
 	body, err := encode(method, params, shared)
 	if err != nil {
 		return nil, fmt.Errorf("encoding %s: %w", method, err)
@@ -205,7 +205,7 @@ func (c *Client) roundTrip(ctx context.Context, u, method string, params []any, 
 		return nil, &TransportError{URL: u, Err: err}
 	}
 	defer resp.Body.Close()
-	data, err := c.readBody(resp)
+	data, err := c.readBody(resp, answers)
 	if err != nil {
 		return nil, &TransportError{URL: u, Status: statusIfError(resp), Err: err}
 	}
@@ -337,14 +337,18 @@ func statusIfError(resp *http.Response) int {
 }
 
 // readBody reads the whole response, sized by Content-Length when the
-// server sent one, and refuses one over the limit.
-func (c *Client) readBody(resp *http.Response) ([]byte, error) {
+// server sent one (into the fan-out's arena when it has one), and refuses
+// one over the limit.
+func (c *Client) readBody(resp *http.Response, answers *fanout.Answers) ([]byte, error) {
 	limit := c.opts.MaxResponseBytes
 	if resp.ContentLength > limit {
 		return nil, fmt.Errorf("response of %d bytes is over the %d byte limit", resp.ContentLength, limit)
 	}
 	if resp.ContentLength >= 0 {
-		b := make([]byte, resp.ContentLength)
+		b := answers.Alloc(int(resp.ContentLength))
+		if b == nil {
+			b = make([]byte, resp.ContentLength)
+		}
 		if _, err := io.ReadFull(resp.Body, b); err != nil {
 			return nil, fmt.Errorf("reading response: %w", err)
 		}
@@ -373,7 +377,7 @@ func snippet(b []byte) string {
 }
 
 func callRaw(ctx context.Context, c *Client, fc fanout.Call) (xmlrpc.Raw, error) {
-	return call(ctx, c, fc.Target.URL, fc.Method, fc.Params, fc.Shared, xmlrpc.DecodeResponseRaw)
+	return call(ctx, c, fc.Target.URL, fc.Method, fc.Params, fc.Shared, fc.Answers, xmlrpc.DecodeResponseRaw)
 }
 
 // Invoke is the fan-out engine's base Invoker: one attempt at one call,
