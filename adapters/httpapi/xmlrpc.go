@@ -138,7 +138,7 @@ func ReadBody(c echo.Context, max int64) ([]byte, error) {
 // xmlrpc.AppendResponseSegments: upstream responses are written from where
 // they were read, not copied), or nil segments and the document in dst.
 func (x *XMLRPC) answer(ctx context.Context, spec string, aimed bool, body []byte, method *string, dst []byte) ([]byte, [][]byte, *rpc.Fault) {
-	call, err := xmlrpc.DecodeCall(body, xmlrpc.Limits{MaxBytes: int(x.maxBody)})
+	call, err := xmlrpc.DecodeCallOwned(body, xmlrpc.Limits{MaxBytes: int(x.maxBody)}) // body is this request's alone (ReadBody)
 	if err != nil {
 		return dst, nil, rpc.Faultf(gateway.CodeParse, "hubgw: %v", err)
 	}
