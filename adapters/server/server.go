@@ -127,6 +127,7 @@ func Defaults() Config {
 		MaxBodyBytes:     16 << 20,
 		MaxConnections:   4096,
 		MaxInFlightBytes: 2 << 30,
+		Ops:              Ops{GCPercent: 25},
 		LoginFailures:    10,
 		LoginRefill:      6 * time.Second,
 		SessionIdle:      30 * time.Minute,
