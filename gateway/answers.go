@@ -7,7 +7,8 @@ import (
 	"github.com/hubgw/hubgw/gateway/fanout"
 )
 
-// A fan-out's answers are read into an arena (fanout.Answers) whose
+// A fan-out that asks for it (Request.Arena: hub-xmlrpc-api's broadcast and
+// multicast) reads its answers into an arena (fanout.Answers) whose
 // memory the next fan-out reuses once the client's answer is written.
 // Who may give it back is narrow on purpose: the edge that writes the
 // answer (WithReleases, Release), and only the arenas a handler hands it,

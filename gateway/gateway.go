@@ -94,6 +94,11 @@ type Request struct {
 	// Internal marks the gateway's own calls (reading the hub's API for
 	// the OpenAPI document): never recorded as the user's jobs.
 	Internal bool
+	// Arena: a fan-out's answers go into a reused arena, which the
+	// caller hands to its edge with HoldAnswers (answers.go). Without
+	// it each answer has a buffer of its own, which suits callers that
+	// keep answers or fan out to few servers with small answers.
+	Arena bool
 
 	// onResult, when set, is told each target's result as it arrives (job
 	// progress). Wrappers that send a subset re-map the index.
@@ -269,7 +274,7 @@ func (g *Gateway) send(ctx context.Context, req Request) (Outcome, error) {
 	withKey := req.Session != nil && !req.NoSession
 	shared := sharedArgs(req, withKey)
 	var answers *fanout.Answers
-	if len(req.Targets) > 1 { // a unicast's one answer gains nothing from an arena
+	if req.Arena && len(req.Targets) > 1 { // a unicast's one answer gains nothing from an arena
 		answers = g.answers.New()
 	}
 	results := fanout.Spread(ctx, len(req.Targets), func(ctx context.Context, i int) fanout.Result {
