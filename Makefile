@@ -33,7 +33,7 @@ test-short:
 
 # Go benchmarks: the codec against kolo/xmlrpc, then load runs of the
 # gateway against uyunisim (unicast against calling the peripheral
-# directly, multicast to 10/100/500 peripherals), all in one run. Shared
+# directly, multicast to 10/100/500/1,000 peripherals), all in one run. Shared
 # state: session lookup (auth), store operations (cache), cached-read hits
 # (gateway/readcache), memory and Redis; job recording on a 500-peripheral
 # broadcast (e2e BenchmarkJobRecording); gateway-wide ids on a 1,000-system
@@ -41,14 +41,29 @@ test-short:
 # peak RSS of one broadcast of a 15 MiB argument to 50 peripherals against
 # the argument's size, in a fresh gateway process (e2e BenchmarkBigBroadcast;
 # target ≤ 4×).
+# BENCH_BASE (default main) is the "before" of issue 19's table: its tree
+# (git archive, nothing checked out) gives the unicast rows and a hubgw
+# binary that the process benchmarks (multicast, big broadcast) run beside
+# this tree's, case by case (build=base, build=this). BENCH_BASE= skips it.
+# The whole run takes about 25 minutes on 2 shared cores; the e2e runs are
+# sized (-benchtime) to keep it there.
+BENCH_BASE ?= main
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./adapters/... ./gateway/...
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./openapi/...
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./auth/... ./cache/...
-	$(GO) test -run '^$$' -bench Unicast -benchtime 3000x -count 1 -timeout 30m ./e2e
-	$(GO) test -run '^$$' -bench 'Multicast|JobRecording' -benchtime 200x -count 1 -timeout 30m ./e2e
-	$(GO) test -run '^$$' -bench 'PlanApply' -benchtime 3x -count 1 -timeout 30m ./e2e
-	$(GO) test -run '^$$' -bench 'BigBroadcast' -benchtime 1x -count 1 -timeout 30m ./e2e
+	@set -e; base=""; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	if [ -n "$(BENCH_BASE)" ]; then \
+		git archive $(BENCH_BASE) | tar -x -C "$$tmp"; \
+		(cd "$$tmp" && $(GO) build -o "$$tmp/hubgw-base" ./cmd/hubgw); base="$$tmp/hubgw-base"; \
+		echo "== unicast on $(BENCH_BASE) (before)"; \
+		(cd "$$tmp" && $(GO) test -run '^$$' -bench 'Unicast' -benchtime 3000x -count 1 -timeout 30m ./e2e); \
+		echo "== unicast on this tree (after)"; \
+	fi; \
+	$(GO) test -run '^$$' -bench Unicast -benchtime 3000x -count 1 -timeout 30m ./e2e; \
+	BENCH_BASE_HUBGW="$$base" $(GO) test -run '^$$' -bench 'Multicast|JobRecording' -benchtime 100x -count 1 -timeout 40m ./e2e; \
+	$(GO) test -run '^$$' -bench 'PlanApply' -benchtime 3x -count 1 -timeout 30m ./e2e; \
+	BENCH_BASE_HUBGW="$$base" $(GO) test -run '^$$' -bench 'BigBroadcast' -benchtime 1x -count 1 -timeout 30m ./e2e
 
 # A soak run (not part of make test): a gateway process for SOAK against 20
 # simulated peripherals, some faulty, slow, hanging or down, with mixed

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -200,15 +201,19 @@ func BenchmarkUnicast(b *testing.B) {
 }
 
 // BenchmarkMulticast runs the gateway as its own process (hubgw serve), so
-// its peak RSS is its own: the simulated peripherals and the load client
-// live in the benchmark's process. Peak RSS is reset before each run
-// (/proc/<pid>/clear_refs) and read after it (VmHWM), and compared with the
-// bytes of the upstream responses in flight (conc × peripherals × one
-// response).
+// its peak RSS and CPU are its own: the simulated peripherals and the load
+// client live in the benchmark's process. Peak RSS is reset before each
+// run (/proc/<pid>/clear_refs) and read after it (VmHWM), and compared
+// with the bytes of the upstream responses in flight (conc × peripherals
+// × one response); CPU-s/GB is the process's CPU time (utime + stime)
+// over the run per GB of answers delivered to the client. With
+// BENCH_BASE_HUBGW naming another hubgw binary (make bench builds main's),
+// each case runs on it too (build=base) right before this tree's
+// (build=this), against the same peripherals.
 func BenchmarkMulticast(b *testing.B) {
 	lat := 20 * time.Millisecond
-	bin := buildHubgw(b)
-	for _, n := range []int{10, 100, 500} {
+	builds := hubgwBuilds(b)
+	for _, n := range []int{10, 100, 500, 1000} {
 		if testing.Short() && n > 100 {
 			continue
 		}
@@ -217,34 +222,58 @@ func BenchmarkMulticast(b *testing.B) {
 			b.Fatal(err)
 		}
 		one := responseSize(b, sim)
-		proc := startHubgwProcess(b, bin, sim)
-		c := newBenchClient(proc.url)
-
-		key := benchLogin(b, c)
-		for _, conc := range []int{1, 8} {
-			b.Run(fmt.Sprintf("peripherals=%d/conc=%d", n, conc), func(b *testing.B) {
-				var lats latencies
-				var dials float64
-				measure(b, conc, &lats, func() (any, error) {
-					r, err := c.call("broadcast.system.listSystems", key, "all")
-					if err == nil {
-						err = allSucceeded(r, n)
-					}
-					return r, err
-				}, func() {
-					proc.resetPeak(b)
-					dials = proc.metric(b, "hubgw_upstream_connections_total")
+		for _, bld := range builds {
+			proc := startHubgwProcess(b, bld.bin, sim)
+			c := newBenchClient(proc.url)
+			key := benchLogin(b, c)
+			for _, conc := range []int{1, 8} {
+				if n > 500 && conc > 1 {
+					continue // 1,000 peripherals: latency and memory of one at a time
+				}
+				b.Run(fmt.Sprintf("peripherals=%d/conc=%d/build=%s", n, conc, bld.name), func(b *testing.B) {
+					var lats latencies
+					var dials float64
+					var cpu time.Duration
+					var delivered atomic.Int64
+					measure(b, conc, &lats, func() (any, error) {
+						r, err := c.call("broadcast.system.listSystems", key, "all")
+						if err == nil {
+							err = allSucceeded(r, n)
+							delivered.Add(int64(len(r.(xmlrpc.Raw))))
+						}
+						return r, err
+					}, func() {
+						proc.resetPeak(b)
+						dials = proc.metric(b, "hubgw_upstream_connections_total")
+						cpu = proc.cpu(b)
+						delivered.Store(0)
+					})
+					cpu = proc.cpu(b) - cpu
+					lats.report(b, lat)
+					peak := proc.peakRSS(b)
+					b.ReportMetric(float64(peak)/(1<<20), "peak-RSS-MB")
+					b.ReportMetric(float64(peak)/float64(conc*n*one), "RSS/in-flight")
+					b.ReportMetric(cpu.Seconds()/(float64(delivered.Load())/1e9), "CPU-s/GB")
+					b.ReportMetric((proc.metric(b, "hubgw_upstream_connections_total")-dials)*1000/float64(b.N*n), "new-conns/1000calls")
 				})
-				lats.report(b, lat)
-				peak := proc.peakRSS(b)
-				b.ReportMetric(float64(peak)/(1<<20), "peak-RSS-MB")
-				b.ReportMetric(float64(peak)/float64(conc*n*one), "RSS/in-flight")
-				b.ReportMetric((proc.metric(b, "hubgw_upstream_connections_total")-dials)*1000/float64(b.N*n), "new-conns/1000calls")
-			})
+			}
+			proc.stop(b)
 		}
-		proc.stop(b)
 		sim.Close()
 	}
+}
+
+// hubgwBuild is a hubgw binary a process benchmark runs.
+type hubgwBuild struct{ name, bin string }
+
+// hubgwBuilds is this tree's hubgw, after the one BENCH_BASE_HUBGW names
+// when it is set (not HUBGW_: the gateway reads those as settings).
+func hubgwBuilds(b *testing.B) []hubgwBuild {
+	bs := []hubgwBuild{{"this", buildHubgw(b)}}
+	if base := os.Getenv("BENCH_BASE_HUBGW"); base != "" {
+		bs = append([]hubgwBuild{{"base", base}}, bs...)
+	}
+	return bs
 }
 
 // allSucceeded checks a multicast answer cheaply (decoding 22 MB per call
@@ -324,6 +353,9 @@ func startHubgwProcess(b testing.TB, bin string, sim *uyunisim.Sim, flags ...str
 		"--max-per-server", "64", "--max-concurrency", "4096", "--request-timeout", "30s", "--log-level", "warn"}, flags...)...)
 	p := &hubgwProcess{cmd: cmd, base: "http://" + addr, url: "http://" + addr + "/hub/rpc/api"}
 	cmd.Stdout, cmd.Stderr = &p.log, &p.log
+	if os.Getenv("BENCH_HUBGW_STDERR") != "" {
+		cmd.Stderr = os.Stderr // its logs (BENCH_HUBGW_STDERR=1), while profiling
+	}
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
@@ -403,7 +435,6 @@ func (p *hubgwProcess) metric(b testing.TB, name string) float64 {
 // jobs=true adds what recording the fan-out as a job costs on top.
 func BenchmarkBigBroadcast(b *testing.B) {
 	const n, size = 50, 15 << 20
-	bin := buildHubgw(b)
 	sim, err := uyunisim.Start(context.Background(), uyunisim.Config{Peripherals: n, Systems: 10, MaxCalls: 1})
 	if err != nil {
 		b.Fatal(err)
@@ -414,33 +445,50 @@ func BenchmarkBigBroadcast(b *testing.B) {
 		ids = append(ids, p.ID())
 	}
 	arg := strings.Repeat("x", size)
-	for _, jobs := range []bool{false, true} {
-		b.Run(fmt.Sprintf("jobs=%t", jobs), func(b *testing.B) {
-			proc := startHubgwProcess(b, bin, sim, fmt.Sprintf("--jobs=%t", jobs))
-			defer proc.stop(b)
-			c := newBenchClient(proc.url)
-			key := benchLogin(b, c)
-			idle := proc.rss(b)
-			proc.resetPeak(b)
-			b.ResetTimer()
-			for b.Loop() {
-				r, err := c.call("broadcast.system.listSystemsWithEntitlement", key, ids, arg)
-				if err != nil {
-					b.Fatal(err)
+	for _, bld := range hubgwBuilds(b) {
+		for _, jobs := range []bool{false, true} {
+			b.Run(fmt.Sprintf("jobs=%t/build=%s", jobs, bld.name), func(b *testing.B) {
+				proc := startHubgwProcess(b, bld.bin, sim, fmt.Sprintf("--jobs=%t", jobs))
+				defer proc.stop(b)
+				c := newBenchClient(proc.url)
+				key := benchLogin(b, c)
+				idle := proc.rss(b)
+				proc.resetPeak(b)
+				b.ResetTimer()
+				for b.Loop() {
+					r, err := c.call("broadcast.system.listSystemsWithEntitlement", key, ids, arg)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if err := allSucceeded(r, n); err != nil {
+						b.Fatal(err)
+					}
 				}
-				if err := allSucceeded(r, n); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.StopTimer()
-			peak := proc.peakRSS(b)
-			b.ReportMetric(float64(idle)/(1<<20), "idle-RSS-MB")
-			b.ReportMetric(float64(peak)/(1<<20), "peak-RSS-MB")
-			b.ReportMetric(float64(peak)/size, "RSS/argument")
-			b.ReportMetric(float64(peak-idle)/size, "growth/argument")
-		})
+				b.StopTimer()
+				peak := proc.peakRSS(b)
+				b.ReportMetric(float64(idle)/(1<<20), "idle-RSS-MB")
+				b.ReportMetric(float64(peak)/(1<<20), "peak-RSS-MB")
+				b.ReportMetric(float64(peak)/size, "RSS/argument")
+				b.ReportMetric(float64(peak-idle)/size, "growth/argument")
+			})
+		}
 	}
 }
 
 // rss reads VmRSS in bytes.
 func (p *hubgwProcess) rss(b testing.TB) int { return p.status(b, "VmRSS:") }
+
+// cpu reads the process's CPU time so far (user and system), from
+// /proc/<pid>/stat in clock ticks (USER_HZ, 100 on Linux).
+func (p *hubgwProcess) cpu(b testing.TB) time.Duration {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The command name, in parentheses, may hold spaces: fields count
+	// from after it. utime and stime are fields 14 and 15.
+	f := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * 10 * time.Millisecond
+}

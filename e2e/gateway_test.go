@@ -2,15 +2,19 @@ package e2e
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/hubgw/hubgw/adapters/server"
+	"github.com/hubgw/hubgw/adapters/xmlrpc"
 	"github.com/hubgw/hubgw/e2e/uyunisim"
 	"github.com/hubgw/hubgw/gateway"
+	"github.com/hubgw/hubgw/gateway/rpc"
 )
 
 func anys[T any](xs ...T) []any {
@@ -221,4 +225,66 @@ except xmlrpc.client.Fault as f:
 print(json.dumps(out))
 `, "GW="+g.URL)
 	require.JSONEq(t, `{"manual":3,"unicast":10,"relay":true,"autoconnect":[1,1,1],"fault":1200}`, out)
+}
+
+// Fan-outs read answers into arenas that later fan-outs reuse once the
+// client's answer is written (gateway/fanout/answers.go): broadcasts of
+// different methods, many at once and one after another, each get their
+// own servers' answers, byte for byte what the first of each got.
+func TestBroadcastAnswersIntactWhileArenasAreReused(t *testing.T) {
+	sim := startSim(t, uyunisim.Config{Peripherals: 6, Systems: 40})
+	g := startGateway(t, sim, nil)
+	c := newBenchClient(g.URL)
+	res, err := c.call("hub.loginWithAutoconnectMode", "admin", "admin")
+	require.NoError(t, err)
+	v, err := res.(xmlrpc.Raw).Decode()
+	require.NoError(t, err)
+	key, _ := v.(rpc.Struct).Get("SessionKey")
+	responses := func(method string) (any, error) {
+		r, err := c.call("broadcast."+method, key, "all")
+		if err != nil {
+			return nil, err
+		}
+		v, err := r.(xmlrpc.Raw).Decode()
+		if err != nil {
+			return nil, err
+		}
+		ok, _ := v.(rpc.Struct).Get("Successful")
+		got, _ := ok.(rpc.Struct).Get("Responses")
+		if n := len(got.([]any)); n != 6 {
+			return nil, fmt.Errorf("%s: %d servers answered, want 6", method, n)
+		}
+		return got, nil
+	}
+	methods := []string{"system.listSystems", "channel.listAllChannels", "activationkey.listActivationKeys"}
+	want := map[string]any{}
+	for _, m := range methods {
+		w, err := responses(m)
+		require.NoError(t, err)
+		want[m] = w
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for i := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range 10 {
+				m := methods[(i+j)%len(methods)]
+				got, err := responses(m)
+				if err == nil && !reflect.DeepEqual(want[m], got) {
+					err = fmt.Errorf("%s: answers differ from the first call's", m)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
 }

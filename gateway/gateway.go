@@ -97,6 +97,11 @@ type Request struct {
 	// Internal marks the gateway's own calls (reading the hub's API for
 	// the OpenAPI document): never recorded as the user's jobs.
 	Internal bool
+	// Arena: a fan-out's answers go into a reused arena, which the
+	// caller hands to its edge with HoldAnswers (answers.go). Without
+	// it each answer has a buffer of its own, which suits callers that
+	// keep answers or fan out to few servers with small answers.
+	Arena bool
 
 	// onResult, when set, is told each target's result as it arrives (job
 	// progress). Wrappers that send a subset re-map the index.
@@ -140,6 +145,11 @@ func (r Request) subset(idx []int) Request {
 type Outcome struct {
 	JobID   string
 	Results fanout.Results
+	// Answers is the arena a fan-out's answers were read into; a handler
+	// whose client answer is built from them hands it to the edge with
+	// HoldAnswers (answers.go). Wrappers that build a new Outcome may
+	// leave it out: then the collector frees it.
+	Answers *fanout.Answers
 }
 
 // Handler serves a request. An error refuses the request as a whole
@@ -184,6 +194,7 @@ type Gateway struct {
 	api      *uyuniapi.API
 	inflight *semaphore.Weighted
 	throttle *throttle
+	answers  fanout.AnswerPool
 }
 
 // New builds a Gateway whose Do sends requests as they are; Use stacks the
@@ -265,9 +276,13 @@ func (g *Gateway) send(ctx context.Context, req Request) (Outcome, error) {
 	readOnly := uyuniapi.ReadOnly(req.Method)
 	withKey := req.Session != nil && !req.NoSession
 	shared := sharedArgs(req, withKey)
+	var answers *fanout.Answers
+	if req.Arena && len(req.Targets) > 1 { // a unicast's one answer gains nothing from an arena
+		answers = g.answers.New()
+	}
 	results := fanout.Spread(ctx, len(req.Targets), func(ctx context.Context, i int) fanout.Result {
 		t := req.Targets[i]
-		c := fanout.Call{Target: t, Method: req.Method, Params: req.args(i), ReadOnly: readOnly}
+		c := fanout.Call{Target: t, Method: req.Method, Params: req.args(i), ReadOnly: readOnly, Answers: answers}
 		if shared != nil && sameSlice(c.Params, shared.args) {
 			c.Shared = shared.enc
 		}
@@ -294,7 +309,7 @@ func (g *Gateway) send(ctx context.Context, req Request) (Outcome, error) {
 		req.report(i, r)
 		return r
 	})
-	return Outcome{Results: results}, nil
+	return Outcome{Results: results, Answers: answers}, nil
 }
 
 // shared is a fan-out's arguments that every target gets, and the one

@@ -288,8 +288,8 @@ func (g *Gateway) KeepSessions() Wrapper {
 					again = append(again, i)
 				}
 			}
-			if len(again) == 0 {
-				return Outcome{JobID: out.JobID, Results: results}, nil
+			if len(again) == 0 { // the answers are all in out's arena
+				return Outcome{JobID: out.JobID, Results: results, Answers: out.Answers}, nil
 			}
 			logins, err := g.relogIn(ctx, s, req.subset(again).Targets)
 			if err != nil {

@@ -59,7 +59,9 @@ func NewXMLRPC(h Dialect, targeted Targeted, maxBody int64, timeout time.Duratio
 func (x *XMLRPC) Serve(c echo.Context) error {
 	start := time.Now()
 	body, err := ReadBody(c, x.maxBody)
-	ctx := c.Request().Context() // ReadBody noted the body's size in it
+	// ReadBody noted the body's size in ctx; answers the handler holds
+	// (gateway.HoldAnswers) are given back once the answer is written.
+	ctx, answers := gateway.WithReleases(c.Request().Context())
 	var method string
 	var segs [][]byte
 	bp := x.bufs.Get()
@@ -67,6 +69,7 @@ func (x *XMLRPC) Serve(c echo.Context) error {
 	defer func() {
 		clear(segs) // the pool must not keep upstream responses alive
 		x.bufs.Put(bp, out)
+		answers.Release()
 	}()
 	var mbe *http.MaxBytesError
 	var f *rpc.Fault
@@ -135,7 +138,7 @@ func ReadBody(c echo.Context, max int64) ([]byte, error) {
 // xmlrpc.AppendResponseSegments: upstream responses are written from where
 // they were read, not copied), or nil segments and the document in dst.
 func (x *XMLRPC) answer(ctx context.Context, spec string, aimed bool, body []byte, method *string, dst []byte) ([]byte, [][]byte, *rpc.Fault) {
-	call, err := xmlrpc.DecodeCall(body, xmlrpc.Limits{MaxBytes: int(x.maxBody)})
+	call, err := xmlrpc.DecodeCallOwned(body, xmlrpc.Limits{MaxBytes: int(x.maxBody)}) // body is this request's alone (ReadBody)
 	if err != nil {
 		return dst, nil, rpc.Faultf(gateway.CodeParse, "hubgw: %v", err)
 	}

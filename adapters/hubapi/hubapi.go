@@ -276,7 +276,7 @@ func (d *Dialect) multicast(ctx context.Context, method string, params []any, sa
 			}
 		}
 	}
-	out, err := d.gw.Do(ctx, gateway.Request{Session: s, Targets: targets, Method: method, Many: true, PerTarget: !same, ServerIDs: true,
+	out, err := d.gw.Do(ctx, gateway.Request{Session: s, Targets: targets, Method: method, Many: true, PerTarget: !same, ServerIDs: true, Arena: true,
 		Args: func(i int, _ target.Target) []any {
 			if same {
 				return args
@@ -290,6 +290,7 @@ func (d *Dialect) multicast(ctx context.Context, method string, params []any, sa
 	if err != nil {
 		return nil, err
 	}
+	gateway.HoldAnswers(ctx, out) // the answer refers to them until the edge has written it
 	return multicastResult(out), nil
 }
 

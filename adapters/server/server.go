@@ -132,6 +132,7 @@ func Defaults() Config {
 		MaxBodyBytes:     16 << 20,
 		MaxConnections:   4096,
 		MaxInFlightBytes: 2 << 30,
+		Ops:              Ops{GCPercent: 25},
 		LoginFailures:    10,
 		LoginRefill:      6 * time.Second,
 		SessionIdle:      30 * time.Minute,
@@ -427,6 +428,11 @@ func (s *Server) Serve(ctx context.Context, l net.Listener, grace time.Duration)
 		l = tls.NewListener(l, s.tls)
 	} else {
 		l = httpapi.FaultListener(l) // a fault for /t/%ZZ/, which net/http refuses itself
+	}
+	if s.cfg.DebugListen != "" {
+		if err := serveDebug(ctx, s.cfg.DebugListen, s.log); err != nil {
+			return err
+		}
 	}
 	errc := make(chan error, 1)
 	s.state.start(ctx, s.registry)

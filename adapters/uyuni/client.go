@@ -18,7 +18,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -50,7 +49,6 @@ type Client struct {
 	transports map[string]*http.Transport // by host; "" is the default
 	clients    map[string]*http.Client
 	dials      atomic.Int64
-	bufs       xmlrpc.Buffers
 }
 
 // New builds a client; it fails when a CA file cannot be read.
@@ -165,17 +163,17 @@ func (e *TransportError) Unwrap() error { return e.Err }
 // is returned as a *rpc.Fault, anything else that failed as a
 // *TransportError (which wraps context errors, so errors.Is works).
 func (c *Client) Call(ctx context.Context, u, method string, params []any) (xmlrpc.Raw, error) {
-	return call(ctx, c, u, method, params, nil, xmlrpc.DecodeResponseRaw)
+	return call(ctx, c, u, method, params, nil, nil, xmlrpc.DecodeResponseRaw)
 }
 
 // CallValue is Call with the value decoded into plain Go values.
 func (c *Client) CallValue(ctx context.Context, u, method string, params []any) (any, error) {
-	return call(ctx, c, u, method, params, nil, xmlrpc.DecodeResponse)
+	return call(ctx, c, u, method, params, nil, nil, xmlrpc.DecodeResponse)
 }
 
-func call[T any](ctx context.Context, c *Client, u, method string, params []any, shared *fanout.Shared, decode func([]byte, xmlrpc.Limits) (T, error)) (T, error) {
+func call[T any](ctx context.Context, c *Client, u, method string, params []any, shared *fanout.Shared, answers *fanout.Answers, decode func([]byte, xmlrpc.Limits) (T, error)) (T, error) {
 	var zero T
-	body, err := c.roundTrip(ctx, u, method, params, shared)
+	body, err := c.roundTrip(ctx, u, method, params, shared, answers)
 	if err != nil {
 		return zero, err
 	}
@@ -190,16 +188,13 @@ func call[T any](ctx context.Context, c *Client, u, method string, params []any,
 	return v, nil
 }
 
-func (c *Client) roundTrip(ctx context.Context, u, method string, params []any, shared *fanout.Shared) ([]byte, error) {
-	bp := c.bufs.Get()
-	body, err := c.encode(*bp, method, params, shared)
+func (c *Client) roundTrip(ctx context.Context, u, method string, params []any, shared *fanout.Shared, answers *fanout.Answers) ([]byte, error) {
+	body, err := encode(method, params, shared)
 	if err != nil {
-		c.bufs.Put(bp, *bp)
 		return nil, fmt.Errorf("encoding %s: %w", method, err)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, nil)
 	if err != nil {
-		c.bufs.Put(bp, *bp)
 		return nil, &TransportError{URL: u, Err: err}
 	}
 	req.Body, req.GetBody, req.ContentLength = body.reader()
@@ -207,13 +202,10 @@ func (c *Client) roundTrip(ctx context.Context, u, method string, params []any, 
 	req.Header.Set("User-Agent", c.opts.UserAgent)
 	resp, err := c.httpClient(u).Do(req)
 	if err != nil {
-		// The transport may still hold the body reader after a failed
-		// round trip, so the buffer is not reused.
 		return nil, &TransportError{URL: u, Err: err}
 	}
 	defer resp.Body.Close()
-	data, err := c.readBody(resp)
-	c.bufs.Put(bp, body.own)
+	data, err := c.readBody(resp, answers)
 	if err != nil {
 		return nil, &TransportError{URL: u, Status: statusIfError(resp), Err: err}
 	}
@@ -234,10 +226,15 @@ type callBody struct {
 	shared []xmlrpc.Segment
 }
 
-// encode writes the call into dst: whole, or around the shared part.
-func (c *Client) encode(dst []byte, method string, params []any, shared *fanout.Shared) (callBody, error) {
+// encode writes the call: whole, or around the shared part. Its buffer
+// is allocated at about the size it needs (xmlrpc.SizeHint), not taken
+// from a pool of 64 KiB buffers: a 500-server fan-out holds 500 request
+// bodies at once, of a few hundred bytes each, and pooled buffers made
+// them 32 MB, more than the answers in flight (issue 19).
+func encode(method string, params []any, shared *fanout.Shared) (callBody, error) {
+	const frame = 128 // the XML declaration, methodCall and params tags
 	if shared == nil || shared.From > len(params) {
-		b, err := xmlrpc.AppendCall(dst, method, params...)
+		b, err := xmlrpc.AppendCall(make([]byte, 0, frame+len(method)+xmlrpc.SizeHint(params...)), method, params...)
 		return callBody{own: b, split: len(b)}, err
 	}
 	sp, err := shared.Encoded(func() (any, error) {
@@ -247,8 +244,9 @@ func (c *Client) encode(dst []byte, method string, params []any, shared *fanout.
 	if err != nil {
 		return callBody{}, err
 	}
-	b := xmlrpc.AppendCallHead(dst, method)
-	if b, err = xmlrpc.AppendParams(b, params[:shared.From]...); err != nil {
+	own := params[:shared.From]
+	b := xmlrpc.AppendCallHead(make([]byte, 0, frame+len(method)+xmlrpc.SizeHint(own...)), method)
+	if b, err = xmlrpc.AppendParams(b, own...); err != nil {
 		return callBody{}, err
 	}
 	split := len(b)
@@ -256,27 +254,80 @@ func (c *Client) encode(dst []byte, method string, params []any, shared *fanout.
 }
 
 // reader is the request body, its GetBody (the transport resends a
-// request whose reused connection failed) and its length.
+// request whose reused connection failed) and its length. A body without
+// shared parts is a *bytes.Reader, which net/http knows is in memory: it
+// sends the headers and the body in one write. A body with shared parts
+// is a segmentReader, written piece by piece (see WriteTo).
 func (b callBody) reader() (io.ReadCloser, func() (io.ReadCloser, error), int64) {
 	n := int64(len(b.own))
 	for _, s := range b.shared {
 		n += int64(s.Len())
 	}
 	open := func() (io.ReadCloser, error) {
-		rs := make([]io.Reader, 0, len(b.shared)+2)
-		rs = append(rs, bytes.NewReader(b.own[:b.split]))
-		for _, s := range b.shared {
-			if s.S != "" {
-				rs = append(rs, strings.NewReader(s.S))
-			} else {
-				rs = append(rs, bytes.NewReader(s.B))
-			}
+		if len(b.shared) == 0 {
+			return io.NopCloser(bytes.NewReader(b.own)), nil
 		}
-		return io.NopCloser(io.MultiReader(append(rs, bytes.NewReader(b.own[b.split:]))...)), nil
+		segs := make([]xmlrpc.Segment, 0, len(b.shared)+2)
+		segs = append(segs, xmlrpc.Segment{B: b.own[:b.split]})
+		segs = append(segs, b.shared...)
+		return &segmentReader{segs: append(segs, xmlrpc.Segment{B: b.own[b.split:]})}, nil
 	}
 	r, _ := open()
 	return r, open, n
 }
+
+// segmentReader reads segments in order. Its WriteTo writes each one
+// where it lies: io.MultiReader's WriteTo would allocate a 32 KiB buffer
+// per request and copy through it (a 500-server fan-out: 16 MB of garbage).
+type segmentReader struct {
+	segs []xmlrpc.Segment
+	off  int // into segs[0]
+}
+
+func (r *segmentReader) Read(p []byte) (int, error) {
+	n := 0
+	for len(r.segs) > 0 && n < len(p) {
+		s := r.segs[0]
+		var c int
+		if s.S != "" {
+			c = copy(p[n:], s.S[r.off:])
+		} else {
+			c = copy(p[n:], s.B[r.off:])
+		}
+		n += c
+		if r.off += c; r.off == s.Len() {
+			r.segs, r.off = r.segs[1:], 0
+		}
+	}
+	if n == 0 && len(r.segs) == 0 {
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
+func (r *segmentReader) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	for len(r.segs) > 0 {
+		s := r.segs[0]
+		var n int
+		var err error
+		if s.S != "" {
+			n, err = io.WriteString(w, s.S[r.off:])
+		} else {
+			n, err = w.Write(s.B[r.off:])
+		}
+		total += int64(n)
+		if r.off += n; r.off == s.Len() {
+			r.segs, r.off = r.segs[1:], 0
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+func (r *segmentReader) Close() error { return nil }
 
 func statusIfError(resp *http.Response) int {
 	if resp.StatusCode != http.StatusOK {
@@ -286,14 +337,18 @@ func statusIfError(resp *http.Response) int {
 }
 
 // readBody reads the whole response, sized by Content-Length when the
-// server sent one, and refuses one over the limit.
-func (c *Client) readBody(resp *http.Response) ([]byte, error) {
+// server sent one (into the fan-out's arena when it has one), and refuses
+// one over the limit.
+func (c *Client) readBody(resp *http.Response, answers *fanout.Answers) ([]byte, error) {
 	limit := c.opts.MaxResponseBytes
 	if resp.ContentLength > limit {
 		return nil, fmt.Errorf("response of %d bytes is over the %d byte limit", resp.ContentLength, limit)
 	}
 	if resp.ContentLength >= 0 {
-		b := make([]byte, resp.ContentLength)
+		b := answers.Alloc(int(resp.ContentLength))
+		if b == nil {
+			b = make([]byte, resp.ContentLength)
+		}
 		if _, err := io.ReadFull(resp.Body, b); err != nil {
 			return nil, fmt.Errorf("reading response: %w", err)
 		}
@@ -322,7 +377,7 @@ func snippet(b []byte) string {
 }
 
 func callRaw(ctx context.Context, c *Client, fc fanout.Call) (xmlrpc.Raw, error) {
-	return call(ctx, c, fc.Target.URL, fc.Method, fc.Params, fc.Shared, xmlrpc.DecodeResponseRaw)
+	return call(ctx, c, fc.Target.URL, fc.Method, fc.Params, fc.Shared, fc.Answers, xmlrpc.DecodeResponseRaw)
 }
 
 // Invoke is the fan-out engine's base Invoker: one attempt at one call,

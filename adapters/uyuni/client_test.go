@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -188,4 +189,36 @@ func TestSharedArgumentsEncodedOnce(t *testing.T) {
 		return nil, nil
 	})
 	require.NoError(t, err)
+}
+
+// A fan-out's shared parameters (a large plain string and a large raw
+// value, referenced rather than copied) reach every server as the very
+// call an unshared encoding would send.
+func TestSharedParamsOnTheWire(t *testing.T) {
+	big := strings.Repeat("x", 100<<10)
+	raw := xmlrpc.Raw("<value><string>" + strings.Repeat("y", 50<<10) + "</string></value>")
+	var got [][]byte
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		got = append(got, body)
+		mu.Unlock()
+		b, _ := xmlrpc.AppendResponse(nil, 1)
+		writeXML(w, b)
+	}))
+	t.Cleanup(srv.Close)
+	c := newClient(t, uyuni.Options{})
+	shared := &fanout.Shared{From: 1}
+	args := []any{big, raw, 7}
+	for _, key := range []string{"k1", "k2"} {
+		r := c.Invoke(context.Background(), fanout.Call{Target: target.Target{ID: 1, URL: srv.URL}, Method: "m", Params: append([]any{key}, args...), Shared: shared})
+		require.True(t, r.OK(), "%+v", r)
+	}
+	require.Len(t, got, 2)
+	for i, key := range []string{"k1", "k2"} {
+		want, err := xmlrpc.AppendCall(nil, "m", append([]any{key}, args...)...)
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(got[i]))
+	}
 }

@@ -10,7 +10,7 @@ import (
 // or answer must not pin its memory in the pool for good.
 const MaxPooledBuffer = 4 << 20
 
-// Buffers pools encoding buffers for the edges and the upstream client,
+// Buffers pools encoding buffers for the edges (one per client request),
 // one rule for all of them: buffers that grew past MaxPooledBuffer are
 // dropped, not kept. The zero value is ready to use.
 type Buffers struct{ p sync.Pool }

@@ -33,6 +33,7 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/hubgw/hubgw/gateway/rpc"
 )
@@ -100,21 +101,34 @@ var ErrTooLarge = errors.New("XML-RPC document too large")
 
 // DecodeCall decodes a methodCall. Params are decoded into plain Go values.
 func DecodeCall(data []byte, lim Limits) (Call, error) {
-	return decodeCall(data, lim, false)
+	return decodeCall(data, lim, false, false)
 }
 
 // DecodeCallRaw decodes a methodCall but leaves each parameter as a Raw
 // (validated), for callers that forward most parameters unchanged.
 func DecodeCallRaw(data []byte, lim Limits) (Call, error) {
-	return decodeCall(data, lim, true)
+	return decodeCall(data, lim, true, false)
 }
 
-func decodeCall(data []byte, lim Limits, raw bool) (Call, error) {
+// DecodeCallOwned is DecodeCall for an edge that hands over data: it
+// must never change afterwards, because long strings (aliasMin bytes and
+// more) are not copied out of it but refer to it. A 15 MiB argument is
+// then held once, not as the request body and again as its string (issue
+// 12, H2); such a string keeps the body alive as long as it lives.
+func DecodeCallOwned(data []byte, lim Limits) (Call, error) {
+	return decodeCall(data, lim, false, true)
+}
+
+// aliasMin is the length from which DecodeCallOwned's strings refer to
+// the input: below it a copy costs less than keeping a larger body alive.
+const aliasMin = 64 << 10
+
+func decodeCall(data []byte, lim Limits, raw bool, owned bool) (Call, error) {
 	lim = lim.withDefaults()
 	if len(data) > lim.MaxBytes {
 		return Call{}, ErrTooLarge
 	}
-	d := decoder{b: data, lim: lim, raw: raw}
+	d := decoder{b: data, lim: lim, raw: raw, owned: owned}
 	var c Call
 	if err := d.prolog(); err != nil {
 		return c, err
@@ -230,6 +244,7 @@ type decoder struct {
 	lim   Limits
 	raw   bool // params as Raw
 	skip  bool // validate only, build nothing
+	owned bool // the input never changes: long strings may refer to it (DecodeCallOwned)
 
 	// Scratch stacks for the members and elements of the structs and arrays
 	// being read: each container collects its children at the top and then
@@ -679,7 +694,7 @@ func (d *decoder) typed() (any, error) {
 		if d.skip {
 			return nil, nil
 		}
-		return string(txt), nil
+		return d.str(txt), nil
 	}
 	// In skip mode values are validated but not returned: boxing them in
 	// an interface would allocate for nothing.
@@ -981,7 +996,17 @@ func (d *decoder) text() (string, error) {
 	if err != nil || d.skip {
 		return "", err
 	}
-	return string(b), nil
+	return d.str(b), nil
+}
+
+// str is a string value of what chars read: a copy, or for a long one
+// in owned input, the bytes themselves (they alias the input, or a
+// buffer chars made for them alone; neither changes again).
+func (d *decoder) str(b []byte) string {
+	if d.owned && len(b) >= aliasMin {
+		return unsafe.String(&b[0], len(b))
+	}
+	return string(b)
 }
 
 // chars reads character data up to the next tag, resolving entities and

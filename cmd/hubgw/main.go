@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"reflect"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -116,6 +117,8 @@ func serveCmd() *cobra.Command {
 	f.String("tls-cert", "", "PEM certificate (chain) to serve HTTPS with; reloaded on SIGHUP and when the file changes")
 	f.String("tls-key", "", "PEM private key of --tls-cert")
 	f.Duration("shutdown-grace", 0, "how long calls in flight may finish after a stop (0: call-timeout)")
+	f.Int("gc-percent", d.GCPercent, "the garbage collector's GOGC (the GOGC environment variable wins); the soft memory limit is max-inflight-bytes plus 512 MiB unless GOMEMLIMIT is set")
+	f.String("debug-listen", "", "serve Go's profiler (net/http/pprof) on this address, e.g. 127.0.0.1:6060; unset: none")
 	f.Duration("drain-delay", 0, "after a stop, answer /readyz 503 for this long before closing the listener (behind a load balancer)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		cfg, err := loadConfig(f, os.Environ())
@@ -222,6 +225,7 @@ func serve(ctx context.Context, cfg server.Config) error {
 	}
 	log := slog.New(httpapi.LogHandler{Handler: slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level})})
 	cache.LogTo(log)
+	tuneGC(cfg)
 	srv, err := server.New(cfg, log)
 	if err != nil {
 		return err
@@ -239,4 +243,15 @@ func serve(ctx context.Context, cfg server.Config) error {
 	<-watching
 	log.Info("hubgw stopped")
 	return err
+}
+
+// tuneGC applies gc-percent and the memory limit derived from the
+// in-flight budget, unless GOGC or GOMEMLIMIT say otherwise.
+func tuneGC(cfg server.Config) {
+	if _, set := os.LookupEnv("GOGC"); !set && cfg.GCPercent > 0 {
+		debug.SetGCPercent(cfg.GCPercent)
+	}
+	if _, set := os.LookupEnv("GOMEMLIMIT"); !set && cfg.MemoryLimit() > 0 {
+		debug.SetMemoryLimit(cfg.MemoryLimit())
+	}
 }

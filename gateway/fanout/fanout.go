@@ -38,6 +38,9 @@ type Call struct {
 	// every call of one fan-out sends, so a transport encodes them once
 	// for all targets, not once per target (issue 12, H2).
 	Shared *Shared
+	// Answers, when set, is the arena the transport reads the answer
+	// into (answers.go); nil: a buffer of its own.
+	Answers *Answers
 }
 
 // Shared holds the one encoding of the parameters a fan-out's calls have

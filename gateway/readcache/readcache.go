@@ -174,6 +174,9 @@ func (c *Cache) read(ctx context.Context, call fanout.Call, ns string, ttl time.
 		// joined, and one caller leaving must not fail it for the others.
 		// The stack's per-server deadline still bounds it.
 		sctx := context.WithoutCancel(ctx)
+		// Nor the caller's answer arena: the fill may outlive the caller,
+		// whose arena is reused once its answer is written.
+		call.Answers = nil
 		r := next(sctx, call)
 		var enc []byte
 		if r.OK() {
