@@ -41,13 +41,14 @@ test-short:
 # peak RSS of one broadcast of a 15 MiB argument to 50 peripherals against
 # the argument's size, in a fresh gateway process (e2e BenchmarkBigBroadcast;
 # target ≤ 4×).
-# BENCH_BASE (default main) is the "before" of issue 19's table: its tree
+# BENCH_BASE is the "before" of issue 19's table (default: 4dc7137, the
+# last commit before that work; any commit or tag will do): its tree
 # (git archive, nothing checked out) gives the unicast rows and a hubgw
 # binary that the process benchmarks (multicast, big broadcast) run beside
 # this tree's, case by case (build=base, build=this). BENCH_BASE= skips it.
 # The whole run takes about 25 minutes on 2 shared cores; the e2e runs are
 # sized (-benchtime) to keep it there.
-BENCH_BASE ?= main
+BENCH_BASE ?= 4dc7137
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./adapters/... ./gateway/...
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./openapi/...
