@@ -185,12 +185,7 @@ func TestRESTDocumentFollowsTheHub(t *testing.T) {
 
 	// A REST login lets the gateway read the hub's own API list.
 	restLogin(t, g, "manual")
-	var live *openapi3.T
-	require.Eventually(t, func() bool {
-		r := rest(t, g, http.MethodGet, "/openapi.json", "", nil)
-		live, err = openapi3.NewLoader().LoadFromData(r.Body)
-		return err == nil && live.Info.Extensions["x-hubgw-source"] == "hub"
-	}, 30*time.Second, 20*time.Millisecond)
+	live := waitForHubDocument(t, g)
 	require.NoError(t, live.Validate(context.Background()))
 	require.Equal(t, "27", live.Info.Extensions["x-hubgw-hub-api"])
 	// A method the catalog lacks is there, with positional names.
@@ -204,18 +199,34 @@ func TestRESTDocumentFollowsTheHub(t *testing.T) {
 	require.NotEqual(t, etag, r.Header.Get("ETag"))
 }
 
+// waitForHubDocument waits until the served document is the one read from
+// the hub, and returns it parsed. The poll reads only its info: parsing
+// 2 MB of OpenAPI every few milliseconds under the race detector was
+// itself the load that made the wait run out.
+func waitForHubDocument(t *testing.T, g *gw) *openapi3.T {
+	t.Helper()
+	var body []byte
+	require.Eventually(t, func() bool {
+		r := rest(t, g, http.MethodGet, "/openapi.json", "", nil)
+		var head struct {
+			Info struct {
+				Source string `json:"x-hubgw-source"`
+			} `json:"info"`
+		}
+		body = r.Body
+		return json.Unmarshal(r.Body, &head) == nil && head.Info.Source == "hub"
+	}, 90*time.Second, 100*time.Millisecond)
+	doc, err := openapi3.NewLoader().LoadFromData(body)
+	require.NoError(t, err)
+	return doc
+}
+
 func TestRESTDocumentAtStartAndLegacyHub(t *testing.T) {
 	// A 2021 hub (no sync.hub namespace), read at start with the
 	// introspection account, before any client came.
 	sim := startSim(t, uyunisim.Config{Peripherals: 1, Discovery: uyunisim.DiscoveryLegacy})
 	g := startGateway(t, sim, func(c *server.Config) { c.IntrospectUser, c.IntrospectPassword = "admin", "admin" })
-	var doc *openapi3.T
-	require.Eventually(t, func() bool {
-		r := rest(t, g, http.MethodGet, "/openapi.json", "", nil)
-		var err error
-		doc, err = openapi3.NewLoader().LoadFromData(r.Body)
-		return err == nil && doc.Info.Extensions["x-hubgw-source"] == "hub"
-	}, 30*time.Second, 20*time.Millisecond)
+	doc := waitForHubDocument(t, g)
 	require.Equal(t, "25", doc.Info.Extensions["x-hubgw-hub-api"])
 	require.Nil(t, doc.Paths.Value("/api/v1/hub/sync/hub/listPeripheralServers"), "a legacy hub has no sync.hub")
 	require.NotNil(t, doc.Paths.Value("/api/v1/hub/system/listSystems"))
