@@ -47,13 +47,16 @@ func TestMetricsHealthAndReadiness(t *testing.T) {
 	mustCall(t, c, "broadcast.system.listSystems", key, "all")
 	mustCall(t, c, "broadcast.channel.software.getDetails", key, "all", "no-such-channel")
 
+	// Servers are labelled by name, as the logs name them: the FQDN
+	// under sync.hub discovery.
+	up := regexp.QuoteMeta(sim.Peripherals()[0].FQDN())
 	_, metrics := get(t, g.Base+"/metrics")
 	for _, want := range []*regexp.Regexp{
-		regexp.MustCompile(`hubgw_upstream_duration_seconds_count\{[^}]*class="read"[^}]*server="1000010001"[^}]*\} [1-9]`),
+		regexp.MustCompile(`hubgw_upstream_duration_seconds_count\{[^}]*class="read"[^}]*server="` + up + `"[^}]*\} [1-9]`),
 		regexp.MustCompile(`hubgw_upstream_duration_seconds_count\{[^}]*class="auth"[^}]*server="hub"[^}]*\} [1-9]`),
-		regexp.MustCompile(`hubgw_upstream_errors_total\{[^}]*kind="transport"[^}]*server="1000010002"[^}]*\} [1-9]`),
-		regexp.MustCompile(`hubgw_upstream_errors_total\{[^}]*kind="fault"[^}]*server="1000010001"[^}]*\} [1-9]`),
-		regexp.MustCompile(`hubgw_breaker_state\{server="1000010002"\} 2`),
+		regexp.MustCompile(`hubgw_upstream_errors_total\{[^}]*kind="transport"[^}]*server="` + regexp.QuoteMeta(down.FQDN()) + `"[^}]*\} [1-9]`),
+		regexp.MustCompile(`hubgw_upstream_errors_total\{[^}]*kind="fault"[^}]*server="` + up + `"[^}]*\} [1-9]`),
+		regexp.MustCompile(`hubgw_breaker_state\{server="` + regexp.QuoteMeta(down.FQDN()) + `"\} 2`),
 		regexp.MustCompile(`hubgw_upstream_in_flight(\{[^}]*\})? 0`),
 		regexp.MustCompile(`hubgw_upstream_connections_total [1-9]`),
 	} {
@@ -214,4 +217,67 @@ func TestDiscoveryOnOlderHubs(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The core's metrics move with what clients do: logins by outcome, jobs,
+// read cache hits and misses, the state store's operations; and the
+// breaker gauge names every peripheral from the start, before any call.
+func TestCoreMetrics(t *testing.T) {
+	sim := startSim(t, uyunisim.Config{Peripherals: 2})
+	p0, p1 := sim.Peripherals()[0], sim.Peripherals()[1]
+	g := startGateway(t, sim, func(c *server.Config) {
+		c.ReadCache = "channel.listAllChannels=1m"
+		c.LoginFailures, c.LoginRefill = 1, time.Hour
+		// Configured peripherals (here with only a time zone) are known
+		// before discovery.
+		c.Peripherals = map[string]server.Peripheral{p0.FQDN(): {Timezone: "UTC"}, p1.FQDN(): {Timezone: "UTC"}}
+	})
+	scrape := func() string {
+		t.Helper()
+		status, body := get(t, g.Base+"/metrics")
+		require.Equal(t, http.StatusOK, status)
+		return body
+	}
+	series := func(name, labels string) *regexp.Regexp {
+		return regexp.MustCompile(`(?m)^` + name + `\{` + labels + `\} `)
+	}
+	breakerLines := func(metrics string) []string {
+		return regexp.MustCompile(`(?m)^hubgw_breaker_state\{.*$`).FindAllString(metrics, -1)
+	}
+	start := scrape()
+	want := []string{
+		`hubgw_breaker_state{server="` + p0.FQDN() + `"} 0`,
+		`hubgw_breaker_state{server="` + p1.FQDN() + `"} 0`,
+		`hubgw_breaker_state{server="hub"} 0`,
+	}
+	require.ElementsMatch(t, want, breakerLines(start), "every server, closed, before any call")
+	require.Regexp(t, `(?m)^hubgw_readcache_requests_total\{result="hit"\} 0$`, start)
+	require.Regexp(t, `(?m)^hubgw_jobs_running 0$`, start)
+
+	c := kolo(t, g.URL)
+	res := mustCall(t, c, "hub.loginWithAutoconnectMode", "admin", "admin")
+	key := member(res, "SessionKey").(string)
+	require.ElementsMatch(t, want, breakerLines(scrape()), "discovered by the names configured: listed once")
+	for range 2 {
+		mustCall(t, c, "unicast.channel.listAllChannels", key, p0.ID())
+	}
+	mustCall(t, c, "broadcast.system.listSystems", key, "all")
+	mustFault(t, c, 2950, "", "hub.login", "admin", "wrong")
+	mustFault(t, c, gateway.CodeThrottled, "", "hub.login", "admin", "wrong")
+
+	m := scrape()
+	for _, tt := range []struct{ name, labels, value string }{
+		{"hubgw_logins_total", `mode="autoconnect",outcome="ok"`, "1"},
+		{"hubgw_logins_total", `mode="manual",outcome="bad_credentials"`, "1"},
+		{"hubgw_logins_total", `mode="manual",outcome="throttled"`, "1"},
+		{"hubgw_readcache_requests_total", `result="hit"`, "1"},
+		{"hubgw_readcache_requests_total", `result="miss"`, "1"},
+		{"hubgw_jobs_total", `status="ok"`, "1"},
+	} {
+		require.Regexp(t, regexp.MustCompile(series(tt.name, tt.labels).String()+regexp.QuoteMeta(tt.value)+`$`), m, "%s{%s}", tt.name, tt.labels)
+	}
+	require.Regexp(t, `(?m)^hubgw_jobs_running 0$`, m)
+	require.Regexp(t, series("hubgw_store_operation_duration_seconds_count", `op="get",store="memory"`).String()+`[1-9]`, m)
+	require.Regexp(t, series("hubgw_store_operation_duration_seconds_count", `op="batch",store="memory"`).String()+`[1-9]`, m, "the job's record")
+	require.NotRegexp(t, `(?m)^hubgw_store_errors_total\{`, m, "no store operation failed")
 }

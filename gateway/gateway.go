@@ -171,7 +171,10 @@ type Options struct {
 	// LoginThrottle limits failed logins per user and per client
 	// (throttle.go); the zero value does not throttle.
 	LoginThrottle LoginThrottle
-	Logger        *slog.Logger
+	// OnLogin, when set, is told of every login: its mode and outcome
+	// (ok, bad_credentials, throttled, error), for metrics.
+	OnLogin func(mode auth.Mode, outcome string)
+	Logger  *slog.Logger
 }
 
 // Gateway is the core.

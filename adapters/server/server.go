@@ -25,6 +25,7 @@ import (
 	"github.com/hubgw/hubgw/adapters/rest"
 	"github.com/hubgw/hubgw/adapters/spacecmd"
 	"github.com/hubgw/hubgw/adapters/uyuni"
+	"github.com/hubgw/hubgw/auth"
 	"github.com/hubgw/hubgw/buildinfo"
 	"github.com/hubgw/hubgw/gateway"
 	"github.com/hubgw/hubgw/gateway/desired"
@@ -217,17 +218,19 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := newState(cfg, api, log)
-	if err != nil {
-		return nil, err
-	}
+	// Every metric is registered here, once (adapters/metrics).
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics.RegisterBuildInfo(reg, buildinfo.Read())
+	core := metrics.NewCore(reg)
+	st, err := newState(cfg, api, metrics.NewStoreMetrics(reg), core, log)
+	if err != nil {
+		return nil, err
+	}
+	metrics.RegisterReadCache(reg, st.cacheStats())
 	obs := metrics.NewUpstream(reg, MethodClass, client.Dials)
 	breakers := fanout.NewBreakers(fanout.BreakerSettings{Failures: cfg.BreakerFailures, Cooldown: cfg.BreakerCooldown,
 		OnChange: func(server, from, to string) {
-			obs.BreakerChanged(server, from, to)
 			log.Warn("circuit breaker", "server", server, "from", from, "to", to)
 		}})
 	health := rest.NewHealth() // each server's last call, for GET /api/v1/peripherals
@@ -271,6 +274,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		return snap, nil
 	}
 	regy := registry.New(load, registry.Options{TTL: cfg.RegistryTTL, Logger: log, Shared: st.shared})
+	metrics.RegisterBreakers(reg, func() []string { return knownServers(regy, cfg.Peripherals) }, breakers.States)
 	gw := gateway.New(gateway.Options{
 		Hub:       hub,
 		Sessions:  st.sessions,
@@ -283,6 +287,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		// Bodies times targets in flight (gateway/inflight.go).
 		InFlightBytes: cfg.MaxInFlightBytes,
 		LoginThrottle: gateway.LoginThrottle{Burst: cfg.LoginFailures, Every: cfg.LoginRefill},
+		OnLogin:       func(mode auth.Mode, outcome string) { core.Login(string(mode), outcome) },
 		Groups:        cfg.Groups,
 		ServiceCredentials: func(t target.Target) (string, string, bool) {
 			p, ok := overrideFor(t, cfg.Peripherals)
@@ -352,6 +357,29 @@ func overrideFor(t target.Target, over map[string]Peripheral) (Peripheral, bool)
 		}
 	}
 	return Peripheral{}, false
+}
+
+// knownServers names every server the gateway knows of, as logs and
+// metrics name them: the hub, the discovered peripherals, and the
+// configured ones not (yet) discovered, so the breaker gauge lists every
+// one from the start.
+func knownServers(reg *registry.Registry, over map[string]Peripheral) []string {
+	names := []string{"hub"}
+	snap := reg.Cached()
+	if snap != nil {
+		for _, t := range snap.Targets {
+			names = append(names, t.String())
+		}
+	}
+	for ref := range over {
+		if snap != nil {
+			if _, found := snap.Find(ref); found {
+				continue
+			}
+		}
+		names = append(names, ref)
+	}
+	return names
 }
 
 func applyOverrides(snap *registry.Snapshot, over map[string]Peripheral) {
