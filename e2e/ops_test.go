@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"crypto/tls"
 	"encoding/pem"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -173,6 +175,66 @@ func TestPeripheralTLSWithCAFile(t *testing.T) {
 		})
 	}
 	require.True(t, strings.HasPrefix(tlsFront.URL, "https://"))
+}
+
+// A peripheral that requires client certificates (mutual TLS) answers
+// through the gateway only when one is configured for it; without one,
+// it is one failed target among the others, and a key every user could
+// read stops the start with a clear error.
+func TestPeripheralMutualTLS(t *testing.T) {
+	sim := startSim(t, uyunisim.Config{Peripherals: 2})
+	p := sim.Peripherals()[0]
+	upstream, err := url.Parse(p.URL())
+	require.NoError(t, err)
+	ca := newCA(t)
+	front := httptest.NewUnstartedServer(httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: upstream.Host}))
+	front.TLS = &tls.Config{ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: ca.pool(), MinVersion: tls.VersionTLS12}
+	front.StartTLS()
+	t.Cleanup(front.Close)
+	dir := t.TempDir()
+	frontCA := filepath.Join(dir, "front-ca.pem")
+	require.NoError(t, os.WriteFile(frontCA, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: front.Certificate().Raw}), 0o600))
+	clientCert, clientKey := ca.issue(t, dir, 7)
+	with := func(cert, key string) func(*server.Config) {
+		return func(c *server.Config) {
+			c.Peripherals = map[string]server.Peripheral{p.FQDN(): {URL: front.URL + "/rpc/api", CAFile: frontCA, ClientCert: cert, ClientKey: key}}
+		}
+	}
+
+	for _, tt := range []struct {
+		name       string
+		cert, key  string
+		wantOK     bool
+		wantString string
+	}{
+		{"answers with the client certificate", clientCert, clientKey, true, ""},
+		{"refused without it", "", "", false, "certificate required"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			g := startGateway(t, sim, with(tt.cert, tt.key))
+			c := kolo(t, g.URL)
+			key := member(mustCall(t, c, "hub.loginWithAutoconnectMode", "admin", "admin"), "SessionKey").(string)
+			res := mustCall(t, c, "broadcast.system.listSystems", key, anys(p.ID(), sim.Peripherals()[1].ID()))
+			results := member(res, "Results").([]any)
+			first := results[0].(map[string]any)
+			require.Equal(t, tt.wantOK, first["Ok"], "%v", first)
+			require.Equal(t, true, results[1].(map[string]any)["Ok"], "the other peripheral is unaffected")
+			if !tt.wantOK {
+				require.Equal(t, int64(gateway.CodeUnreachable), first["FaultCode"], "a transport fault for that server")
+				require.Contains(t, first["FaultString"], tt.wantString)
+			}
+		})
+	}
+
+	t.Run("a world-readable key is refused at start", func(t *testing.T) {
+		require.NoError(t, os.Chmod(clientKey, 0o644))
+		cfg := server.Defaults()
+		cfg.HubURL = sim.Hub().URL()
+		with(clientCert, clientKey)(&cfg)
+		_, err := server.New(cfg, slog.New(slog.DiscardHandler))
+		require.ErrorContains(t, err, "peripherals."+p.FQDN()+".client-key "+clientKey+": mode 0644")
+		require.ErrorContains(t, err, "chmod 600")
+	})
 }
 
 // hub.logout ends the session upstream too: the hub and every attached

@@ -42,6 +42,11 @@ type Peripheral struct {
 	URL      string `koanf:"url"`
 	CAFile   string `koanf:"ca-file"`
 	Insecure bool   `koanf:"insecure"`
+	// ClientCert and ClientKey, PEM files, are the certificate the
+	// gateway shows a peripheral that requires client certificates
+	// (mutual TLS); the key must not be world-readable.
+	ClientCert string `koanf:"client-cert"`
+	ClientKey  string `koanf:"client-key"`
 	// User and Password, when set, are the service account targeted
 	// sessions (spacecmd -s <peripheral>@gateway) log in with there instead
 	// of relaying the user's own credentials.
@@ -75,6 +80,8 @@ type Config struct {
 	SessionMax       time.Duration         `koanf:"session-max"`
 	CAFile           string                `koanf:"ca-file"`
 	Insecure         bool                  `koanf:"insecure"`
+	ClientCert       string                `koanf:"client-cert"` // for the hub, and peripherals without their own
+	ClientKey        string                `koanf:"client-key"`
 	LogLevel         string                `koanf:"log-level"`
 	Peripherals      map[string]Peripheral `koanf:"peripherals"` // by name or FQDN
 	// REST surface (rest.go): the servers' time zone for JSON dates; an
@@ -164,6 +171,14 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("group %q: a group needs members and a name other than all or hub, without , / @ : or spaces", name))
 		}
 	}
+	if (c.ClientCert == "") != (c.ClientKey == "") {
+		errs = append(errs, errors.New("client-cert and client-key go together"))
+	}
+	for ref, p := range c.Peripherals {
+		if (p.ClientCert == "") != (p.ClientKey == "") {
+			errs = append(errs, fmt.Errorf("peripherals.%s: client-cert and client-key go together", ref))
+		}
+	}
 	errs = append(errs, c.validateState()...)
 	errs = append(errs, c.Ops.validate())
 	if err := c.validateREST(); err != nil {
@@ -199,17 +214,11 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	hosts := map[string]uyuni.TLS{}
-	for _, p := range cfg.Peripherals {
-		if p.URL != "" && (p.CAFile != "" || p.Insecure) {
-			hosts[hostOf(p.URL)] = uyuni.TLS{CAFile: p.CAFile, Insecure: p.Insecure}
-		}
-	}
 	client, err := uyuni.New(uyuni.Options{
 		ConnectTimeout: cfg.ConnectTimeout,
 		MaxIdlePerHost: max(cfg.MaxPerServer, 1),
-		DefaultTLS:     uyuni.TLS{CAFile: cfg.CAFile, Insecure: cfg.Insecure},
-		Hosts:          hosts,
+		DefaultTLS:     uyuni.TLS{CAFile: cfg.CAFile, Insecure: cfg.Insecure, ClientCert: cfg.ClientCert, ClientKey: cfg.ClientKey, Setting: "client"},
+		Hosts:          peripheralTLS(cfg.Peripherals),
 	})
 	if err != nil {
 		return nil, err
@@ -339,6 +348,24 @@ func hubCaller(invoke fanout.Invoker, hub target.Target) registry.Caller {
 		}
 		return rpc.Decode(r.Value)
 	}
+}
+
+// peripheralTLS is how to reach each peripheral with TLS settings of its
+// own, by the host of its URL: the url set there, else the entry's name
+// taken as its FQDN (discovery makes https://<FQDN>/rpc/api).
+func peripheralTLS(over map[string]Peripheral) map[string]uyuni.TLS {
+	hosts := map[string]uyuni.TLS{}
+	for ref, p := range over {
+		if p.CAFile == "" && !p.Insecure && p.ClientCert == "" {
+			continue
+		}
+		host := ref
+		if p.URL != "" {
+			host = hostOf(p.URL)
+		}
+		hosts[host] = uyuni.TLS{CAFile: p.CAFile, Insecure: p.Insecure, ClientCert: p.ClientCert, ClientKey: p.ClientKey, Setting: "peripherals." + ref + ".client"}
+	}
+	return hosts
 }
 
 func hostOf(u string) string {

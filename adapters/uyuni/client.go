@@ -22,6 +22,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hubgw/hubgw/adapters/certfile"
 	"github.com/hubgw/hubgw/adapters/xmlrpc"
 	"github.com/hubgw/hubgw/gateway/fanout"
 	"github.com/hubgw/hubgw/gateway/rpc"
@@ -32,6 +33,10 @@ type TLS struct {
 	CAFile     string // PEM bundle to trust instead of the system pool
 	Insecure   bool   // skip verification (tests, and admins who insist)
 	ServerName string // expected name when it differs from the URL's host
+	// ClientCert and ClientKey, PEM files, authenticate the gateway to
+	// servers that require client certificates (certfile.LoadClient's
+	// rules); Setting names their configuration keys in errors.
+	ClientCert, ClientKey, Setting string
 }
 
 // Options configure a Client. Zero values pick sensible defaults.
@@ -104,6 +109,13 @@ func (c *Client) newTransport(t TLS) (*http.Transport, error) {
 			return nil, fmt.Errorf("no certificate in %s", t.CAFile)
 		}
 		cfg.RootCAs = pool
+	}
+	if t.ClientCert != "" {
+		cert, err := certfile.LoadClient(t.ClientCert, t.ClientKey, t.Setting)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Certificates = []tls.Certificate{*cert}
 	}
 	d := &net.Dialer{Timeout: c.opts.ConnectTimeout, KeepAlive: 30 * time.Second}
 	return &http.Transport{

@@ -92,6 +92,8 @@ func serveCmd() *cobra.Command {
 	f.Duration("session-max", d.SessionMax, "gateway sessions expire after this long in any case")
 	f.String("ca-file", "", "PEM bundle to trust for the hub and peripherals")
 	f.Bool("insecure", false, "skip TLS verification (never in production)")
+	f.String("client-cert", "", "PEM client certificate shown to the hub and peripherals that require one (mutual TLS); peripherals.<name>.client-cert overrides it")
+	f.String("client-key", "", "PEM private key of --client-cert (chmod 600: a world-readable key is refused)")
 	f.String("log-level", d.LogLevel, "debug, info, warn or error")
 	f.StringArray("groups", nil, "a named target group, NAME=PERIPHERAL,PERIPHERAL (repeatable; HUBGW_GROUPS joins them with ';')")
 	f.String("redis-url", "", "shared state in Redis, for replicas (redis://, rediss://, redis-sentinel://, redis-cluster://; see README); unset: in memory")
