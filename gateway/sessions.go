@@ -62,12 +62,14 @@ func abbreviate(id string) string {
 
 // Login opens a gateway session: it logs in to the hub and, in autoconnect
 // mode, attaches every peripheral the user may see (their results are
-// returned, one per peripheral). Options.OnLogin is told how it went.
+// returned, one per peripheral). Options.Logins is told how it went.
 func (g *Gateway) Login(ctx context.Context, mode auth.Mode, user, password string) (*auth.Session, fanout.Results, error) {
-	s, results, err := g.login(ctx, mode, user, password)
-	if g.o.OnLogin != nil {
-		g.o.OnLogin(mode, loginOutcome(err))
+	end := func(string) {}
+	if g.o.Logins != nil {
+		ctx, end = g.o.Logins(ctx, mode, user)
 	}
+	s, results, err := g.login(ctx, mode, user, password)
+	end(loginOutcome(err))
 	return s, results, err
 }
 

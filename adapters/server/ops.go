@@ -3,6 +3,9 @@ package server
 import (
 	"errors"
 	"time"
+
+	"github.com/hubgw/hubgw/adapters/tracing"
+	"github.com/hubgw/hubgw/buildinfo"
 )
 
 // Ops is how the process is served, apart from what it serves: TLS, and
@@ -21,6 +24,16 @@ type Ops struct {
 	// the listener closes. 0 (the default) suits systemd; behind a load
 	// balancer, use its probe interval times its failure threshold.
 	DrainDelay time.Duration `koanf:"drain-delay"`
+	// TracingEndpoint, the collector's OTLP/HTTP URL, turns on
+	// OpenTelemetry tracing (adapters/tracing); empty: off, at no cost.
+	// TracingSampleRatio is the share of new traces kept.
+	TracingEndpoint    string  `koanf:"tracing-endpoint"`
+	TracingSampleRatio float64 `koanf:"tracing-sample-ratio"`
+}
+
+// tracingSettings are the tracing settings in force.
+func (o Ops) tracingSettings() tracing.Settings {
+	return tracing.Settings{Endpoint: o.TracingEndpoint, SampleRatio: o.TracingSampleRatio, Version: buildinfo.Read().Version}
 }
 
 // Grace is the shutdown grace in force.
@@ -39,5 +52,6 @@ func (o Ops) validate() error {
 	if o.ShutdownGrace < 0 || o.DrainDelay < 0 {
 		errs = append(errs, errors.New("shutdown-grace and drain-delay cannot be negative"))
 	}
+	errs = append(errs, o.tracingSettings().Validate())
 	return errors.Join(errs...)
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/hubgw/hubgw/adapters/metrics"
 	"github.com/hubgw/hubgw/adapters/rest"
 	"github.com/hubgw/hubgw/adapters/spacecmd"
+	"github.com/hubgw/hubgw/adapters/tracing"
 	"github.com/hubgw/hubgw/adapters/uyuni"
 	"github.com/hubgw/hubgw/auth"
 	"github.com/hubgw/hubgw/buildinfo"
@@ -148,6 +149,7 @@ func Defaults() Config {
 		JobLease:         30 * time.Second,
 		RolloutLease:     15 * time.Second,
 		RolloutRetention: 30 * 24 * time.Hour,
+		Ops:              Ops{TracingSampleRatio: 1},
 
 		PeripheralTimezone: "UTC", // REST surface
 		OpenAPIRefresh:     5 * time.Minute,
@@ -202,8 +204,9 @@ type Server struct {
 	rest     *rest.Handler
 	rollouts *desired.Rollouts
 	state    *state
-	invoke   fanout.Invoker // the per-server stack
-	tls      *tls.Config    // nil: plain HTTP
+	invoke   fanout.Invoker   // the per-server stack
+	tls      *tls.Config      // nil: plain HTTP
+	tracing  *tracing.Tracing // nil: off
 	hub      target.Target
 
 	readiness *readiness // /readyz, cached; unready while draining (ready.go)
@@ -237,6 +240,10 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	metrics.RegisterReadCache(reg, st.cacheStats())
+	tr, err := tracing.New(context.Background(), cfg.tracingSettings())
+	if err != nil {
+		return nil, err
+	}
 	obs := metrics.NewUpstream(reg, MethodClass, client.Dials)
 	breakers := fanout.NewBreakers(fanout.BreakerSettings{Failures: cfg.BreakerFailures, Cooldown: cfg.BreakerCooldown,
 		OnChange: func(server, from, to string) {
@@ -251,7 +258,9 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	//
 	// The per-server stack, outermost first: the read cache answers
 	// before anything else (a hit costs neither a slot nor an upstream
-	// metric); metrics see what the client sees; each retry waits for its
+	// metric or span); the upstream span (tracing on) covers the call as
+	// the request sees it, its retries included, and is the parent the
+	// Uyuni client's traceparent names; metrics see what the client sees; each retry waits for its
 	// own slot (a backoff holds none), bounded by the client request's
 	// deadline. The breaker is inside the limiter, and the per-server
 	// deadline inside the breaker, so the breaker counts only what
@@ -260,6 +269,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	// its circuit (issue 12, M3).
 	invoke := fanout.Stack(client.Invoke,
 		st.readCache(),
+		tr.Upstream(),
 		fanout.Observe(obs),
 		fanout.Observe(health),
 		fanout.Timed(),
@@ -296,14 +306,21 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		// Bodies times targets in flight (gateway/inflight.go).
 		InFlightBytes: cfg.MaxInFlightBytes,
 		LoginThrottle: gateway.LoginThrottle{Burst: cfg.LoginFailures, Every: cfg.LoginRefill},
-		OnLogin:       func(mode auth.Mode, outcome string) { core.Login(string(mode), outcome) },
-		Groups:        cfg.Groups,
+		Logins: func(ctx context.Context, mode auth.Mode, user string) (context.Context, func(string)) {
+			ctx, end := tr.Login(ctx, string(mode), user)
+			return ctx, func(outcome string) {
+				core.Login(string(mode), outcome)
+				end(outcome)
+			}
+		},
+		Groups: cfg.Groups,
 		ServiceCredentials: func(t target.Target) (string, string, bool) {
 			p, ok := overrideFor(t, cfg.Peripherals)
 			return p.User, p.Password, ok && p.User != ""
 		},
 	})
-	// The per-request wrappers, outermost first: gateway-wide ids of
+	// The per-request wrappers, outermost first: the request's span
+	// (tracing on) sees it as the client sent it; gateway-wide ids of
 	// systems and actions route a many-target call to the servers that own
 	// the ids it names, and translate the answers' ids; the server-local
 	// id rule refuses what is left before anything is recorded or sent;
@@ -312,12 +329,13 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	// re-login once) innermost, so a repeat after a re-login is part of the
 	// same job.
 	gw.Use(
+		tr.Requests(),
 		gw.FleetIDs(fleetids.New(st.store)),
 		gw.IDRule(),
 		gw.RecordJobs(),
 		gw.KeepSessions(),
 	)
-	s := &Server{cfg: cfg, log: log, invoke: invoke, hub: hub, registry: regy, client: client, gateway: gw, metrics: reg, state: st}
+	s := &Server{cfg: cfg, log: log, tracing: tr, invoke: invoke, hub: hub, registry: regy, client: client, gateway: gw, metrics: reg, state: st}
 	s.readiness = newReadiness(s.ready)
 	engine := desired.New(gw)
 	s.rollouts = newRollouts(cfg, gw, engine, st, log)
@@ -328,6 +346,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		XMLRPC:  httpapi.NewXMLRPC(hubapi.New(gw).WithRollouts(s.rollouts), spacecmd.New(gw, log), cfg.MaxBodyBytes, cfg.CallTimeout, log),
 		Ready:   s.readiness.ready,
 		Metrics: reg,
+		Tracer:  tr.Tracer(),
 		Routes:  []func(*echo.Echo){s.rest.Register, s.landing},
 		Logger:  log,
 	})
@@ -491,6 +510,11 @@ func (s *Server) Serve(ctx context.Context, l net.Listener, grace time.Duration)
 	s.registry.Wait()
 	s.state.close()
 	s.client.CloseIdle()
+	tctx, tcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	if terr := s.tracing.Shutdown(tctx); terr != nil {
+		s.log.Warn("tracing: the last spans were not exported", "err", terr)
+	}
+	tcancel()
 	if e := <-errc; !errors.Is(e, http.ErrServerClosed) && err == nil {
 		err = e
 	}

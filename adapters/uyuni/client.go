@@ -22,6 +22,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/propagation"
+
 	"github.com/hubgw/hubgw/adapters/certfile"
 	"github.com/hubgw/hubgw/adapters/xmlrpc"
 	"github.com/hubgw/hubgw/gateway/fanout"
@@ -217,6 +219,9 @@ func (c *Client) roundTrip(ctx context.Context, u, method string, params []any, 
 	req.Body, req.GetBody, req.ContentLength = body.reader()
 	req.Header.Set("Content-Type", "text/xml")
 	req.Header.Set("User-Agent", c.opts.UserAgent)
+	// The call's span (adapters/tracing), when it is traced: the server's
+	// own tracing, or a proxy's, continues the trace. Nothing otherwise.
+	propagation.TraceContext{}.Inject(ctx, propagation.HeaderCarrier(req.Header))
 	resp, err := c.httpClient(u).Do(req)
 	if err != nil {
 		// The transport may still hold the body reader after a failed

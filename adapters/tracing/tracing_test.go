@@ -1,0 +1,92 @@
+package tracing_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.uber.org/goleak"
+
+	"github.com/hubgw/hubgw/adapters/tracing"
+	"github.com/hubgw/hubgw/gateway/fanout"
+	"github.com/hubgw/hubgw/gateway/rpc"
+	"github.com/hubgw/hubgw/gateway/target"
+)
+
+// Off, tracing is nothing: no exporter, no goroutine, no span, and the
+// per-server stack gets no layer.
+func TestOffCostsNothing(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	tr, err := tracing.New(context.Background(), tracing.Settings{SampleRatio: 1})
+	require.NoError(t, err)
+	require.Nil(t, tr)
+	require.Nil(t, tr.Tracer())
+	calls := 0
+	base := func(context.Context, fanout.Call) fanout.Result { calls++; return fanout.Result{} }
+	inv := tr.Upstream()(base)
+	inv(context.Background(), fanout.Call{})
+	require.Equal(t, 1, calls)
+	ctx := context.Background()
+	lctx, end := tr.Login(ctx, "relay", "admin")
+	require.Equal(t, ctx, lctx)
+	end("ok")
+	require.NoError(t, tr.Shutdown(ctx))
+}
+
+// On, the exporter's goroutines end with Shutdown.
+func TestShutdownStopsTheExporter(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+	defer collector.Close()
+	tr, err := tracing.New(context.Background(), tracing.Settings{Endpoint: collector.URL, SampleRatio: 1})
+	require.NoError(t, err)
+	_, end := tr.Login(context.Background(), "relay", "admin")
+	end("ok")
+	require.NoError(t, tr.Shutdown(context.Background()))
+	collector.CloseClientConnections()
+}
+
+// An upstream span names the server, the method, the attempts, the
+// outcome and the fault code.
+func TestUpstreamSpan(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tr := tracing.NewWith(trace.NewTracerProvider(trace.WithSpanProcessor(rec)))
+	inv := tr.Upstream()(func(context.Context, fanout.Call) fanout.Result {
+		return fanout.Result{Fault: &rpc.Fault{Code: 2601, String: "no such system"}, Attempts: 1}
+	})
+	inv(context.Background(), fanout.Call{Target: target.Target{ID: 7, Name: "p7.example.com"}, Method: "system.getDetails"})
+	spans := rec.Ended()
+	require.Len(t, spans, 1)
+	got := map[string]string{}
+	for _, kv := range spans[0].Attributes() {
+		got[string(kv.Key)] = kv.Value.Emit()
+	}
+	require.Equal(t, "p7.example.com", got["hubgw.server"])
+	require.Equal(t, "system.getDetails", got["rpc.method"])
+	require.Equal(t, "1", got["hubgw.attempts"])
+	require.Equal(t, "fault", got["hubgw.outcome"])
+	require.Equal(t, "2601", got["hubgw.fault_code"])
+}
+
+func TestSettings(t *testing.T) {
+	for _, tt := range []struct {
+		s    tracing.Settings
+		want string
+	}{
+		{tracing.Settings{}, ""},
+		{tracing.Settings{Endpoint: "http://collector:4318", SampleRatio: 0.1}, ""},
+		{tracing.Settings{Endpoint: "collector:4318", SampleRatio: 1}, "OTLP/HTTP URL"},
+		{tracing.Settings{Endpoint: "https://collector", SampleRatio: 2}, "0 to 1"},
+	} {
+		err := tt.s.Validate()
+		if tt.want == "" {
+			require.NoError(t, err, "%+v", tt.s)
+		} else {
+			require.ErrorContains(t, err, tt.want)
+		}
+	}
+}
