@@ -192,7 +192,7 @@ func TestCLI(t *testing.T) {
 			require.JSONEq(t, string(rr.Body), r.Stdout)
 			r = u.ok(t, "jobs", "show", f.JobID)
 			require.Contains(t, r.Stdout, "Job "+f.JobID+": system.listSystems by admin, done")
-			require.Regexp(t, `(?m)^`+regexp.QuoteMeta(pname(ps[2]))+`\s+transport\s+\S+\s+1\s+fault 4103: `, r.Stdout)
+			require.Regexp(t, `(?m)^`+regexp.QuoteMeta(pname(ps[2]))+`\s+transport\s+\S+\s+fault 4103: `, r.Stdout)
 			r = u.ok(t, "jobs", "list", "--limit", "1", "-o", "json")
 			var list struct{ Jobs []json.RawMessage }
 			require.NoError(t, json.Unmarshal([]byte(r.Stdout), &list))

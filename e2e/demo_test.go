@@ -13,10 +13,11 @@ import (
 
 // demoGuide is what a started demo printed.
 type demoGuide struct {
-	addr    string   // the gateway's host:port
-	sim     string   // the simulated hub's host:port
-	targets []string // every spacecmd -s value printed
-	paths   []string // every /t/<target>/rpc/api URL printed
+	addr    string     // the gateway's host:port
+	sim     string     // the simulated hub's host:port
+	targets []string   // every spacecmd -s value printed
+	paths   []string   // every /t/<target>/rpc/api URL printed
+	cli     [][]string // every hubgw command line printed, without "hubgw"
 }
 
 func startDemo(t *testing.T, bin string, args ...string) demoGuide {
@@ -31,7 +32,11 @@ func startDemo(t *testing.T, bin string, args ...string) demoGuide {
 		g.targets = append(g.targets, m[1])
 	}
 	g.paths = regexp.MustCompile(`http://\S+/t/\S+/rpc/api`).FindAllString(out, -1)
+	for _, m := range regexp.MustCompile(`(?m)^  hubgw (.+?)(?: {2,}\(.*\))?$`).FindAllStringSubmatch(out, -1) {
+		g.cli = append(g.cli, strings.Fields(m[1]))
+	}
 	require.Len(t, g.targets, 5, out)
+	require.Len(t, g.cli, 5, out)
 	require.Len(t, g.paths, 2, out)
 	return g
 }
@@ -63,6 +68,26 @@ print(json.dumps(seen))
 		require.NoError(t, json.Unmarshal([]byte(out), &seen), out)
 		require.Len(t, seen, len(urls))
 	}
+
+	// The command lines, as printed: login, call, plan (changes), apply,
+	// plan again (none), jobs.
+	u := newCLIUser(t, build(t, "cmd/hubgw"), "HUBGW_PASSWORD=admin")
+	for _, args := range first.cli {
+		if args[0] == "plan" {
+			args = append(args, "--detailed-exitcode")
+		}
+		r := u.run(t, "", nil, args...)
+		require.Contains(t, []int{0, 2}, r.Code, "hubgw %v: %s%s", args, r.Stdout, r.Stderr)
+		if args[0] == "plan" && r.Code == 2 {
+			require.Regexp(t, `(?m)^\S+\s+ActivationKey/demo-web\s+create\s`, r.Stdout)
+		}
+		if args[0] == "apply" {
+			require.Contains(t, r.Stderr, "6 created, 0 updated, 0 unchanged, 0 failed", "the example bundle applies cleanly")
+		}
+	}
+	r := u.run(t, "", nil, first.cli[2]...)
+	require.Equal(t, 0, r.Code, "after apply, the plan is empty: %s%s", r.Stdout, r.Stderr)
+	require.Contains(t, r.Stderr, "6 unchanged")
 
 	// The ports of a running demo, asked for again: through make, as a
 	// person would.

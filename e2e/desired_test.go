@@ -535,3 +535,56 @@ func TestDesiredChannelDrift(t *testing.T) {
 	ch := findChannel(t, p.Objects(), "fleet-base")
 	require.Equal(t, "ABCD1234", ch.GPGID)
 }
+
+// A channel Hub Online Sync keeps on a peripheral has two writers: the
+// plan says conflict there (the hub's sync.hub.listPeripheralChannelsToSync
+// lists it), the apply writes nothing to it, other peripherals get it, and
+// spec.ignoreHubSync overrides.
+func TestDesiredHubSyncedChannel(t *testing.T) {
+	sim, g, token := desiredRig(t, uyunisim.Config{Peripherals: 2})
+	ps := sim.Peripherals()
+	const base = `apiVersion: hubgw/v1
+kind: SoftwareChannel
+metadata: {name: synced-base}
+spec: {name: Synced Base, summary: base, arch: channel-x86_64%s}
+`
+	r := rest(t, g, http.MethodPost, "/api/v1/hub/channel/software/create", token,
+		map[string]any{"label": "synced-base", "name": "Synced Base", "summary": "base", "archLabel": "channel-x86_64", "parentLabel": ""})
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	r = rest(t, g, http.MethodPost, "/api/v1/hub/sync/hub/addPeripheralChannelsToSync", token,
+		map[string]any{"fqdn": ps[0].FQDN(), "channelLabels": []string{"synced-base"}})
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+
+	plan := planOrApply(t, g, token, "plan", strings.ReplaceAll(base, "%s", ""), "all")
+	synced := object(t, plan, pname(ps[0]), "SoftwareChannel/synced-base")
+	require.Equal(t, "conflict", synced["action"])
+	require.Contains(t, synced["reason"], "managed by hub sync")
+	require.Equal(t, "create", object(t, plan, pname(ps[1]), "SoftwareChannel/synced-base")["action"])
+
+	resetCalls(sim)
+	res := planOrApply(t, g, token, "apply", strings.ReplaceAll(base, "%s", ""), "all")
+	require.Equal(t, "conflict", object(t, res, pname(ps[0]), "SoftwareChannel/synced-base")["outcome"])
+	require.Empty(t, writes(ps[0]), "nothing written where the hub's sync writes")
+	require.Equal(t, "created", object(t, res, pname(ps[1]), "SoftwareChannel/synced-base")["outcome"])
+
+	res = planOrApply(t, g, token, "apply", strings.ReplaceAll(base, "%s", ", ignoreHubSync: true"), pname(ps[0]))
+	require.Equal(t, "created", object(t, res, pname(ps[0]), "SoftwareChannel/synced-base")["outcome"])
+}
+
+// A repository whose URL the server already has under another label
+// (Uyuni keeps one per URL: fault 1, "please reuse it") is a conflict
+// naming that label, not a bare failure.
+func TestDesiredRepoURLTaken(t *testing.T) {
+	sim, g, token := desiredRig(t, uyunisim.Config{Peripherals: 2})
+	p := sim.Peripherals()[0]
+	r := rest(t, g, http.MethodPost, "/api/v1/peripherals/"+pname(p)+"/channel/software/createRepo", token,
+		map[string]any{"label": "tools-mirror", "type": "yum", "url": "https://repo.example.org/tools"})
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+
+	res := planOrApply(t, g, token, "apply", bundle, "all")
+	tools := object(t, res, pname(p), "SoftwareChannel/fleet-tools")
+	require.Equal(t, "conflict", tools["outcome"], "%v", tools)
+	require.Contains(t, tools["reason"], "already the repository tools-mirror on this server")
+	require.Equal(t, json.Number("1"), tools["faultCode"])
+	require.Equal(t, "created", object(t, res, pname(sim.Peripherals()[1]), "SoftwareChannel/fleet-tools")["outcome"])
+}

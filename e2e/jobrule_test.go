@@ -122,7 +122,7 @@ func TestJobListsUnreachedTargets(t *testing.T) {
 	require.EqualValues(t, 3, member(job, "Total"))
 	require.EqualValues(t, 1, member(job, "Failed"))
 	targets := member(job, "Targets").([]any)
-	require.Equal(t, "transport", member(targets[2], "Status"))
+	require.Equal(t, "transport", member(targets[2], "Outcome"))
 	require.True(t, strings.Contains(member(targets[2], "FaultString").(string), "hubgw:"), "%v", targets[2])
 }
 

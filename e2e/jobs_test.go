@@ -48,18 +48,18 @@ func TestJobsOverXMLRPC(t *testing.T) {
 	for i, tg := range targets {
 		require.Equal(t, ids[i], member(tg, "ServerId"), "request order")
 	}
-	require.Equal(t, "fault", member(targets[1], "Status"))
+	require.Equal(t, "fault", member(targets[1], "Outcome"))
 	require.EqualValues(t, 2800, member(targets[1], "FaultCode"))
 	require.Equal(t, "validation failed", member(targets[1], "FaultString"))
 	// A read's answer is described, not kept: a job records what was
 	// changed where.
-	require.Nil(t, member(targets[0], "Result"))
-	require.Contains(t, member(targets[0], "ResultOmitted"), "answer of a read-only method, not recorded")
+	require.Nil(t, member(targets[0], "Value"))
+	require.Contains(t, member(targets[0], "ValueOmitted"), "answer of a read-only method, not recorded")
 
 	// A write's answer is kept.
 	wres := mustCall(t, c, "broadcast.channel.software.create", key, anys(ids[0]), "job-chan", "Job channel", "s", "channel-x86_64", "")
 	wjob := mustCall(t, c, "hub.getJob", key, member(wres, "JobId"))
-	require.EqualValues(t, 1, member(member(wjob, "Targets").([]any)[0], "Result"))
+	require.EqualValues(t, 1, member(member(wjob, "Targets").([]any)[0], "Value"))
 
 	// listJobs: newest first; limit; bad arguments are clear faults.
 	res2 := mustCall(t, c, "broadcast.system.listSystems", key, "all")

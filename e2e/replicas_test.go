@@ -184,8 +184,8 @@ func TestReplicasShareSessionsAndJobs(t *testing.T) {
 	targets := member(job, "Targets").([]any)
 	require.Len(t, targets, 3)
 	for _, tg := range targets {
-		require.Equal(t, "ok", member(tg, "Status"))
-		require.NotEmpty(t, member(tg, "ResultOmitted"), "a read's answer is described, from any replica")
+		require.Equal(t, "ok", member(tg, "Outcome"))
+		require.NotEmpty(t, member(tg, "ValueOmitted"), "a read's answer is described, from any replica")
 	}
 	list := mustCall(t, a, "hub.listJobs", key).([]any)
 	require.Equal(t, jobID, member(list[0], "JobId"))
@@ -236,7 +236,7 @@ func TestReplicaKilledMidFanOut(t *testing.T) {
 	for _, tg := range member(job, "Targets").([]any) {
 		byID[member(tg, "ServerId").(int64)] = tg
 	}
-	require.Equal(t, "running", member(byID[hang.ID()], "Status"))
+	require.Equal(t, "running", member(byID[hang.ID()], "Outcome"))
 
 	rs[0].kill(t)
 	<-fanout
@@ -254,7 +254,7 @@ func TestReplicaKilledMidFanOut(t *testing.T) {
 		if member(tg, "ServerId") == hang.ID() {
 			want = "interrupted"
 		}
-		require.Equal(t, want, member(tg, "Status"), "server %v", member(tg, "ServerId"))
+		require.Equal(t, want, member(tg, "Outcome"), "server %v", member(tg, "ServerId"))
 	}
 	require.Len(t, ids, 3)
 	require.NoError(t, hang.ClearFaults())

@@ -22,7 +22,8 @@ func TestRESTJobs(t *testing.T) {
 
 	r := rest(t, g, http.MethodPost, "/api/v1/call/system/listSystems?targets=all", token, nil)
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
-	id, _ := r.JSON(t)["jobId"].(string)
+	fan := r.JSON(t)
+	id, _ := fan["jobId"].(string)
 	require.NotEmpty(t, id, "%s", r.Body)
 
 	r = rest(t, g, http.MethodGet, "/api/v1/jobs/"+id, token, nil)
@@ -34,9 +35,17 @@ func TestRESTJobs(t *testing.T) {
 	require.Len(t, targets, 3)
 	var statuses []string
 	for _, tg := range targets {
-		statuses = append(statuses, tg.(map[string]any)["status"].(string))
+		statuses = append(statuses, tg.(map[string]any)["outcome"].(string))
 	}
 	require.Equal(t, []string{"ok", "ok", "transport"}, statuses, "%s", r.Body)
+	// One vocabulary: a job's target says what the fan-out's result said,
+	// in the same words.
+	for i, res := range fan["results"].([]any) {
+		for _, k := range []string{"serverId", "serverName", "ok", "outcome", "faultCode", "faultString", "attempts"} {
+			require.Equal(t, res.(map[string]any)[k], targets[i].(map[string]any)[k], "target %d, %s", i, k)
+		}
+	}
+	require.Contains(t, targets[0], "valueOmitted", "a read's answer is described, not kept")
 	require.Equal(t, json.Number(fmt.Sprint(gateway.CodeUnreachable)), targets[2].(map[string]any)["faultCode"])
 	require.NotContains(t, string(r.Body), token, "no session key in a job record")
 

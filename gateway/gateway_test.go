@@ -165,7 +165,7 @@ func TestKeepSessionsLogsInAgainOnce(t *testing.T) {
 	j, err := fl.jobs.Get(ctx, out.JobID)
 	require.NoError(t, err)
 	require.Equal(t, jobs.Done, j.Status)
-	require.Equal(t, "ok", j.Targets[1].Status, "the job holds the repeat's result")
+	require.Equal(t, "ok", j.Targets[1].Outcome, "the job holds the repeat's result")
 	require.Equal(t, 2, j.Targets[1].Attempts)
 }
 

@@ -574,21 +574,21 @@ func (g *generator) callOp(k Kind, o *Overload, rb *openapi3.RequestBodyRef) {
 func (g *generator) jobs() {
 	dateTime := &openapi3.SchemaRef{Value: openapi3.NewDateTimeSchema()}
 	anyValue := &openapi3.SchemaRef{Value: &openapi3.Schema{Description: "JSON, as the REST calls return values; secrets removed from arguments."}}
-	target := g.addSchema("JobTarget", obj([]string{"serverId", "name", "status", "durationMs", "attempts"}, openapi3.Schemas{
-		"serverId":      integer("int64", "The peripheral's id; 0 for the hub."),
-		"name":          str("The server's name."),
-		"hub":           boolean("The hub itself."),
-		"status":        str("running while the job runs; then ok, fault, timeout, transport, circuit_open, canceled, or interrupted (its replica stopped)."),
-		"result":        anyValue,
-		"resultOmitted": str("Why the result was not kept (too large)."),
-		"faultCode":     integer("int32", "The fault code, upstream or the gateway's."),
-		"faultString":   str(""),
-		"error":         str("Transport detail when the server did not answer."),
-		"durationMs":    integer("int64", ""),
-		"attempts":      integer("int32", ""),
-		"finished":      dateTime,
-		"args":          anyValue,
-	}))
+	// A job's target is a TargetResult, in the same words, plus what only
+	// a record has; its outcome may also be running or interrupted.
+	props := openapi3.Schemas{}
+	for k, v := range g.targetResult.Value.Properties {
+		props[k] = v
+	}
+	outcome := outcomeSchema()
+	outcome.Enum = append(outcome.Enum, "running", "interrupted")
+	outcome.Description = "running while the job runs; interrupted if its replica stopped first; then " + outcome.Description
+	props["outcome"] = &openapi3.SchemaRef{Value: outcome}
+	props["hub"] = boolean("The hub itself.")
+	props["valueOmitted"] = str("Why the value was not kept (a read-only method's answer, or too large).")
+	props["finished"] = dateTime
+	props["args"] = anyValue
+	target := g.addSchema("JobTarget", obj(g.targetResult.Value.Required, props))
 	job := g.addSchema("Job", obj([]string{"id", "method", "user", "status", "replica", "started", "total", "finished", "succeeded", "failed"}, openapi3.Schemas{
 		"id":        str("The job id (FanoutResult.jobId, hub.getJob)."),
 		"method":    str("The Uyuni method called."),

@@ -449,9 +449,9 @@ func jobStruct(j *jobs.Job, withTargets bool) rpc.Struct {
 	for i, t := range j.Targets {
 		d := rpc.Struct{
 			{Name: "ServerId", Value: t.ServerID},
-			{Name: "ServerName", Value: t.Name},
-			{Name: "Status", Value: t.Status},
-			{Name: "Ok", Value: t.OK()},
+			{Name: "ServerName", Value: t.ServerName},
+			{Name: "Ok", Value: t.OK},
+			{Name: "Outcome", Value: t.Outcome},
 			{Name: "DurationMs", Value: t.DurationMs},
 			{Name: "Attempts", Value: int64(t.Attempts)},
 		}
@@ -464,13 +464,13 @@ func jobStruct(j *jobs.Job, withTargets bool) rpc.Struct {
 		if t.Error != "" {
 			d = append(d, rpc.Member{Name: "Error", Value: t.Error})
 		}
-		if v, err := jobs.Value(t.Result); err != nil {
-			d = append(d, rpc.Member{Name: "ResultOmitted", Value: fmt.Sprintf("recorded result unreadable: %v", err)})
+		if v, err := jobs.Value(t.Value); err != nil {
+			d = append(d, rpc.Member{Name: "ValueOmitted", Value: fmt.Sprintf("recorded value unreadable: %v", err)})
 		} else if v != nil {
-			d = append(d, rpc.Member{Name: "Result", Value: v})
+			d = append(d, rpc.Member{Name: "Value", Value: v})
 		}
-		if t.ResultOmitted != "" {
-			d = append(d, rpc.Member{Name: "ResultOmitted", Value: t.ResultOmitted})
+		if t.ValueOmitted != "" {
+			d = append(d, rpc.Member{Name: "ValueOmitted", Value: t.ValueOmitted})
 		}
 		if args, err := jobs.Value(t.Args); err == nil && args != nil {
 			d = append(d, rpc.Member{Name: "Args", Value: args})

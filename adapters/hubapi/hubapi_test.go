@@ -133,7 +133,7 @@ func TestMulticastCarriesItsJob(t *testing.T) {
 	ts, _ := job.Get("Targets")
 	first, _ := ts.([]any)[0].(rpc.Struct).Get("ServerId")
 	require.Equal(t, int64(2), first, "request order")
-	result, _ := ts.([]any)[0].(rpc.Struct).Get("Result")
+	result, _ := ts.([]any)[0].(rpc.Struct).Get("Value")
 	require.Equal(t, "p2", result)
 
 	// Another user does not see it.

@@ -14,6 +14,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -74,11 +75,41 @@ func run(ctx context.Context, out io.Writer, listen, simListen string, periphera
 	if err != nil {
 		return err
 	}
-	printGuide(out, "http://"+l.Addr().String(), sim, group)
+	// An example bundle for the command line's plan and apply, removed
+	// when the demo stops.
+	dir, err := os.MkdirTemp("", "hubgw-demo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	fleet := filepath.Join(dir, "fleet.yaml")
+	if err := os.WriteFile(fleet, []byte(exampleBundle), 0o644); err != nil {
+		return err
+	}
+	printGuide(out, "http://"+l.Addr().String(), sim, group, fleet)
 	return srv.Serve(ctx, l, cfg.Grace())
 }
 
-func printGuide(out io.Writer, gw string, sim *uyunisim.Sim, group []string) {
+// exampleBundle is what an admin declares for every peripheral: a config
+// channel with a file and an activation key that subscribes to it.
+const exampleBundle = `# hubgw desired state: hubgw plan -f fleet.yaml --targets all
+apiVersion: hubgw/v1
+kind: ConfigChannel
+metadata: {name: demo-motd}
+spec:
+  name: Demo message of the day
+  files:
+    - {path: /etc/motd, content: "Managed by the hub\n", mode: "0644"}
+---
+apiVersion: hubgw/v1
+kind: ActivationKey
+metadata: {name: demo-web}
+spec:
+  description: Web servers
+  configChannels: [demo-motd]
+`
+
+func printGuide(out io.Writer, gw string, sim *uyunisim.Sim, group []string, fleet string) {
 	addr := strings.TrimPrefix(gw, "http://")
 	ps := sim.Peripherals()
 	first, last := ps[0], ps[len(ps)-1]
@@ -118,6 +149,13 @@ spacecmd through the gateway (the target is the user part of -s):
   at all peripherals:       spacecmd -s all@%[3]s --nossl -u admin -p admin -- activationkey_list
   scripts, path form:       %[2]s/t/all/rpc/api    %[2]s/t/%[4]s/rpc/api
 
+The hubgw command line (go build -o hubgw ./cmd/hubgw; the packages install it), an example bundle in %[6]s:
+  hubgw login --gateway %[2]s -u admin --mode autoconnect          (password admin)
+  hubgw call system.listSystems --targets all
+  hubgw plan -f %[6]s --targets all
+  hubgw apply -f %[6]s --targets all
+  hubgw jobs
+
 Ctrl-C stops the demo.
-`, strings.Join(group, ","), gw, addr, first.FQDN(), last.ID())
+`, strings.Join(group, ","), gw, addr, first.FQDN(), last.ID(), fleet)
 }

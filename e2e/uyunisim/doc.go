@@ -141,7 +141,9 @@
 // listChannels, scheduleApplyConfigChannel; schedule.listAllActions,
 // list{InProgress,Completed,Failed}Actions, list{InProgress,Completed,Failed}Systems;
 // system.listSystems, listUserSystems (2), listFqdns, listSystemsWithEntitlement;
-// sync.hub.listPeripheralServers; org.listOrgs; user.getDetails, listUsers,
+// sync.hub.listPeripheralServers, listPeripheralChannelsToSync,
+// add/removePeripheralChannelsToSync (HubHandler: the labels only, nothing
+// is copied to the peripheral); org.listOrgs; user.getDetails, listUsers,
 // listAssignableRoles. There are no permission checks: the one user
 // (Config.User) is an administrator.
 //

@@ -2,6 +2,7 @@ package uyunisim
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/hubgw/hubgw/gateway/rpc"
@@ -76,6 +77,60 @@ func syncHubListPeripheralServers(c *call) (any, *rpc.Fault) {
 		}
 	}
 	return out, nil
+}
+
+// The channels Hub Online Sync keeps on a peripheral (HubHandler,
+// HubManager): only on the hub, for a registered peripheral ("<fqdn> is not
+// registered as peripheral", an IllegalStateException the handler turns
+// into InvalidParameterException, 1213, "Error while ..."); adding names
+// channels of the hub ("Channel with label [x] does not exist", an
+// IllegalArgumentException: "Invalid parameter while ..."). The sim does
+// not copy the channels to the peripheral (syncPeripheralChannels).
+func (c *call) syncedPeripheral(verb string) (string, *rpc.Fault) {
+	fqdn := c.str("fqdn")
+	if c.srv.role == RoleHub {
+		for _, p := range c.srv.sim.peripherals {
+			if p.FQDN() == fqdn {
+				return fqdn, nil
+			}
+		}
+	}
+	return "", handlerFault(rpc.CodeInvalidParameter, fmt.Sprintf("Error while %s peripheral channels to sync for %s", verb, fqdn))
+}
+
+func syncHubListChannelsToSync(c *call) (any, *rpc.Fault) {
+	fqdn, f := c.syncedPeripheral("listing")
+	if f != nil {
+		return nil, f
+	}
+	out := []any{}
+	for _, l := range c.st.hubSync[fqdn] {
+		out = append(out, l)
+	}
+	return out, nil
+}
+
+func syncHubChangeChannelsToSync(add bool) func(c *call) (any, *rpc.Fault) {
+	verb := map[bool]string{true: "adding", false: "removing"}[add]
+	return func(c *call) (any, *rpc.Fault) {
+		fqdn, f := c.syncedPeripheral(verb)
+		if f != nil {
+			return nil, f
+		}
+		labels := c.st.hubSync[fqdn]
+		for _, v := range c.list("channelLabels") {
+			l, _ := v.(string)
+			if _, ok := c.st.channelByLabel[l]; !ok {
+				return nil, handlerFault(rpc.CodeInvalidParameter, fmt.Sprintf("Invalid parameter while %s peripheral channels to sync for %s", verb, fqdn))
+			}
+			labels = slices.DeleteFunc(labels, func(x string) bool { return x == l })
+			if add {
+				labels = append(labels, l)
+			}
+		}
+		c.st.hubSync[fqdn] = labels
+		return 1, nil
+	}
 }
 
 func orgListOrgs(c *call) (any, *rpc.Fault) {

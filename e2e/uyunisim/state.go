@@ -60,7 +60,10 @@ type state struct {
 	actions        []*action
 	pending        int                // actions not yet finished
 	sysConfig      map[int64][]string // system id → subscribed config channels, by rank
-	nextID         int64              // ids of channels, repos, config channels, revisions, groups, actions
+	// hubSync, on the hub: peripheral FQDN → labels of the hub's channels
+	// Hub Online Sync keeps on it (IssPeripheralChannels).
+	hubSync map[string][]string
+	nextID  int64 // ids of channels, repos, config channels, revisions, groups, actions
 }
 
 type user struct {
@@ -182,6 +185,7 @@ func newState(sim *Sim, srv *Server) *state {
 		configByLabel:  make(map[string]*configChannel),
 		keyByName:      make(map[string]*activationKey),
 		sysConfig:      make(map[int64][]string),
+		hubSync:        make(map[string][]string),
 		nextID:         100,
 	}
 	st.org, st.otherOrg = sim.orgsOf(srv)

@@ -48,6 +48,7 @@ func (f *fakeGateway) Do(_ context.Context, req gateway.Request) (gateway.Outcom
 }
 
 func (f *fakeGateway) JobRecorder() gateway.JobRecorder { return nil }
+func (f *fakeGateway) Hub() target.Target               { return target.Target{Hub: true, Name: "hub"} }
 
 const bundle = `
 apiVersion: hubgw/v1

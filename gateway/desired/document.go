@@ -394,6 +394,9 @@ func softwareChannelSpec(s *specReader) {
 	if _, ok := o.want["parent"]; !ok {
 		o.want["parent"] = "" // a channel is a base unless it says otherwise: parent is immutable
 	}
+	if ig, ok := s.boolean("ignoreHubSync", ""); ok && ig {
+		o.prune["ignoreHubSync"] = true
+	}
 	s.oneOf("checksum", "checksum", "sha1", "sha256", "sha384", "sha512")
 	if g := s.sub("gpg"); g != nil {
 		g.str("url", "gpg.url")

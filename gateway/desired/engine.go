@@ -35,6 +35,7 @@ import (
 type Gateway interface {
 	Do(ctx context.Context, req gateway.Request) (gateway.Outcome, error)
 	JobRecorder() gateway.JobRecorder
+	Hub() target.Target
 }
 
 // Engine plans and applies bundles.
@@ -263,14 +264,26 @@ type server struct {
 	// justCreated: the current object was created by this apply.
 	justCreated bool
 
-	org    int64            // the user's org on this server (activation key prefix)
-	groups map[string]int64 // system group name → this server's id
+	org int64 // the user's org on this server (activation key prefix)
+	// hubSynced: the channels Hub Online Sync keeps on this server, read
+	// from the hub once (softchan.go).
+	hubSynced map[string]bool
+	groups    map[string]int64 // system group name → this server's id
 	// state: objects of the bundle already handled on this server, and
 	// whether they can be depended on (exist, or will in a plan).
 	state  map[ref]bool
 	exists map[ref]bool // objects outside the bundle, read once
 	down   error        // set once the server is unreachable
 }
+
+// conflictError: a write found what the document cannot take over (the
+// server's own rule forbids it), with the fault that said so.
+type conflictError struct {
+	reason string
+	fault  *rpc.Fault
+}
+
+func (c *conflictError) Error() string { return c.reason }
 
 // ErrWriteInPlan is what the invoker answers a write while planning.
 var ErrWriteInPlan = errors.New("hubgw: a plan may only read")
@@ -395,6 +408,9 @@ func (s *server) plan(ctx context.Context, o *object) PlanObject {
 				break
 			}
 		}
+	}
+	if (p.Action == ActCreate || p.Action == ActUpdate) && o.Kind == KindSoftwareChannel && !o.prune["ignoreHubSync"] && s.syncedByHub(ctx, o.Name) {
+		p.Action, p.Reason = ActConflict, "managed by hub sync: the hub's Hub Online Sync keeps this channel on this server and would overwrite the change; change it on the hub, or set spec.ignoreHubSync"
 	}
 	return p
 }
@@ -525,7 +541,11 @@ func (s *server) failed(res ApplyObject, err error) ApplyObject {
 	}
 	var f *rpc.Fault
 	var u *unreachableError
+	var c *conflictError
 	switch {
+	case errors.As(err, &c):
+		res.Outcome, res.Reason = Conflict, c.reason
+		res.FaultCode, res.FaultString = c.fault.Code, c.fault.String
 	case errors.As(err, &f):
 		res.FaultCode, res.FaultString = f.Code, f.String
 	case errors.As(err, &u) && len(s.steps) == 0:

@@ -42,6 +42,7 @@ func (u uyuniServer) Do(_ context.Context, req gateway.Request) (gateway.Outcome
 }
 
 func (uyuniServer) JobRecorder() gateway.JobRecorder { return nil }
+func (uyuniServer) Hub() target.Target               { return target.Target{Hub: true, Name: "hub"} }
 
 func st(kv ...any) rpc.Struct {
 	var s rpc.Struct

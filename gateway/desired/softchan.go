@@ -2,9 +2,12 @@ package desired
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
+	"github.com/hubgw/hubgw/gateway"
 	"github.com/hubgw/hubgw/gateway/rpc"
+	"github.com/hubgw/hubgw/gateway/target"
 )
 
 // softwareChannelOps is SoftwareChannel (ChannelSoftwareHandler):
@@ -141,13 +144,13 @@ func (s *server) ensureRepo(ctx context.Context, channel, label, typeAndURL stri
 	switch {
 	case isFault(err, rpc.CodeInvalidParameter): // 1213: no such repository
 		if _, err := s.call(ctx, "channel.software.createRepo", label, typ, url); err != nil {
-			return err
+			return s.repoURLTaken(ctx, label, url, err)
 		}
 	case err != nil:
 		return err
 	case str(structOf(v)["sourceUrl"]) != url:
 		if _, err := s.call(ctx, "channel.software.updateRepoUrl", label, url); err != nil {
-			return err
+			return s.repoURLTaken(ctx, label, url, err)
 		}
 	}
 	if associated {
@@ -157,10 +160,66 @@ func (s *server) ensureRepo(ctx context.Context, channel, label, typeAndURL stri
 	return err
 }
 
+// repoURLTaken turns "There's already a defined repository with given
+// url, please reuse it." (fault 1, InvalidRepoUrlException: one repository
+// per URL and type in an org, BaseRepoCommand) into a conflict naming the
+// repository that has the URL, which the document can use instead; other
+// errors pass unchanged.
+func (s *server) repoURLTaken(ctx context.Context, label, url string, err error) error {
+	var f *rpc.Fault
+	if !asFault(err, &f) || f.Code != 1 {
+		return err
+	}
+	repos, lerr := s.call(ctx, "channel.software.listUserRepos")
+	if lerr != nil {
+		return err
+	}
+	for _, r := range items(repos) {
+		if m := structOf(r); str(m["sourceUrl"]) == url && str(m["label"]) != label {
+			return &conflictError{fault: f, reason: fmt.Sprintf("repository %s: its URL %s is already the repository %s on this server (Uyuni keeps one repository per URL); name it %s in the document", label, url, str(m["label"]), str(m["label"]))}
+		}
+	}
+	return err
+}
+
 func (softwareChannelOps) immutable(field string, _, _ any) bool {
 	return field == "arch" || field == "parent"
 }
 
 func (softwareChannelOps) exists(f *rpc.Fault) bool {
 	return f.Code == rpc.CodeInvalidChanName || f.Code == rpc.CodeInvalidChanLabel
+}
+
+// syncedByHub reports whether Hub Online Sync keeps channel label on this
+// peripheral: the hub lists it for the peripheral's FQDN
+// (sync.hub.listPeripheralChannelsToSync, HubHandler: @ReadOnly in
+// uyuni-project/uyuni's current source, though the embedded catalog,
+// older, does not mark it; it is sent here, not through s.call, so a plan
+// may read it). Two writers would
+// fight, the hub's next sync undoing the apply, so such a channel is a
+// conflict. The list is read once per server. A hub that cannot say (no
+// hub sync before 2025, a user who is not a hub administrator, the hub
+// unreachable) manages no channel through it as far as the plan can
+// tell, and nothing is refused.
+func (s *server) syncedByHub(ctx context.Context, label string) bool {
+	if s.hubSynced == nil {
+		s.hubSynced = map[string]bool{}
+		if s.t.Hub || s.t.FQDN == "" {
+			return false
+		}
+		fqdn := s.t.FQDN
+		out, err := s.e.gw.Do(ctx, gateway.Request{Session: s.sess, Targets: []target.Target{s.e.gw.Hub()},
+			Method: "sync.hub.listPeripheralChannelsToSync", Args: func(int, target.Target) []any { return []any{fqdn} }, Internal: true})
+		if err != nil || len(out.Results) != 1 || !out.Results[0].OK() {
+			return false
+		}
+		v, err := rpc.Decode(out.Results[0].Value)
+		if err != nil {
+			return false
+		}
+		for _, l := range strList(v) {
+			s.hubSynced[l] = true
+		}
+	}
+	return s.hubSynced[label]
 }

@@ -92,10 +92,10 @@ func TestJobByteCap(t *testing.T) {
 	require.Equal(t, 5, j.Succeeded)
 	recorded := 0
 	for _, tg := range j.Targets {
-		if tg.Result != nil {
+		if tg.Value != nil {
 			recorded++
 		} else {
-			require.Equal(t, "the job's answers are over its 2500 byte budget", tg.ResultOmitted)
+			require.Equal(t, "the job's answers are over its 2500 byte budget", tg.ValueOmitted)
 		}
 	}
 	require.Equal(t, 2, recorded)

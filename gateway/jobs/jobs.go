@@ -92,33 +92,38 @@ type Job struct {
 	Targets []Target `json:"targets,omitempty"`
 }
 
-// Target is one server of a job.
+// Target is one server of a job, in the words REST uses for one server's
+// result (adapters/rest appendResult: serverId, serverName, ok, outcome,
+// value, faultCode, faultString, error, durationMs, attempts), plus what
+// only a record has: hub, valueOmitted, finished, args.
 type Target struct {
-	ServerID int64  `json:"serverId"` // 0 for the hub
-	Name     string `json:"name"`
-	Hub      bool   `json:"hub,omitempty"`
-	// Status is running, interrupted, or how the server answered: ok,
+	ServerID   int64  `json:"serverId"` // 0 for the hub
+	ServerName string `json:"serverName"`
+	Hub        bool   `json:"hub,omitempty"`
+	OK         bool   `json:"ok"` // Outcome is ok
+	// Outcome is running, interrupted, or how the server answered: ok,
 	// fault, timeout, transport, circuit_open, canceled.
-	Status string `json:"status"`
-	// Result is the server's value as JSON (structs keep their member
+	Outcome string `json:"outcome"`
+	// Value is the server's value as JSON (structs keep their member
 	// order; dates are strings, base64 is a string).
-	Result json.RawMessage `json:"result,omitempty"`
-	// ResultOmitted says why Result is absent although the server
+	Value json.RawMessage `json:"value,omitempty"`
+	// ValueOmitted says why Value is absent although the server
 	// answered (too large to record).
-	ResultOmitted string     `json:"resultOmitted,omitempty"`
-	FaultCode     int        `json:"faultCode,omitempty"`
-	FaultString   string     `json:"faultString,omitempty"`
-	Error         string     `json:"error,omitempty"` // transport detail
-	DurationMs    int64      `json:"durationMs"`
-	Attempts      int        `json:"attempts"`
-	Finished      *time.Time `json:"finished,omitempty"`
+	ValueOmitted string     `json:"valueOmitted,omitempty"`
+	FaultCode    int        `json:"faultCode,omitempty"`
+	FaultString  string     `json:"faultString,omitempty"`
+	Error        string     `json:"error,omitempty"` // transport detail
+	DurationMs   int64      `json:"durationMs"`
+	Attempts     int        `json:"attempts"`
+	Finished     *time.Time `json:"finished,omitempty"`
 	// Args are this target's arguments when they differ from the job's
 	// (multicast sends each server its own).
 	Args json.RawMessage `json:"args,omitempty"`
 }
 
-// OK reports whether the server answered with a value.
-func (t Target) OK() bool { return t.Status == "ok" }
+// setOutcome sets the outcome and ok, which says it is "ok" so a job's
+// target reads like a REST result.
+func (t *Target) setOutcome(o string) { t.Outcome, t.OK = o, o == "ok" }
 
 // Options tune a Recorder.
 type Options struct {
@@ -351,7 +356,7 @@ func (r *Recorder) Start(ctx context.Context, spec Spec) (_ *Run, err error) {
 	}
 	var first []byte
 	for i, t := range spec.Targets {
-		h.Targets[i] = Target{ServerID: t.ID, Name: t.String(), Hub: t.Hub, Status: TargetRunning}
+		h.Targets[i] = Target{ServerID: t.ID, ServerName: t.String(), Hub: t.Hub, Outcome: TargetRunning}
 		run.idx[t.Key()] = append(run.idx[t.Key()], i)
 		var a []any
 		if i < len(spec.Args) {
@@ -504,7 +509,14 @@ func (run *Run) write() {
 	for {
 		select {
 		case <-run.wake:
-			run.flush(false)
+			// A wake can outlive the outcome it announced, which an
+			// earlier flush took: then there is nothing to write.
+			run.mu.Lock()
+			pending := len(run.pending) > 0
+			run.mu.Unlock()
+			if pending || run.failures > 0 {
+				run.flush(false)
+			}
 		case <-tick.C:
 			run.flush(false) // renews the lease, and retries failed writes
 		case <-run.stop:
@@ -661,9 +673,10 @@ func (run *Run) flushJob(final bool) bool {
 func (run *Run) targetJSON(res fanout.Result) func(int) []byte {
 	r := run.rec
 	t := Target{
-		ServerID: res.Target.ID, Name: res.Target.String(), Hub: res.Target.Hub,
-		Status: fanout.Kind(res), DurationMs: res.Duration.Milliseconds(), Attempts: res.Attempts,
+		ServerID: res.Target.ID, ServerName: res.Target.String(), Hub: res.Target.Hub,
+		DurationMs: res.Duration.Milliseconds(), Attempts: res.Attempts,
 	}
+	t.setOutcome(fanout.Kind(res))
 	fin := r.o.Now().UTC()
 	t.Finished = &fin
 	if res.OK() {
@@ -672,21 +685,21 @@ func (run *Run) targetJSON(res fanout.Result) func(int) []byte {
 		n := r.o.SizeHint(res.Value)
 		switch {
 		case run.readOnly:
-			t.ResultOmitted = "answer of a read-only method, not recorded: " + shape(res.Value, n)
+			t.ValueOmitted = "answer of a read-only method, not recorded: " + shape(res.Value, n)
 		case n > 4*r.o.MaxResultBytes:
 			// Surely over the limit once encoded: not worth encoding.
-			t.ResultOmitted = fmt.Sprintf("result of about %d bytes is over the %d byte limit", n, r.o.MaxResultBytes)
+			t.ValueOmitted = fmt.Sprintf("result of about %d bytes is over the %d byte limit", n, r.o.MaxResultBytes)
 		default:
 			b, err = r.o.ResultJSON(res.Value)
 		}
 		switch {
-		case t.ResultOmitted != "":
+		case t.ValueOmitted != "":
 		case err != nil:
-			t.ResultOmitted = "result not representable as JSON: " + err.Error()
+			t.ValueOmitted = "result not representable as JSON: " + err.Error()
 		case len(b) > r.o.MaxResultBytes:
-			t.ResultOmitted = fmt.Sprintf("result of %d bytes is over the %d byte limit", len(b), r.o.MaxResultBytes)
+			t.ValueOmitted = fmt.Sprintf("result of %d bytes is over the %d byte limit", len(b), r.o.MaxResultBytes)
 		default:
-			t.Result = b
+			t.Value = b
 		}
 	} else {
 		f := r.o.Fault(res)
@@ -695,11 +708,11 @@ func (run *Run) targetJSON(res fanout.Result) func(int) []byte {
 			t.Error = res.Err.Error()
 		}
 	}
-	result := t.Result
-	t.Result = nil
+	result := t.Value
+	t.Value = nil
 	if result != nil && run.spent.Add(int64(len(result))) > int64(r.o.MaxJobBytes) {
 		result = nil
-		t.ResultOmitted = fmt.Sprintf("the job's answers are over its %d byte budget", r.o.MaxJobBytes)
+		t.ValueOmitted = fmt.Sprintf("the job's answers are over its %d byte budget", r.o.MaxJobBytes)
 	}
 	return func(i int) []byte {
 		t.Args = run.args[i]
@@ -713,7 +726,7 @@ func (run *Run) targetJSON(res fanout.Result) func(int) []byte {
 		// The result is spliced in rather than marshalled: encoding/json
 		// would scan and compact it again, which is a fifth of the cost
 		// of recording a 500-server fan-out.
-		b = append(b[:len(b)-1], `,"result":`...)
+		b = append(b[:len(b)-1], `,"value":`...)
 		b = append(b, result...)
 		return append(b, '}')
 	}
@@ -781,7 +794,7 @@ func (r *Recorder) summary(ctx context.Context, id string) (*Job, error) {
 		st, ok := h["s:"+strconv.Itoa(i)]
 		switch {
 		case ok:
-			j.Targets[i].Status = string(st)
+			j.Targets[i].setOutcome(string(st))
 			j.Finished++
 			if string(st) == "ok" {
 				j.Succeeded++
@@ -789,9 +802,9 @@ func (r *Recorder) summary(ctx context.Context, id string) (*Job, error) {
 				j.Failed++
 			}
 		case j.Status != Running:
-			j.Targets[i].Status = TargetInterrupted
+			j.Targets[i].setOutcome(TargetInterrupted)
 		default:
-			j.Targets[i].Status = TargetRunning
+			j.Targets[i].setOutcome(TargetRunning)
 		}
 	}
 	return j, nil

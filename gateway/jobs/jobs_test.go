@@ -117,7 +117,7 @@ func TestJobRecordsEveryTarget(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, jobs.Running, j.Status)
 			require.Nil(t, j.Ended)
-			require.Equal(t, jobs.TargetRunning, j.Targets[2].Status)
+			require.Equal(t, jobs.TargetRunning, j.Targets[2].Outcome)
 
 			run.End(res) // the rest come in with End
 			j, err = rec.Get(ctx, run.ID())
@@ -129,12 +129,12 @@ func TestJobRecordsEveryTarget(t *testing.T) {
 			require.Equal(t, [4]int{4, 4, 2, 2}, [4]int{j.Total, j.Finished, j.Succeeded, j.Failed})
 
 			got := j.Targets
-			require.Equal(t, "ok", got[0].Status)
-			require.JSONEq(t, `[{"name":"web1","id":1}]`, string(got[0].Result))
+			require.Equal(t, "ok", got[0].Outcome)
+			require.JSONEq(t, `[{"name":"web1","id":1}]`, string(got[0].Value))
 			require.Equal(t, int64(12), got[0].DurationMs)
-			require.Equal(t, "fault", got[1].Status)
+			require.Equal(t, "fault", got[1].Outcome)
 			require.Equal(t, 2950, got[1].FaultCode)
-			require.Equal(t, "timeout", got[2].Status)
+			require.Equal(t, "timeout", got[2].Outcome)
 			require.Contains(t, got[2].Error, "no answer within 2s")
 			require.True(t, got[3].Hub)
 			require.Equal(t, int64(0), got[3].ServerID)
@@ -215,9 +215,9 @@ func TestLargeResultIsNotRecorded(t *testing.T) {
 	run.End(fanout.Results{{Target: ts[0], Value: strings.Repeat("y", 500)}})
 	j, err := rec.Get(ctx, run.ID())
 	require.NoError(t, err)
-	require.Empty(t, j.Targets[0].Result)
-	require.Contains(t, j.Targets[0].ResultOmitted, "over the 100 byte limit")
-	require.Equal(t, "ok", j.Targets[0].Status)
+	require.Empty(t, j.Targets[0].Value)
+	require.Contains(t, j.Targets[0].ValueOmitted, "over the 100 byte limit")
+	require.Equal(t, "ok", j.Targets[0].Outcome)
 }
 
 // A replica that dies mid-fan-out stops renewing its lease; readers then
@@ -262,8 +262,8 @@ func interruptedJob(t *testing.T, dying *killable, st cache.Store, o jobs.Option
 		return j.Status == jobs.Interrupted
 	}, 30*time.Second, 20*time.Millisecond)
 	require.NotNil(t, j.Ended)
-	require.Equal(t, "ok", j.Targets[0].Status, "what finished is kept")
-	require.Equal(t, jobs.TargetInterrupted, j.Targets[1].Status)
+	require.Equal(t, "ok", j.Targets[0].Outcome, "what finished is kept")
+	require.Equal(t, jobs.TargetInterrupted, j.Targets[1].Outcome)
 	require.Equal(t, 1, j.Finished)
 
 	// Stays interrupted for every later reader.
@@ -344,9 +344,11 @@ func TestConcurrentFinishes(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 500, j.Succeeded)
 	for i, tg := range j.Targets {
-		require.JSONEq(t, fmt.Sprintf(`[%q]`, ts[i].Name), string(tg.Result))
+		require.JSONEq(t, fmt.Sprintf(`[%q]`, ts[i].Name), string(tg.Value))
 	}
-	require.LessOrEqual(t, st.batches.Load(), int64(502))
+	// At most one write per answer, plus the start, the first listing, the
+	// end and the end's listing again (a lost index entry is restored).
+	require.LessOrEqual(t, st.batches.Load(), int64(500+4))
 }
 
 func TestValueRoundTrip(t *testing.T) {
@@ -358,7 +360,7 @@ func TestValueRoundTrip(t *testing.T) {
 	run.End(fanout.Results{{Target: ts[0], Value: in}})
 	j, err := rec.Get(context.Background(), run.ID())
 	require.NoError(t, err)
-	v, err := jobs.Value(j.Targets[0].Result)
+	v, err := jobs.Value(j.Targets[0].Value)
 	require.NoError(t, err)
 	require.Equal(t, in, v, "order and types survive")
 	_, err = jobs.Value(json.RawMessage(`{"a":1} x`))

@@ -66,7 +66,7 @@ func endDuringOutage(t *testing.T, owner, reader *jobs.Recorder, down func(), up
 	}, 20*time.Second, 10*time.Millisecond)
 	require.Equal(t, [3]int{5, 5, 0}, [3]int{j.Finished, j.Succeeded, j.Failed}, "every answer recorded")
 	for i, tg := range j.Targets {
-		require.Equal(t, "ok", tg.Status, "target %d", i)
+		require.Equal(t, "ok", tg.Outcome, "target %d", i)
 	}
 }
 

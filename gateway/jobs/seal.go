@@ -27,12 +27,12 @@ type storedTarget struct {
 }
 
 type secretPart struct {
-	Args   json.RawMessage `json:"args,omitempty"`
-	Result json.RawMessage `json:"result,omitempty"`
+	Args  json.RawMessage `json:"args,omitempty"`
+	Value json.RawMessage `json:"value,omitempty"`
 }
 
 func (run *Run) sealTarget(i int, t Target, result json.RawMessage) []byte {
-	secret, _ := json.Marshal(secretPart{Args: t.Args, Result: result}) // recorded JSON: cannot fail
+	secret, _ := json.Marshal(secretPart{Args: t.Args, Value: result}) // recorded JSON: cannot fail
 	t.Args = nil
 	b, _ := json.Marshal(storedTarget{Target: t, Sealed: run.rec.o.Seal.Seal(secret, aad(run.id, "t:"+strconv.Itoa(i)))})
 	return b
@@ -40,7 +40,7 @@ func (run *Run) sealTarget(i int, t Target, result json.RawMessage) []byte {
 
 // unsealedTarget reads a stored outcome, opening what was sealed. An
 // outcome sealed with another key (the key file changed) keeps its
-// status and says so in ResultOmitted.
+// status and says so in ValueOmitted.
 func (r *Recorder) unsealedTarget(id string, i int, b []byte) (Target, error) {
 	var st storedTarget
 	if err := json.Unmarshal(b, &st); err != nil {
@@ -51,10 +51,10 @@ func (r *Recorder) unsealedTarget(id string, i int, b []byte) (Target, error) {
 	}
 	var p secretPart
 	if err := r.open(st.Sealed, id, "t:"+strconv.Itoa(i), &p); err != nil {
-		st.ResultOmitted = "arguments and answer unreadable: " + err.Error()
+		st.ValueOmitted = "arguments and answer unreadable: " + err.Error()
 		return st.Target, nil
 	}
-	st.Args, st.Result = p.Args, p.Result
+	st.Args, st.Value = p.Args, p.Value
 	return st.Target, nil
 }
 

@@ -51,7 +51,7 @@ func TestArgumentsAndAnswersSealed(t *testing.T) {
 	j, err := rec.Get(ctx, run.ID())
 	require.NoError(t, err)
 	require.JSONEq(t, `["key-bob",["chan-alice"]]`, string(j.Args))
-	require.JSONEq(t, `"r3sult-a"`, string(j.Targets[0].Result))
+	require.JSONEq(t, `"r3sult-a"`, string(j.Targets[0].Value))
 	require.JSONEq(t, `["key-carol",["chan-alice"]]`, string(j.Targets[1].Args))
 	require.Equal(t, 2800, j.Targets[1].FaultCode)
 
@@ -59,9 +59,9 @@ func TestArgumentsAndAnswersSealed(t *testing.T) {
 	j, err = other.Get(ctx, run.ID())
 	require.NoError(t, err)
 	require.Equal(t, jobs.Done, j.Status)
-	require.Equal(t, "ok", j.Targets[0].Status)
-	require.Empty(t, j.Targets[0].Result)
-	require.Contains(t, j.Targets[0].ResultOmitted, "another key")
+	require.Equal(t, "ok", j.Targets[0].Outcome)
+	require.Empty(t, j.Targets[0].Value)
+	require.Contains(t, j.Targets[0].ValueOmitted, "another key")
 	require.Contains(t, string(j.Args), "unreadable")
 }
 
@@ -94,12 +94,12 @@ func TestReadOnlyAnswersDescribed(t *testing.T) {
 			run.End(fanout.Results{{Target: ts[0], Value: tt.value, Attempts: 1}})
 			j, err := rec.Get(ctx, run.ID())
 			require.NoError(t, err)
-			require.Equal(t, "ok", j.Targets[0].Status)
-			require.Equal(t, tt.note, j.Targets[0].ResultOmitted)
+			require.Equal(t, "ok", j.Targets[0].Outcome)
+			require.Equal(t, tt.note, j.Targets[0].ValueOmitted)
 			if tt.result == "" {
-				require.Empty(t, j.Targets[0].Result)
+				require.Empty(t, j.Targets[0].Value)
 			} else {
-				require.JSONEq(t, tt.result, string(j.Targets[0].Result))
+				require.JSONEq(t, tt.result, string(j.Targets[0].Value))
 			}
 		})
 	}

@@ -143,10 +143,16 @@ func resultRows(o *Output, rs []Result, keep func(Result) bool) [][]string {
 		if keep != nil && !keep(r) {
 			continue
 		}
-		v := faultText(r.FaultCode, r.FaultString, r.Error)
-		if r.OK {
+		var v string
+		switch {
+		case r.OK && r.ValueOmitted != "":
+			v = "(" + r.ValueOmitted + ")"
+		case r.OK:
 			v = valueText(r.Value)
+		case r.FaultCode != 0 || r.FaultString != "" || r.Error != "":
+			v = faultText(r.FaultCode, r.FaultString, r.Error)
 		}
+		// else a job's server still running, or interrupted: no answer
 		rows = append(rows, []string{r.ServerName, o.Paint(r.Outcome), duration(r.DurationMs), v})
 	}
 	return rows

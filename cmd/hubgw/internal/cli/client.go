@@ -200,16 +200,18 @@ func (c *Client) Logout(ctx context.Context) error {
 
 // Result is one server's answer in a call (the document's TargetResult).
 type Result struct {
-	ServerID    int64           `json:"serverId"`
-	ServerName  string          `json:"serverName"`
-	OK          bool            `json:"ok"`
-	Outcome     string          `json:"outcome"`
-	Value       json.RawMessage `json:"value,omitempty"`
-	FaultCode   int             `json:"faultCode,omitempty"`
-	FaultString string          `json:"faultString,omitempty"`
-	Error       string          `json:"error,omitempty"`
-	DurationMs  int64           `json:"durationMs"`
-	Attempts    int             `json:"attempts"`
+	ServerID   int64           `json:"serverId"`
+	ServerName string          `json:"serverName"`
+	OK         bool            `json:"ok"`
+	Outcome    string          `json:"outcome"`
+	Value      json.RawMessage `json:"value,omitempty"`
+	// ValueOmitted says why a job kept no value (jobs show).
+	ValueOmitted string `json:"valueOmitted,omitempty"`
+	FaultCode    int    `json:"faultCode,omitempty"`
+	FaultString  string `json:"faultString,omitempty"`
+	Error        string `json:"error,omitempty"`
+	DurationMs   int64  `json:"durationMs"`
+	Attempts     int    `json:"attempts"`
 }
 
 // Duration is the result's duration.

@@ -19,7 +19,7 @@ func (a *app) jobsCmd() *cobra.Command {
 		Long: long(`
 The fan-outs you started (hubgw call --targets, or any client of the gateway),
 newest first: "jobs" and "jobs list" list them; "jobs show ID" shows one, a row
-per server with its status, duration, attempts and result or fault. -o json
+per server with its outcome, duration and value or fault, as hubgw call shows them. -o json
 prints the gateway's answer as it came.`),
 		Example: `  hubgw jobs
   hubgw jobs show 3f9c2a1e -o json`,
@@ -98,16 +98,14 @@ func showJob(out *Output, j *jobs.Job) error {
 	}
 	fmt.Fprintf(out.W, "Job %s: %s by %s, %s (servers ok/failed/all: %s)\nStarted %s, ended %s, on replica %s\n\n",
 		j.ID, j.Method, j.User, out.Paint(string(j.Status)), tally(*j), when(j.Started), ended, j.Replica)
-	rows := make([][]string, len(j.Targets))
+	// A job's targets are results in the call's words: the same table.
+	rs := make([]Result, len(j.Targets))
 	for i, t := range j.Targets {
-		v := valueText(t.Result)
-		switch {
-		case t.FaultCode != 0 || t.FaultString != "":
-			v = faultText(t.FaultCode, t.FaultString, t.Error)
-		case t.ResultOmitted != "":
-			v = "(" + t.ResultOmitted + ")"
+		rs[i] = Result{
+			ServerID: t.ServerID, ServerName: t.ServerName, OK: t.OK, Outcome: t.Outcome, Value: t.Value,
+			ValueOmitted: t.ValueOmitted, FaultCode: t.FaultCode, FaultString: t.FaultString, Error: t.Error,
+			DurationMs: t.DurationMs, Attempts: t.Attempts,
 		}
-		rows[i] = []string{t.Name, out.Paint(t.Status), duration(t.DurationMs), strconv.Itoa(t.Attempts), v}
 	}
-	return out.Table([]string{"server", "status", "duration", "attempts", "result or fault"}, rows)
+	return out.Table(resultHeader, resultRows(out, rs, nil))
 }
