@@ -157,12 +157,18 @@ func (t *Tracing) Requests() gateway.Wrapper {
 // Upstream is the fanout.Middleware that spans each call to a server:
 // its name, the method, the attempts made, how it went and its fault
 // code. The Uyuni client sends the span's traceparent with the call.
+// Only calls made for a traced request are spanned: the gateway's own
+// (readiness probes, background refreshes) would each be a trace of one
+// span, every second.
 func (t *Tracing) Upstream() fanout.Middleware {
 	return func(next fanout.Invoker) fanout.Invoker {
 		if t == nil {
 			return next
 		}
 		return func(ctx context.Context, c fanout.Call) fanout.Result {
+			if !trace.SpanContextFromContext(ctx).IsValid() {
+				return next(ctx, c)
+			}
 			ctx, span := t.tr.Start(ctx, "upstream "+c.Method, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(
 				attribute.String("hubgw.server", c.Target.String()),
 				attribute.String("rpc.system", "xmlrpc"),

@@ -58,9 +58,15 @@ func TestUpstreamSpan(t *testing.T) {
 	inv := tr.Upstream()(func(context.Context, fanout.Call) fanout.Result {
 		return fanout.Result{Fault: &rpc.Fault{Code: 2601, String: "no such system"}, Attempts: 1}
 	})
-	inv(context.Background(), fanout.Call{Target: target.Target{ID: 7, Name: "p7.example.com"}, Method: "system.getDetails"})
+	call := fanout.Call{Target: target.Target{ID: 7, Name: "p7.example.com"}, Method: "system.getDetails"}
+	inv(context.Background(), call)
+	require.Empty(t, rec.Ended(), "a call outside any traced request (a probe's) makes no trace of its own")
+	ctx, parent := tr.Tracer().Start(context.Background(), "request")
+	inv(ctx, call)
+	parent.End()
 	spans := rec.Ended()
-	require.Len(t, spans, 1)
+	require.Len(t, spans, 2)
+	require.Equal(t, parent.SpanContext().SpanID(), spans[0].Parent().SpanID())
 	got := map[string]string{}
 	for _, kv := range spans[0].Attributes() {
 		got[string(kv.Key)] = kv.Value.Emit()
