@@ -24,16 +24,18 @@ type Ops struct {
 	// the listener closes. 0 (the default) suits systemd; behind a load
 	// balancer, use its probe interval times its failure threshold.
 	DrainDelay time.Duration `koanf:"drain-delay"`
-	// TracingEndpoint, the collector's OTLP/HTTP URL, turns on
-	// OpenTelemetry tracing (adapters/tracing); empty: off, at no cost.
+	// TracingEndpoint, the collector's OTLP URL, turns on OpenTelemetry
+	// tracing (adapters/tracing); empty: off, at no cost.
+	// TracingProtocol is how it is spoken: http (OTLP/HTTP) or grpc.
 	// TracingSampleRatio is the share of new traces kept.
 	TracingEndpoint    string  `koanf:"tracing-endpoint"`
+	TracingProtocol    string  `koanf:"tracing-protocol"`
 	TracingSampleRatio float64 `koanf:"tracing-sample-ratio"`
 }
 
 // tracingSettings are the tracing settings in force.
 func (o Ops) tracingSettings() tracing.Settings {
-	return tracing.Settings{Endpoint: o.TracingEndpoint, SampleRatio: o.TracingSampleRatio, Version: buildinfo.Read().Version}
+	return tracing.Settings{Endpoint: o.TracingEndpoint, Protocol: o.TracingProtocol, SampleRatio: o.TracingSampleRatio, Version: buildinfo.Read().Version}
 }
 
 // Grace is the shutdown grace in force.

@@ -149,7 +149,7 @@ func Defaults() Config {
 		JobLease:         30 * time.Second,
 		RolloutLease:     15 * time.Second,
 		RolloutRetention: 30 * 24 * time.Hour,
-		Ops:              Ops{TracingSampleRatio: 1},
+		Ops:              Ops{TracingProtocol: "http", TracingSampleRatio: 1},
 
 		PeripheralTimezone: "UTC", // REST surface
 		OpenAPIRefresh:     5 * time.Minute,

@@ -1,5 +1,5 @@
 // Package tracing is hubgw's OpenTelemetry tracing: the provider and its
-// OTLP/HTTP exporter, and the spans of the gateway's own layers, each put
+// OTLP exporter (HTTP or gRPC), and the spans of the gateway's own layers, each put
 // in the one place its layer is assembled (adapters/server): a span per
 // gateway request (a gateway.Wrapper around Do), per upstream call (a
 // fanout.Middleware in the per-server stack) and per login. The inbound
@@ -21,6 +21,7 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -32,11 +33,14 @@ import (
 
 // Settings configure tracing.
 type Settings struct {
-	// Endpoint is the collector's OTLP/HTTP URL (http://collector:4318);
-	// /v1/traces is added when it has no path. Empty: tracing is off.
-	// The exporter's other OTEL_EXPORTER_OTLP_* variables (headers,
-	// timeout, compression, certificates) apply as the SDK reads them.
+	// Endpoint is the collector's OTLP URL: over HTTP
+	// (http://collector:4318; /v1/traces is added when it has no path)
+	// or, with Protocol grpc, its gRPC port (http://collector:4317;
+	// https for TLS). Empty: tracing is off. The exporter's other
+	// OTEL_EXPORTER_OTLP_* variables (headers, timeout, compression,
+	// certificates) apply as the SDK reads them.
 	Endpoint string
+	Protocol string // "http" (OTLP/HTTP with protobuf, the default) or "grpc"
 	// SampleRatio is the share of new traces kept (0 to 1); a trace a
 	// client started is kept when the client kept it.
 	SampleRatio float64
@@ -50,7 +54,10 @@ func (s Settings) Validate() error {
 	}
 	var errs []error
 	if u, err := url.Parse(s.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, fmt.Errorf("tracing-endpoint %q: want the collector's OTLP/HTTP URL, such as http://collector:4318", s.Endpoint))
+		errs = append(errs, fmt.Errorf("tracing-endpoint %q: want the collector's OTLP URL, such as http://collector:4318 (or :4317 with tracing-protocol grpc)", s.Endpoint))
+	}
+	if s.Protocol != "" && s.Protocol != "http" && s.Protocol != "grpc" {
+		errs = append(errs, fmt.Errorf("tracing-protocol %q: want http or grpc", s.Protocol))
 	}
 	if s.SampleRatio < 0 || s.SampleRatio > 1 {
 		errs = append(errs, fmt.Errorf("tracing-sample-ratio %v: want 0 to 1", s.SampleRatio))
@@ -73,11 +80,7 @@ func New(ctx context.Context, s Settings) (*Tracing, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
-	endpoint := s.Endpoint
-	if u, _ := url.Parse(endpoint); u.Path == "" || u.Path == "/" {
-		endpoint = strings.TrimSuffix(endpoint, "/") + "/v1/traces"
-	}
-	exp, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(endpoint))
+	exp, err := exporter(ctx, s)
 	if err != nil {
 		return nil, fmt.Errorf("tracing: %w", err)
 	}
@@ -93,6 +96,17 @@ func New(ctx context.Context, s Settings) (*Tracing, error) {
 		sdktrace.WithResource(res),
 		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(s.SampleRatio))),
 	)), nil
+}
+
+func exporter(ctx context.Context, s Settings) (sdktrace.SpanExporter, error) {
+	if s.Protocol == "grpc" {
+		return otlptracegrpc.New(ctx, otlptracegrpc.WithEndpointURL(s.Endpoint))
+	}
+	endpoint := s.Endpoint
+	if u, _ := url.Parse(endpoint); u.Path == "" || u.Path == "/" {
+		endpoint = strings.TrimSuffix(endpoint, "/") + "/v1/traces"
+	}
+	return otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(endpoint))
 }
 
 // NewWith traces with tp (tests give one with a span recorder).

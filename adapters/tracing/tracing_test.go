@@ -2,6 +2,7 @@ package tracing_test
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -9,7 +10,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	coltrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"go.uber.org/goleak"
+	"google.golang.org/grpc"
 
 	"github.com/hubgw/hubgw/adapters/tracing"
 	"github.com/hubgw/hubgw/gateway/fanout"
@@ -85,7 +88,9 @@ func TestSettings(t *testing.T) {
 	}{
 		{tracing.Settings{}, ""},
 		{tracing.Settings{Endpoint: "http://collector:4318", SampleRatio: 0.1}, ""},
-		{tracing.Settings{Endpoint: "collector:4318", SampleRatio: 1}, "OTLP/HTTP URL"},
+		{tracing.Settings{Endpoint: "collector:4318", SampleRatio: 1}, "OTLP URL"},
+		{tracing.Settings{Endpoint: "http://collector:4317", Protocol: "grpc", SampleRatio: 1}, ""},
+		{tracing.Settings{Endpoint: "http://collector:4317", Protocol: "thrift", SampleRatio: 1}, "http or grpc"},
 		{tracing.Settings{Endpoint: "https://collector", SampleRatio: 2}, "0 to 1"},
 	} {
 		err := tt.s.Validate()
@@ -95,4 +100,38 @@ func TestSettings(t *testing.T) {
 			require.ErrorContains(t, err, tt.want)
 		}
 	}
+}
+
+// collector is an OTLP/gRPC trace collector keeping the spans' names.
+type collector struct {
+	coltrace.UnimplementedTraceServiceServer
+	names chan string
+}
+
+func (c *collector) Export(_ context.Context, req *coltrace.ExportTraceServiceRequest) (*coltrace.ExportTraceServiceResponse, error) {
+	for _, rs := range req.ResourceSpans {
+		for _, ss := range rs.ScopeSpans {
+			for _, s := range ss.Spans {
+				c.names <- s.Name
+			}
+		}
+	}
+	return &coltrace.ExportTraceServiceResponse{}, nil
+}
+
+// With tracing-protocol grpc, spans go to the collector's gRPC port.
+func TestGRPCExport(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	srv := grpc.NewServer()
+	col := &collector{names: make(chan string, 10)}
+	coltrace.RegisterTraceServiceServer(srv, col)
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(srv.Stop)
+	tr, err := tracing.New(context.Background(), tracing.Settings{Endpoint: "http://" + l.Addr().String(), Protocol: "grpc", SampleRatio: 1})
+	require.NoError(t, err)
+	_, end := tr.Login(context.Background(), "relay", "admin")
+	end("ok")
+	require.NoError(t, tr.Shutdown(context.Background()), "the stop exports what is buffered")
+	require.Equal(t, "gateway.Login", <-col.names)
 }

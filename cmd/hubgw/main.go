@@ -115,7 +115,8 @@ func serveCmd() *cobra.Command {
 	f.String("tls-cert", "", "PEM certificate (chain) to serve HTTPS with; reloaded on SIGHUP and when the file changes")
 	f.String("tls-key", "", "PEM private key of --tls-cert")
 	f.Duration("shutdown-grace", 0, "how long calls in flight may finish after a stop (0: call-timeout)")
-	f.String("tracing-endpoint", "", "OpenTelemetry: the collector's OTLP/HTTP URL, e.g. http://collector:4318 (empty: no tracing)")
+	f.String("tracing-endpoint", "", "OpenTelemetry: the collector's OTLP URL, e.g. http://collector:4318 (empty: no tracing)")
+	f.String("tracing-protocol", d.TracingProtocol, "OTLP over http (port 4318) or grpc (port 4317)")
 	f.Float64("tracing-sample-ratio", d.TracingSampleRatio, "share of new traces kept, 0 to 1 (a client's traceparent decides for its own)")
 	f.Duration("drain-delay", 0, "after a stop, answer /readyz 503 for this long before closing the listener (behind a load balancer)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
