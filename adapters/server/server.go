@@ -260,13 +260,13 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	// before anything else (a hit costs neither a slot nor an upstream
 	// metric or span); the upstream span (tracing on) covers the call as
 	// the request sees it, its retries included, and is the parent the
-	// Uyuni client's traceparent names; metrics see what the client sees; each retry waits for its
-	// own slot (a backoff holds none), bounded by the client request's
-	// deadline. The breaker is inside the limiter, and the per-server
-	// deadline inside the breaker, so the breaker counts only what
-	// happened after a request was sent: a wait for a slot says the
-	// gateway is busy, not that the server is down, and must never open
-	// its circuit (issue 12, M3).
+	// Uyuni client's traceparent names; metrics see what the client sees;
+	// each retry waits for its own slot (a backoff holds none), bounded
+	// by the client request's deadline. The breaker is inside the
+	// limiter, and the per-server deadline inside the breaker, so the
+	// breaker counts only what happened after a request was sent: a wait
+	// for a slot says the gateway is busy, not that the server is down,
+	// and must never open its circuit (issue 12, M3).
 	invoke := fanout.Stack(client.Invoke,
 		st.readCache(),
 		tr.Upstream(),
