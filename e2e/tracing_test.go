@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -107,7 +108,28 @@ func TestTracingFanOut(t *testing.T) {
 	req.Header.Set("Traceparent", "00-"+clientTrace+"-"+clientSpan+"-01")
 	r := doRest(t, http.DefaultClient, req)
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	// XML-RPC is spanned the same way (a stock client aimed at one
+	// peripheral; the REST token is the session key).
+	const xmlTrace = "0af7651916cd43dd8448eb211c80319c"
+	req, err = http.NewRequest(http.MethodPost, g.Base+"/t/"+pname(ps[0])+"/rpc/api", strings.NewReader(
+		`<?xml version="1.0"?><methodCall><methodName>system.listSystems</methodName><params><param><value><string>`+token+`</string></value></param></params></methodCall>`))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "text/xml")
+	req.Header.Set("Traceparent", "00-"+xmlTrace+"-b7ad6b7169203331-01")
+	r = doRest(t, http.DefaultClient, req)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	require.NotContains(t, string(r.Body), "<fault>")
 	require.NoError(t, g.Stop(), "the stop exports the spans still buffered")
+
+	var xmlInbound *tracepb.Span
+	for _, s := range otlp.Spans() {
+		if hex.EncodeToString(s.TraceId) == xmlTrace && s.Kind == tracepb.Span_SPAN_KIND_SERVER {
+			xmlInbound = s
+		}
+	}
+	require.NotNil(t, xmlInbound)
+	require.Equal(t, "targeted", spanAttr(xmlInbound, "hubgw.dialect"))
+	require.Equal(t, "system.listSystems", spanAttr(xmlInbound, "rpc.method"))
 
 	var inbound, do *tracepb.Span
 	var upstream []*tracepb.Span
@@ -161,7 +183,7 @@ func TestTracingFanOut(t *testing.T) {
 		require.True(t, ok)
 		var seen []string
 		for _, c := range p.Calls() {
-			if c.Method == "system.listSystems" {
+			if c.Method == "system.listSystems" && strings.Contains(c.TraceParent, clientTrace) {
 				seen = append(seen, c.TraceParent)
 			}
 		}
