@@ -15,7 +15,7 @@ DATE    ?= $(shell git log -1 --format=%cI 2>/dev/null)
 BUILDINFO := github.com/hubgw/hubgw/buildinfo
 LDFLAGS := -s -w -X $(BUILDINFO).version=$(VERSION) -X $(BUILDINFO).commit=$(COMMIT) -X $(BUILDINFO).date=$(DATE)
 
-.PHONY: all build test test-short bench fuzz lint demo clean swagger-ui package
+.PHONY: all build test test-short bench soak fuzz lint demo clean swagger-ui package
 
 all: build
 
@@ -49,6 +49,15 @@ bench:
 	$(GO) test -run '^$$' -bench 'Multicast|JobRecording' -benchtime 200x -count 1 -timeout 30m ./e2e
 	$(GO) test -run '^$$' -bench 'PlanApply' -benchtime 3x -count 1 -timeout 30m ./e2e
 	$(GO) test -run '^$$' -bench 'BigBroadcast' -benchtime 1x -count 1 -timeout 30m ./e2e
+
+# A soak run (not part of make test): a gateway process for SOAK against 20
+# simulated peripherals, some faulty, slow, hanging or down, with mixed
+# traffic (unicast, multicast, broadcast, REST, good and wrong logins); it
+# fails if RSS, goroutines or open descriptors do not come back near where
+# they began once the traffic stops (e2e TestSoak says how near and why).
+SOAK ?= 10m
+soak:
+	E2E_SOAK=$(SOAK) $(GO) test -run '^TestSoak$$' -count 1 -v -timeout 2h ./e2e
 
 # Fuzz each target for FUZZTIME (go test -fuzz runs one target at a time).
 fuzz:

@@ -37,6 +37,12 @@ type Session struct {
 	HubKey string
 	// Keys maps a target key (target.Target.Key) to that server's session key.
 	Keys map[string]string
+	// Logins maps a target key ("hub" too) to the user name its key was
+	// obtained as: the service account configured for that server, the
+	// relayed user, or the user given when attaching. Uyuni answers by
+	// that user's org and permissions, so a cached answer is keyed by it
+	// (readcache). Missing for sessions stored before it was recorded.
+	Logins map[string]string
 	// Secret is what relay and autoconnect need to log in again by
 	// themselves; empty in manual mode. Never logged.
 	Secret  []byte
@@ -51,6 +57,7 @@ func (s *Session) Clone() *Session {
 	if c.Keys == nil {
 		c.Keys = map[string]string{}
 	}
+	c.Logins = maps.Clone(s.Logins)
 	c.Secret = append([]byte(nil), s.Secret...)
 	return &c
 }

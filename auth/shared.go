@@ -80,14 +80,17 @@ func appendField(b, f []byte) []byte {
 	return append(b, f...)
 }
 
-// sealCredentials encodes: hub key, secret, number of keys, then each
-// target key and its session key.
+// sealCredentials encodes: hub key, secret, then the keys and the logins,
+// each a count followed by target keys and their values. (Sessions
+// stored before logins were recorded end after the keys.)
 func sealCredentials(s *Session) []byte {
 	b := appendField(nil, []byte(s.HubKey))
 	b = appendField(b, s.Secret)
-	b = binary.AppendUvarint(b, uint64(len(s.Keys)))
-	for k, v := range s.Keys {
-		b = appendField(appendField(b, []byte(k)), []byte(v))
+	for _, m := range []map[string]string{s.Keys, s.Logins} {
+		b = binary.AppendUvarint(b, uint64(len(m)))
+		for k, v := range m {
+			b = appendField(appendField(b, []byte(k)), []byte(v))
+		}
 	}
 	return b
 }
@@ -112,27 +115,37 @@ func openCredentials(b []byte, s *Session) error {
 	if err != nil {
 		return err
 	}
-	n, w := binary.Uvarint(b)
-	if w <= 0 || n > uint64(len(b)) {
-		return errCredentials
-	}
-	b = b[w:]
-	s.HubKey, s.Keys = string(hub), make(map[string]string, n)
+	s.HubKey = string(hub)
 	if len(secret) > 0 {
 		s.Secret = append([]byte(nil), secret...)
 	}
-	for range n {
-		k, err := field()
-		if err != nil {
-			return err
+	pairs := func() (map[string]string, error) {
+		n, w := binary.Uvarint(b)
+		if w <= 0 || n > uint64(len(b)) {
+			return nil, errCredentials
 		}
-		v, err := field()
-		if err != nil {
-			return err
+		b = b[w:]
+		m := make(map[string]string, n)
+		for range n {
+			k, err := field()
+			if err != nil {
+				return nil, err
+			}
+			v, err := field()
+			if err != nil {
+				return nil, err
+			}
+			m[string(k)] = string(v)
 		}
-		s.Keys[string(k)] = string(v)
+		return m, nil
 	}
-	return nil
+	if s.Keys, err = pairs(); err != nil {
+		return err
+	}
+	if len(b) > 0 {
+		s.Logins, err = pairs()
+	}
+	return err
 }
 
 func storageKey(id string) string {

@@ -57,7 +57,8 @@ func TestSharedStoreRoundTrip(t *testing.T) {
 			c := &clock{now: time.Now()}
 			kv, st := mk(t, c)
 			id := auth.NewID()
-			in := &auth.Session{ID: id, User: "admin", Mode: auth.Relay, HubKey: "123xhubkey", Keys: map[string]string{"1000010001": "456xperiph"}, Secret: []byte("hunter2")}
+			in := &auth.Session{ID: id, User: "admin", Mode: auth.Relay, HubKey: "123xhubkey", Keys: map[string]string{"1000010001": "456xperiph"}, Secret: []byte("hunter2"),
+				Logins: map[string]string{"hub": "admin", "1000010001": "svc-reader"}}
 			require.NoError(t, st.Create(ctx, in))
 
 			got, err := st.Get(ctx, id)
@@ -66,6 +67,7 @@ func TestSharedStoreRoundTrip(t *testing.T) {
 			require.Equal(t, in.Mode, got.Mode)
 			require.Equal(t, in.HubKey, got.HubKey)
 			require.Equal(t, in.Keys, got.Keys)
+			require.Equal(t, in.Logins, got.Logins)
 			require.Equal(t, in.Secret, got.Secret)
 
 			_, err = st.Get(ctx, auth.NewID())
@@ -82,7 +84,7 @@ func TestSharedStoreRoundTrip(t *testing.T) {
 					}
 					v, err := r.Client().Get(ctx, k).Result()
 					require.NoError(t, err)
-					for _, secret := range []string{"hunter2", "123xhubkey", "456xperiph", id} {
+					for _, secret := range []string{"hunter2", "123xhubkey", "456xperiph", "svc-reader", id} {
 						require.NotContains(t, v, secret)
 					}
 					require.Contains(t, v, `"user":"admin"`)

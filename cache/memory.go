@@ -167,6 +167,24 @@ func (m *Memory) HSetNX(_ context.Context, key, field string, value []byte) (boo
 	return true, nil
 }
 
+func (m *Memory) HSetIf(_ context.Context, key string, guards, fields map[string][]byte) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e := m.live(key)
+	if e == nil || e.hash == nil {
+		return false, nil
+	}
+	for k, want := range guards {
+		if have, ok := e.hash[k]; !ok || string(have) != string(want) {
+			return false, nil
+		}
+	}
+	for k, v := range fields {
+		e.hash[k] = cloneBytes(v)
+	}
+	return true, nil
+}
+
 func (m *Memory) HGetAll(_ context.Context, key string) (map[string][]byte, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -424,6 +424,41 @@ func (r *Redis) HSetNX(ctx context.Context, key, field string, value []byte) (bo
 	return ok, r.fail(err)
 }
 
+// hsetIf is HSetIf's compare-and-set, one step on the server: a Lua
+// script, since WATCH/MULTI would cost two more round trips and a retry
+// loop for what is a single comparison. ARGV: the number of guards, the
+// guards' fields and values, then the fields and values to set (HSET one
+// by one: unpack's limit on arguments would cap the fields).
+var hsetIf = redis.NewScript(`
+local n = tonumber(ARGV[1])
+for i = 0, n - 1 do
+  if redis.call('HGET', KEYS[1], ARGV[2 + 2 * i]) ~= ARGV[3 + 2 * i] then return 0 end
+end
+if n == 0 and redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+for i = 2 + 2 * n, #ARGV, 2 do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+end
+return 1
+`)
+
+func (r *Redis) HSetIf(ctx context.Context, key string, guards, fields map[string][]byte) (bool, error) {
+	ctx, cancel := r.ctx(ctx)
+	defer cancel()
+	args := make([]any, 0, 1+2*(len(guards)+len(fields)))
+	args = append(args, len(guards))
+	for k, v := range guards {
+		args = append(args, k, v)
+	}
+	for k, v := range fields {
+		args = append(args, k, v)
+	}
+	n, err := hsetIf.Run(ctx, r.c, []string{r.key(key)}, args...).Int()
+	if err != nil {
+		return false, r.fail(err)
+	}
+	return n == 1, nil
+}
+
 func (r *Redis) HGetAll(ctx context.Context, key string) (map[string][]byte, error) {
 	ctx, cancel := r.ctx(ctx)
 	defer cancel()

@@ -51,6 +51,12 @@ type Store interface {
 	Delete(ctx context.Context, keys ...string) error
 	// HSetNX sets a hash field only if it does not exist.
 	HSetNX(ctx context.Context, key, field string, value []byte) (bool, error)
+	// HSetIf sets hash fields only if every guard field holds exactly its
+	// guard value (a compare-and-set over several fields, in one step), and
+	// reports whether it did. An absent key or guard field fails the guard.
+	// It writes only the fields given, so a record kept as a hash costs
+	// what changed, not what it holds (rollouts, one field per server).
+	HSetIf(ctx context.Context, key string, guards, fields map[string][]byte) (bool, error)
 	// HGetAll returns every field of a hash, ErrNotFound when there is none.
 	HGetAll(ctx context.Context, key string) (map[string][]byte, error)
 	// ZRevRange returns up to n members of a sorted set, highest score first.

@@ -20,8 +20,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hubgw/hubgw/adapters/server"
+	"github.com/hubgw/hubgw/adapters/xmlrpc"
 	"github.com/hubgw/hubgw/e2e/uyunisim"
 	"github.com/hubgw/hubgw/gateway"
+	"github.com/hubgw/hubgw/gateway/rpc"
 )
 
 // Issue 12, H1: without a gateway session, a targeted path reaches the hub
@@ -222,19 +224,7 @@ func TestNativeAPIRefusesCrossSite(t *testing.T) {
 	g := startGateway(t, sim, nil)
 	jar, err := cookiejar.New(nil)
 	require.NoError(t, err)
-	hc := &http.Client{Jar: jar}
-	send := func(method, path, ctype, body string, hdr ...string) restResp {
-		t.Helper()
-		req, err := http.NewRequest(method, g.Base+"/rhn/manager/api"+path, strings.NewReader(body))
-		require.NoError(t, err)
-		if ctype != "" {
-			req.Header.Set("Content-Type", ctype)
-		}
-		for i := 0; i+1 < len(hdr); i += 2 {
-			req.Header.Set(hdr[i], hdr[i+1])
-		}
-		return doRest(t, hc, req)
-	}
+	send := sender(t, &http.Client{Jar: jar}, g.Base+"/rhn/manager/api")
 	login := `{"login":"admin","password":"admin"}`
 	require.Equal(t, http.StatusForbidden, send("POST", "/auth/login", "text/plain", login).Status, "login CSRF")
 	require.Empty(t, jar.Cookies(mustURL(t, g.Base)))
@@ -277,6 +267,58 @@ func TestNativeAPIRefusesCrossSite(t *testing.T) {
 	r = send("GET", "/system/listSystems", "", "")
 	require.Equal(t, http.StatusOK, r.Status, "the session survived: %s", r.Body)
 	require.Equal(t, http.StatusOK, send("POST", "/auth/logout", "application/json", "").Status)
+}
+
+// /api/v1 takes the session cookie of Uyuni's HTTP API (the web console
+// in a browser signed in there), under the same cross-site rules: what
+// another site can make a browser send with the cookie is refused.
+func TestRESTSessionCookieSameSiteOnly(t *testing.T) {
+	sim := startSim(t, uyunisim.Config{Peripherals: 1})
+	g := startGateway(t, sim, nil)
+	jar, err := cookiejar.New(nil)
+	require.NoError(t, err)
+	hc := &http.Client{Jar: jar}
+	r := restWith(t, hc, g, http.MethodPost, "/rhn/manager/api/auth/login", "", "application/json", map[string]string{"login": "admin", "password": "admin"})
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	send := sender(t, hc, g.Base)
+	r = send("GET", "/api/v1/rollouts", "", "", "Sec-Fetch-Site", "same-origin", "Origin", g.Base)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	require.Equal(t, `{"rollouts":[]}`, strings.TrimSpace(string(r.Body)))
+
+	rollout := `{"documents": "kind: SystemGroup\nmetadata: {name: csrf}\n", "targets": ["all"]}`
+	for _, tc := range []struct {
+		name, method, path, ctype, body string
+		hdr                             []string
+	}{
+		{"text/plain POST", "POST", "/api/v1/rollouts", "text/plain", rollout, nil},
+		{"form POST", "POST", "/api/v1/call/system/listSystems?targets=all", "application/x-www-form-urlencoded", "", nil},
+		{"foreign Origin", "POST", "/api/v1/rollouts", "application/json", rollout, []string{"Origin", "http://evil.example"}},
+		{"cross-site GET", "GET", "/api/v1/jobs", "", "", []string{"Sec-Fetch-Site", "cross-site"}},
+	} {
+		r := send(tc.method, tc.path, tc.ctype, tc.body, tc.hdr...)
+		requireProblem(t, r, http.StatusForbidden, -1, "the session cookie is refused")
+	}
+	r = send("GET", "/api/v1/rollouts", "", "")
+	require.Equal(t, `{"rollouts":[]}`, strings.TrimSpace(string(r.Body)), "nothing was started")
+	require.Equal(t, http.StatusNoContent, send("POST", "/api/v1/logout", "application/json", "").Status)
+	requireProblem(t, send("GET", "/api/v1/jobs", "", ""), http.StatusUnauthorized, -1, "")
+}
+
+// sender sends requests to base+path with hc (its cookie jar), a body of
+// content type ctype, and headers given as name, value pairs.
+func sender(t *testing.T, hc *http.Client, base string) func(method, path, ctype, body string, hdr ...string) restResp {
+	return func(method, path, ctype, body string, hdr ...string) restResp {
+		t.Helper()
+		req, err := http.NewRequest(method, base+path, strings.NewReader(body))
+		require.NoError(t, err)
+		if ctype != "" {
+			req.Header.Set("Content-Type", ctype)
+		}
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+		return doRest(t, hc, req)
+	}
 }
 
 func mustURL(t *testing.T, s string) *url.URL {
@@ -355,8 +397,9 @@ func rawPost(t *testing.T, base, path, body string) (int, string) {
 }
 
 // Issue 12, L: a path under /t/ that is not /t/<target>/rpc/api gets an
-// XML-RPC fault an XML-RPC client can read, not a 404 page. (/t/%ZZ/ is
-// refused by Go's HTTP server itself, 400, before any handler runs.)
+// XML-RPC fault an XML-RPC client can read, not a 404 page; so does one
+// Go's HTTP server refuses itself before any handler runs (/t/%ZZ/, a bad
+// escape), and the gateway keeps serving.
 func TestBadTargetPathsGetFaults(t *testing.T) {
 	sim := startSim(t, uyunisim.Config{Peripherals: 1})
 	g := startGateway(t, sim, nil)
@@ -366,8 +409,24 @@ func TestBadTargetPathsGetFaults(t *testing.T) {
 		require.Equal(t, http.StatusOK, status, p)
 		require.Contains(t, resp, "<int>4102</int>", p)
 	}
-	status, _ := rawPost(t, g.Base, "/t/%ZZ/rpc/api", body)
+	for _, p := range []string{"/t/%ZZ/rpc/api", "/t/x%/rpc/api", "/t/%zz%/../rpc/api"} {
+		status, resp := rawPost(t, g.Base, p, body)
+		require.Equal(t, http.StatusOK, status, p)
+		f, err := xmlrpc.DecodeResponse([]byte(resp), xmlrpc.Limits{})
+		var fault *rpc.Fault
+		require.ErrorAs(t, err, &fault, "%s: %s", p, resp)
+		require.Nil(t, f)
+		require.Equal(t, gateway.CodeUnknownServer, fault.Code)
+		require.Contains(t, fault.String, fmt.Sprintf("the path %q is not a valid URL path (a %% must begin an escape of two hex digits", p))
+	}
+	// Outside /t/, and for other requests Go cannot read, Go's own answer.
+	status, resp := rawPost(t, g.Base, "/api/v1/%ZZ", body)
 	require.Equal(t, http.StatusBadRequest, status)
+	require.Equal(t, "400 Bad Request", resp)
+	// Still serving.
+	status, resp = get(t, g.Base+"/healthz")
+	require.Equal(t, http.StatusOK, status, resp)
+	mustCall(t, kolo(t, g.URL), "api.getVersion")
 }
 
 // Issue 12, L: a relay session's passthrough call logs in to the hub again
@@ -403,4 +462,23 @@ func TestPassthroughLogsInToTheHubAgain(t *testing.T) {
 	require.Equal(t, -1, f.Code, f.String)
 	require.Contains(t, f.String, "log in again")
 	require.NotRegexp(t, `[0-9]{3,}`, f.String, "no hub session number or key in the fault")
+}
+
+// Issue 12, L: an integer where the session key belongs is refused, never
+// passed through: Uyuni's translator turns 1 into the user with id 1, the
+// administrator (uyunisim does too). Through every door that passes calls
+// through to the hub.
+func TestIntegerSessionKeyRefused(t *testing.T) {
+	sim := startSim(t, uyunisim.Config{Peripherals: 1})
+	g := startGateway(t, sim, nil)
+	for _, url := range []string{g.URL, g.Base + "/rpc/api", g.Base + "/t/hub/rpc/api"} {
+		sim.Hub().ResetCalls()
+		_, f := call(t, kolo(t, url), "system.listSystems", int64(1))
+		require.NotNil(t, f, url)
+		require.Equal(t, gateway.CodeBadParams, f.Code, "%s: %s", url, f.String)
+		require.Regexp(t, `session key.* a string, not int`, f.String, url)
+		for _, c := range sim.Hub().Calls() {
+			require.NotEqual(t, "system.listSystems", c.Method, "%s: passed through to the hub", url)
+		}
+	}
 }

@@ -285,11 +285,34 @@ type hubgwProcess struct {
 	cmd  *exec.Cmd
 	url  string
 	base string
+	log  tail // the process's last lines of output
+}
+
+// tail keeps the last 16 KiB written to it: a long run's log, bounded.
+type tail struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+func (t *tail) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.b = append(t.b, p...)
+	if over := len(t.b) - 16<<10; over > 0 {
+		t.b = append(t.b[:0], t.b[over:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tail) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.b)
 }
 
 // startHubgwProcess runs `hubgw serve` in front of sim and waits until it
 // answers /healthz.
-func startHubgwProcess(b *testing.B, bin string, sim *uyunisim.Sim, flags ...string) *hubgwProcess {
+func startHubgwProcess(b testing.TB, bin string, sim *uyunisim.Sim, flags ...string) *hubgwProcess {
 	b.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -299,10 +322,11 @@ func startHubgwProcess(b *testing.B, bin string, sim *uyunisim.Sim, flags ...str
 	l.Close()
 	cmd := exec.Command(bin, append([]string{"serve", "--listen", addr, "--hub-url", sim.Hub().URL(), "--peripheral-scheme", "http",
 		"--max-per-server", "64", "--max-concurrency", "4096", "--request-timeout", "30s", "--log-level", "warn"}, flags...)...)
+	p := &hubgwProcess{cmd: cmd, base: "http://" + addr, url: "http://" + addr + "/hub/rpc/api"}
+	cmd.Stdout, cmd.Stderr = &p.log, &p.log
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
-	p := &hubgwProcess{cmd: cmd, base: "http://" + addr, url: "http://" + addr + "/hub/rpc/api"}
 	b.Cleanup(func() { p.stop(b) })
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -314,13 +338,13 @@ func startHubgwProcess(b *testing.B, bin string, sim *uyunisim.Sim, flags ...str
 			}
 		}
 		if time.Now().After(deadline) {
-			b.Fatalf("hubgw did not become healthy: %v", err)
+			b.Fatalf("hubgw did not become healthy: %v\n%s", err, p.log.String())
 		}
 		time.Sleep(20 * time.Millisecond) // polling for readiness, not waiting for time to pass
 	}
 }
 
-func (p *hubgwProcess) stop(b *testing.B) {
+func (p *hubgwProcess) stop(b testing.TB) {
 	if p.cmd.ProcessState != nil || p.cmd.Process == nil {
 		return
 	}
@@ -329,17 +353,17 @@ func (p *hubgwProcess) stop(b *testing.B) {
 }
 
 // resetPeak resets the process's peak RSS (VmHWM) to its current RSS.
-func (p *hubgwProcess) resetPeak(b *testing.B) {
+func (p *hubgwProcess) resetPeak(b testing.TB) {
 	if err := os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", p.cmd.Process.Pid), []byte("5"), 0); err != nil {
 		b.Logf("cannot reset peak RSS: %v", err)
 	}
 }
 
 // peakRSS reads VmHWM in bytes.
-func (p *hubgwProcess) peakRSS(b *testing.B) int { return p.status(b, "VmHWM:") }
+func (p *hubgwProcess) peakRSS(b testing.TB) int { return p.status(b, "VmHWM:") }
 
 // status reads one kB figure of /proc/<pid>/status in bytes.
-func (p *hubgwProcess) status(b *testing.B, field string) int {
+func (p *hubgwProcess) status(b testing.TB, field string) int {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
 	if err != nil {
 		b.Fatal(err)
@@ -355,7 +379,7 @@ func (p *hubgwProcess) status(b *testing.B, field string) int {
 }
 
 // metric reads one unlabelled sample from the process's /metrics.
-func (p *hubgwProcess) metric(b *testing.B, name string) float64 {
+func (p *hubgwProcess) metric(b testing.TB, name string) float64 {
 	resp, err := http.Get(p.base + "/metrics")
 	if err != nil {
 		b.Fatal(err)
@@ -419,4 +443,4 @@ func BenchmarkBigBroadcast(b *testing.B) {
 }
 
 // rss reads VmRSS in bytes.
-func (p *hubgwProcess) rss(b *testing.B) int { return p.status(b, "VmRSS:") }
+func (p *hubgwProcess) rss(b testing.TB) int { return p.status(b, "VmRSS:") }

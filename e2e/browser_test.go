@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -44,70 +45,14 @@ func TestSwaggerUIInChromium(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test: skipped under -short")
 	}
-	if _, err := os.Stat(chromium); err != nil {
-		t.Fatalf("this test drives Debian's Chromium at %s, which is missing (apt-get install chromium; .ci/run installs it): %v", chromium, err)
-	}
 	sim := startSim(t, uyunisim.Config{Peripherals: 3})
 	g := startGateway(t, sim, nil)
 	token := restLogin(t, g, "autoconnect")
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium),
-		chromedp.Flag("headless", true),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.NoFirstRun,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1400, 1800),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancelAlloc)
-	browser, cancelBrowser := chromedp.NewContext(allocCtx)
-	t.Cleanup(cancelBrowser)
-	// Start the browser on a context without a deadline (chromedp ties the
-	// browser's life to it); tabs and steps get their own.
-	require.NoError(t, chromedp.Do(browser))
-
-	// What the pages request, and what the browser complains about (a CSP
-	// violation is logged, a script error thrown). The listener runs in
-	// chromedp's read loop, so it only appends under the lock.
-	var mu sync.Mutex
-	var requested, complaints []string
-	listen := func(ev any) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch e := ev.(type) {
-		case *network.EventRequestWillBeSent:
-			requested = append(requested, e.Request.URL)
-		case *cdplog.EventEntryAdded:
-			// "network" errors are HTTP error statuses, which the
-			// overload's call answers on purpose.
-			if e.Entry.Level == cdplog.EntryLevelError && e.Entry.Source != cdplog.EntrySourceNetwork {
-				complaints = append(complaints, string(e.Entry.Source)+": "+e.Entry.Text)
-			}
-		case *cdpruntime.EventExceptionThrown:
-			complaints = append(complaints, "exception: "+e.ExceptionDetails.Text)
-		}
-	}
-	// newTab opens a tab in the browser that reports to listen.
-	newTab := func() context.Context {
-		tab, cancel := chromedp.NewContext(browser)
-		t.Cleanup(cancel)
-		require.NoError(t, chromedp.Do(tab, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			if _, err := cdp.Call(ctx, tg, network.Enable, network.EnableParams{}); err != nil {
-				return err
-			}
-			_, err := cdp.Call(ctx, tg, cdplog.Enable, cdp.Empty{})
-			return err
-		})))
-		require.NoError(t, chromedp.Listen(tab, listen))
-		return tab
-	}
+	b := startBrowser(t)
 
 	// The fan-out, from the page: the per-target results.
-	status, body := tryOperation(t, newTab(), g.Base+"/docs/#/system/fanout_system_listSystems", "fanout_system_listSystems", token, "swagger-ui-fanout.png")
+	status, body := tryOperation(t, b.newTab(t), g.Base+"/docs/#/system/fanout_system_listSystems", "fanout_system_listSystems", token, "swagger-ui-fanout.png")
 	require.Equal(t, "200", status)
 	var fan struct {
 		Complete bool `json:"complete"`
@@ -131,7 +76,7 @@ func TestSwaggerUIInChromium(t *testing.T) {
 	// An overload's own operation (its path ends in its parameter names),
 	// executed with the example body Swagger UI builds from its schema:
 	// the hub's fault comes back as problem details.
-	status, body = tryOperation(t, newTab(), g.Base+"/docs/#/channel.software/hub_channel_software_getDetails__channelLabel",
+	status, body = tryOperation(t, b.newTab(t), g.Base+"/docs/#/channel.software/hub_channel_software_getDetails__channelLabel",
 		"hub_channel_software_getDetails__channelLabel", token, "swagger-ui-overload.png")
 	require.Equal(t, "404", status)
 	var problem map[string]any
@@ -141,18 +86,98 @@ func TestSwaggerUIInChromium(t *testing.T) {
 
 	// Everything the pages loaded came from the gateway, and the browser
 	// had nothing to complain about.
-	mu.Lock()
-	defer mu.Unlock()
-	require.NotEmpty(t, requested)
-	for _, u := range requested {
+	requested := b.checkStayedHome(t, g.Base)
+	require.Contains(t, requested, g.Base+"/openapi.json")
+	require.Contains(t, requested, g.Base+"/api/v1/hub/channel/software/getDetails(channelLabel)")
+}
+
+// browser is a headless Debian Chromium for one test, recording what its
+// tabs request and what it complains about.
+type browser struct {
+	ctx context.Context
+	// What the pages request, and what the browser complains about (a CSP
+	// violation is logged, a script error thrown). The listener runs in
+	// chromedp's read loop, so it only appends under the lock.
+	mu                    sync.Mutex
+	requested, complaints []string
+}
+
+// startBrowser starts Chromium; it is closed when the test ends.
+func startBrowser(t *testing.T) *browser {
+	t.Helper()
+	if _, err := os.Stat(chromium); err != nil {
+		t.Fatalf("this test drives Debian's Chromium at %s, which is missing (apt-get install chromium; .ci/run installs it): %v", chromium, err)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium),
+		chromedp.Flag("headless", true),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.NoFirstRun,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1400, 1800),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	ctx, cancelBrowser := chromedp.NewContext(allocCtx)
+	t.Cleanup(cancelBrowser)
+	// Start the browser on a context without a deadline (chromedp ties the
+	// browser's life to it); tabs and steps get their own.
+	require.NoError(t, chromedp.Do(ctx))
+	return &browser{ctx: ctx}
+}
+
+func (b *browser) listen(ev any) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch e := ev.(type) {
+	case *network.EventRequestWillBeSent:
+		b.requested = append(b.requested, e.Request.URL)
+	case *cdplog.EventEntryAdded:
+		// "network" errors are HTTP error statuses, which some calls
+		// answer on purpose.
+		if e.Entry.Level == cdplog.EntryLevelError && e.Entry.Source != cdplog.EntrySourceNetwork {
+			b.complaints = append(b.complaints, string(e.Entry.Source)+": "+e.Entry.Text)
+		}
+	case *cdpruntime.EventExceptionThrown:
+		b.complaints = append(b.complaints, "exception: "+e.ExceptionDetails.Text)
+	}
+}
+
+// newTab opens a tab that reports to the browser's records.
+func (b *browser) newTab(t *testing.T) context.Context {
+	t.Helper()
+	tab, cancel := chromedp.NewContext(b.ctx)
+	t.Cleanup(cancel)
+	require.NoError(t, chromedp.Do(tab, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		if _, err := cdp.Call(ctx, tg, network.Enable, network.EnableParams{}); err != nil {
+			return err
+		}
+		_, err := cdp.Call(ctx, tg, cdplog.Enable, cdp.Empty{})
+		return err
+	})))
+	require.NoError(t, chromedp.Listen(tab, b.listen))
+	return tab
+}
+
+// checkStayedHome checks that every request the pages made went to the
+// gateway at base, and the browser had nothing to complain about; it
+// returns the requests.
+func (b *browser) checkStayedHome(t *testing.T, base string) []string {
+	t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	require.NotEmpty(t, b.requested)
+	for _, u := range b.requested {
 		if strings.HasPrefix(u, "data:") {
 			continue
 		}
-		require.True(t, strings.HasPrefix(u, g.Base+"/"), "the page requested %s", u)
+		require.True(t, strings.HasPrefix(u, base+"/"), "the page requested %s", u)
 	}
-	require.Contains(t, requested, g.Base+"/openapi.json")
-	require.Contains(t, requested, g.Base+"/api/v1/hub/channel/software/getDetails(channelLabel)")
-	require.Empty(t, complaints, "the browser reported errors (a CSP violation?)")
+	require.Empty(t, b.complaints, "the browser reported errors (a CSP violation?)")
+	return slices.Clone(b.requested)
 }
 
 // tryOperation opens Swagger UI at deepLink, authorizes with token through

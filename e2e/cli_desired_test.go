@@ -44,10 +44,8 @@ func requireObjectLines(t *testing.T, stdout string, ps []*uyunisim.Server, word
 func TestCLIDesired(t *testing.T) {
 	sim := startSim(t, uyunisim.Config{Peripherals: 3})
 	g := startGateway(t, sim, nil)
-	u := newCLIUser(t, buildHubgw(t))
+	u := loggedInCLI(t, g)
 	ps := sim.Peripherals()
-	r := u.run(t, "admin\n", nil, "login", "--gateway", g.Base, "-u", "admin", "--mode", "autoconnect", "--password-stdin")
-	require.Equal(t, 0, r.Code, "%s", r.Stderr)
 	token := keptToken(t, u, g.Base)
 	dir := t.TempDir()
 	fleet := writeFile(t, dir, "fleet.yaml", bundle)
@@ -219,9 +217,7 @@ spec:
 func TestCLIDesiredTerminal(t *testing.T) {
 	sim := startSim(t, uyunisim.Config{Peripherals: 2})
 	g := startGateway(t, sim, nil)
-	u := newCLIUser(t, buildHubgw(t), "TERM=xterm-256color")
-	r := u.run(t, "admin\n", nil, "login", "--gateway", g.Base, "-u", "admin", "--mode", "autoconnect", "--password-stdin")
-	require.Equal(t, 0, r.Code, "%s", r.Stderr)
+	u := loggedInCLI(t, g, "TERM=xterm-256color")
 	fleet := writeFile(t, t.TempDir(), "fleet.yaml", bundle)
 	for _, p := range sim.Peripherals() {
 		require.NoError(t, p.Inject(uyunisim.Faults{Latency: 30 * time.Millisecond})) // long enough to see progress

@@ -121,7 +121,7 @@ func TestLandingPage(t *testing.T) {
 			resp, body := fetch(t, g.Base+tc.path, "Accept", tc.accept)
 			require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
 			require.Contains(t, resp.Header.Get("Content-Type"), tc.contentType)
-			for _, href := range []string{"/docs/", "/openapi.json", "/metrics"} {
+			for _, href := range []string{"/ui/", "/docs/", "/openapi.json", "/metrics"} {
 				if tc.contentType == "text/html" {
 					require.Contains(t, string(body), `<a href="`+href+`">`)
 				} else {
@@ -142,7 +142,7 @@ func TestLandingPage(t *testing.T) {
 func TestLargeAnswersAreGzipped(t *testing.T) {
 	sim := startSim(t, uyunisim.Config{Peripherals: 1})
 	g := startGateway(t, sim, nil)
-	for _, path := range []string{"/openapi.json", "/openapi.yaml", "/docs/swagger-ui-bundle.js", "/docs/swagger-ui.css"} {
+	for _, path := range []string{"/openapi.json", "/openapi.yaml", "/docs/swagger-ui-bundle.js", "/docs/swagger-ui.css", "/ui/console.js"} {
 		t.Run(path, func(t *testing.T) {
 			plainResp, plain := fetch(t, g.Base+path)
 			require.Equal(t, http.StatusOK, plainResp.StatusCode)

@@ -345,6 +345,25 @@ func TestDesiredOutcomesPerServer(t *testing.T) {
 	require.Len(t, j["targets"], 5)
 	require.NotContains(t, string(job.Body), "Welcome to the fleet", "file contents never enter job records")
 	require.Contains(t, string(job.Body), `"outcome":"conflict"`, "the job keeps each server's outcomes per object")
+	statuses := map[string]string{}
+	for _, tv := range j["targets"].([]any) {
+		tm := tv.(map[string]any)
+		statuses[tm["serverName"].(string)] = tm["outcome"].(string)
+		if tm["outcome"] == "fault" {
+			require.Equal(t, json.Number("4126"), tm["faultCode"], "objects failed there: %v", tm)
+			require.NotNil(t, tm["value"], "a failed server keeps its outcomes: %v", tm)
+		}
+	}
+	require.Equal(t, "ok", statuses[pname(ps[4])])
+	require.Equal(t, "fault", statuses[pname(ps[3])], "a server whose objects failed is not ok")
+
+	// The apply ran as a rollout of one wave, kept for audit.
+	ro := rest(t, g, http.MethodGet, "/api/v1/rollouts/"+res["rolloutId"].(string), token, nil)
+	require.Equal(t, http.StatusOK, ro.Status, "%s", ro.Body)
+	rec := ro.JSON(t)
+	require.Equal(t, "completed-with-failures", rec["status"])
+	require.Len(t, rec["waves"], 1)
+	require.Len(t, rec["targets"], 5)
 }
 
 // object finds one object's entry of one server in a plan or apply answer.

@@ -165,6 +165,53 @@ func TestReadCacheAcrossReplicas(t *testing.T) {
 	require.Equal(t, 1, upstream(ids[1]), "and only there")
 }
 
+// The read cache keys an answer by the user the peripheral knows the
+// caller as, not by the gateway user (issue 12, L): one gateway user
+// reaching a peripheral as two accounts never gets the other account's
+// cached answer; two gateway users reaching it as one account (a
+// configured service account) share it.
+func TestReadCacheKeyedByUpstreamUser(t *testing.T) {
+	sim := startSim(t, uyunisim.Config{Peripherals: 2, Systems: 4, Users: map[string]string{"viewer": "vpw"}})
+	p1, p2 := sim.Peripherals()[0], sim.Peripherals()[1]
+	g := startGateway(t, sim, func(c *server.Config) {
+		c.ReadCache = "system.listSystems=1m"
+		c.Peripherals = map[string]server.Peripheral{p2.FQDN(): {User: "viewer", Password: "vpw"}}
+	})
+	c := kolo(t, g.URL)
+	upstream := func(p *uyunisim.Server) int {
+		n := 0
+		for _, call := range p.Calls() {
+			if call.Method == "system.listSystems" {
+				n++
+			}
+		}
+		return n
+	}
+	systems := func(key string, p *uyunisim.Server) int {
+		return len(mustCall(t, c, "unicast.system.listSystems", key, p.ID()).([]any))
+	}
+
+	// Peripheral 1, no service account: the admin's relayed account, and a
+	// manual session of the same gateway user attached as the viewer.
+	relay := mustCall(t, c, "hub.loginWithAuthRelayMode", "admin", "admin").(string)
+	manual := mustCall(t, c, "hub.login", "admin", "admin").(string)
+	mustCall(t, c, "hub.attachToServers", manual, []any{p1.ID()}, []any{"viewer"}, []any{"vpw"})
+	require.Equal(t, 4, systems(relay, p1))
+	require.Equal(t, 0, systems(manual, p1), "the viewer's own answer, not the admin's cached one")
+	require.Equal(t, 2, upstream(p1))
+	require.Equal(t, 0, systems(manual, p1))
+	again := mustCall(t, c, "hub.loginWithAuthRelayMode", "admin", "admin").(string)
+	require.Equal(t, 4, systems(again, p1))
+	require.Equal(t, 2, upstream(p1), "the same accounts again: both hits")
+
+	// Peripheral 2: every session reaches it as the service account, so
+	// the admin and the viewer share its answer.
+	viewer := mustCall(t, c, "hub.loginWithAuthRelayMode", "viewer", "vpw").(string)
+	require.Equal(t, 0, systems(relay, p2), "the service account's answer")
+	require.Equal(t, 0, systems(viewer, p2))
+	require.Equal(t, 1, upstream(p2), "one account upstream: one call")
+}
+
 // BenchmarkJobRecording: a 500-peripheral broadcast.system.listSystems
 // (20 ms per peripheral), without job recording, recording in memory, and
 // recording in a local Redis. overhead-us/target is the difference of the

@@ -350,21 +350,34 @@ func TestRolloutEvents(t *testing.T) {
 	require.Equal(t, want, succeeded)
 }
 
+// takeoverRig is n peripherals (each prepared by prepare, if set, then
+// answering in 300 ms, so waves take seconds) and two gateway processes
+// on one redis-server with a 1 s rollout lease, with XML-RPC clients and
+// a session key; the call log starts empty.
+func takeoverRig(t *testing.T, n int, prepare func(*uyunisim.Server)) (*uyunisim.Sim, []*replica, *koloClient, *koloClient, string) {
+	t.Helper()
+	srv := redistest.Start(t)
+	sim := startSim(t, uyunisim.Config{Peripherals: n})
+	rs := replicas(t, 2, sim, srv, "--rollout-lease", "1s")
+	a, b := kolo(t, rs[0].URL), kolo(t, rs[1].URL)
+	key := member(mustCall(t, a, "hub.loginWithAutoconnectMode", "admin", "admin"), "SessionKey").(string)
+	for _, p := range sim.Peripherals() {
+		if prepare != nil {
+			prepare(p)
+		}
+		require.NoError(t, p.Inject(uyunisim.Faults{Latency: 300 * time.Millisecond}))
+	}
+	resetCalls(sim)
+	return sim, rs, a, b, key
+}
+
 // Two hubgw processes on one Redis: the owner is killed mid-wave; the
 // other takes the rollout over and finishes it; every server got the
 // group exactly once; the record shows the takeover. Started and read
 // over XML-RPC (hub.startRollout, hub.getRollout).
 func TestRolloutTakeover(t *testing.T) {
-	srv := redistest.Start(t)
-	sim := startSim(t, uyunisim.Config{Peripherals: 4})
-	rs := replicas(t, 2, sim, srv, "--rollout-lease", "1s")
-	a, b := kolo(t, rs[0].URL), kolo(t, rs[1].URL)
-	key := member(mustCall(t, a, "hub.loginWithAutoconnectMode", "admin", "admin"), "SessionKey").(string)
+	sim, rs, a, b, key := takeoverRig(t, 4, nil)
 	ps := sim.Peripherals()
-	for _, p := range ps {
-		require.NoError(t, p.Inject(uyunisim.Faults{Latency: 300 * time.Millisecond}))
-	}
-	resetCalls(sim)
 
 	docs := "apiVersion: hubgw/v1\nkind: SystemGroup\nmetadata: {name: web}\nspec: {description: Web servers}\n"
 	started := mustCall(t, a, "hub.startRollout", key, map[string]any{"documents": docs, "targets": []any{"all"}, "order": "id",
@@ -515,4 +528,64 @@ func TestRolloutUnreachableDeferred(t *testing.T) {
 	m = settledRollout(t, g, token, id)
 	require.Equal(t, "succeeded", m["status"], "%v", m["targets"])
 	require.Equal(t, "succeeded#2", serverStates(t, m)[ps[1].ID()])
+}
+
+// A takeover after a server's deploy was scheduled and before its outcome
+// was recorded: the new owner plans the in-doubt server again, finds the
+// deploy action by its date (the claim's stamp) and schedules none again,
+// so every subscribed system got exactly one deploy action.
+func TestRolloutTakeoverDeploysOnce(t *testing.T) {
+	subscribed := map[int64][]any{}
+	sim, rs, a, b, key := takeoverRig(t, 3, func(p *uyunisim.Server) {
+		c := kolo(t, p.URL())
+		pk := mustCall(t, c, "auth.login", "admin", "admin")
+		mustCall(t, c, "configchannel.create", pk, "app-cfg", "App", "App config", "normal")
+		for _, s := range mustCall(t, c, "system.listSystems", pk).([]any)[:2] {
+			subscribed[p.ID()] = append(subscribed[p.ID()], member(s, "id"))
+		}
+		mustCall(t, c, "system.config.addChannels", pk, subscribed[p.ID()], []any{"app-cfg"}, false)
+	})
+	ps := sim.Peripherals()
+
+	docs := "apiVersion: hubgw/v1\nkind: ConfigChannel\nmetadata: {name: app-cfg}\n" +
+		"spec: {name: App, description: App config, deploy: always, files: [{path: /etc/app.conf, content: \"x=1\\n\"}]}\n"
+	started := mustCall(t, a, "hub.startRollout", key, map[string]any{"documents": docs, "targets": []any{"all"}, "order": "id",
+		"waves": []any{1}, "concurrency": 1})
+	id := member(started, "id").(string)
+	deploys := func(p *uyunisim.Server) int {
+		n := 0
+		for _, c := range p.Calls() {
+			if c.Method == "configchannel.deployAllSystems" && c.Outcome == uyunisim.OutcomeOK {
+				n++
+			}
+		}
+		return n
+	}
+	// A schedules the second server's deploy, then dies verifying it.
+	require.Eventually(t, func() bool { return deploys(ps[1]) == 1 }, 60*time.Second, 5*time.Millisecond)
+	rs[0].kill(t)
+
+	var r any
+	require.Eventually(t, func() bool {
+		r = mustCall(t, b, "hub.getRollout", key, id)
+		return member(r, "status") == "succeeded"
+	}, 60*time.Second, 50*time.Millisecond, "B never finished the rollout")
+	second := member(r, "targets").([]any)[1]
+	require.EqualValues(t, 2, member(second, "attempt"), "the in-doubt server ran again: %v", second)
+	require.Contains(t, member(member(second, "objects").([]any)[0], "reason"), "deploy not scheduled again")
+	for _, p := range ps {
+		require.Equal(t, 1, deploys(p), "%s: deployAllSystems calls", p.Name())
+		per := map[string]int{}
+		for _, act := range p.Objects().Actions {
+			require.Equal(t, "Deploy config files to system", act.Type)
+			for sid := range act.Systems {
+				per[sid]++
+			}
+		}
+		want := map[string]int{}
+		for _, sid := range subscribed[p.ID()] {
+			want[fmt.Sprint(sid)] = 1
+		}
+		require.Equal(t, want, per, "%s: deploy actions per system", p.Name())
+	}
 }

@@ -110,7 +110,7 @@ func TestTLSServingToPythonClient(t *testing.T) {
 	caFile := filepath.Join(dir, "ca.pem")
 	require.NoError(t, os.WriteFile(caFile, ca.pem, 0o600))
 	sim := startSim(t, uyunisim.Config{Peripherals: 2})
-	_, addr := serveTLS(t, sim, certFile, keyFile)
+	gwProc, addr := serveTLS(t, sim, certFile, keyFile)
 	_, port, _ := net.SplitHostPort(addr)
 
 	out := python(t, `
@@ -138,6 +138,9 @@ print(json.dumps({"hub": len(hub.system.listSystems(key)), "one": len(one.system
 	// TLS 1.2 at least.
 	_, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: ca.pool(), MaxVersion: tls.VersionTLS11})
 	require.Error(t, err, "TLS 1.1 is refused")
+	// The HTTP server's own errors go through the gateway's log, as JSON
+	// at WARN, not as plain text (issue 12, M1).
+	gwProc.waitFor(t, regexp.MustCompile(`^\{"time":"[^"]+","level":"WARN","msg":"http: TLS handshake error from 127\.0\.0\.1:\d+: `))
 	// Plain HTTP gets a clear answer, not a hang.
 	status, body := get(t, "http://"+addr+"/healthz")
 	require.Equal(t, http.StatusBadRequest, status)

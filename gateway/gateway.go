@@ -66,6 +66,9 @@ const (
 	// CodeRolloutState: the rollout cannot do that now (resume a running
 	// one), or another active rollout touches the same object and server.
 	CodeRolloutState = 4125
+	// CodeObjectsFailed: an apply's objects failed on a server (its job
+	// target's fault; the outcomes per object are its result).
+	CodeObjectsFailed = 4126
 )
 
 // Request is one client call to a set of targets.
@@ -282,7 +285,7 @@ func (g *Gateway) send(ctx context.Context, req Request) (Outcome, error) {
 				return r
 			}
 			c.Params = append(append(make([]any, 0, len(c.Params)+1), key), c.Params...)
-			c.User = req.Session.User
+			c.User = req.Session.Logins[t.Key()]
 		}
 		r = g.o.Invoke(ctx, c)
 		r.Target = t

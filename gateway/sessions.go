@@ -104,7 +104,8 @@ func (g *Gateway) login(ctx context.Context, mode auth.Mode, user, password stri
 		g.o.Logger.WarnContext(ctx, "login failed", "user", bounded(user, 64), "client", client, "fault", f.String)
 		return nil, nil, f
 	}
-	s := &auth.Session{ID: auth.NewID(), User: user, Mode: mode, HubKey: r.Value.(string), Keys: map[string]string{}}
+	s := &auth.Session{ID: auth.NewID(), User: user, Mode: mode, HubKey: r.Value.(string), Keys: map[string]string{},
+		Logins: map[string]string{g.o.Hub.Key(): user}}
 	if mode != auth.Manual {
 		s.Secret = []byte(password) // relay and autoconnect log in to peripherals later
 	}
@@ -172,16 +173,21 @@ func (g *Gateway) Attach(ctx context.Context, s *auth.Session, targets []target.
 }
 
 // logIn logs in to each target with the credentials creds gives, stores
-// the keys that worked in the session (the hub's as its hub key) and in
-// the caller's copy, and returns one result per target ("attached" for
-// those that worked).
+// the keys that worked in the session (the hub's as its hub key), with
+// the user each was obtained as, and in the caller's copy, and returns
+// one result per target ("attached" for those that worked).
 func (g *Gateway) logIn(ctx context.Context, s *auth.Session, targets []target.Target, creds func(i int, t target.Target) (user, password string)) (fanout.Results, error) {
+	users := make([]string, len(targets))
 	results := fanout.Spread(ctx, len(targets), func(ctx context.Context, i int) fanout.Result {
 		user, password := creds(i, targets[i])
+		users[i] = user
 		return g.loginTo(ctx, targets[i], user, password)
 	})
 	set := func(st *auth.Session) {
-		for _, r := range results {
+		if st.Logins == nil {
+			st.Logins = map[string]string{}
+		}
+		for i, r := range results {
 			if !r.OK() {
 				continue
 			}
@@ -190,6 +196,7 @@ func (g *Gateway) logIn(ctx context.Context, s *auth.Session, targets []target.T
 			} else {
 				st.Keys[r.Target.Key()] = r.Value.(string)
 			}
+			st.Logins[r.Target.Key()] = users[i]
 		}
 	}
 	err := g.o.Sessions.Update(ctx, s.ID, func(st *auth.Session) error { set(st); return nil })
@@ -378,7 +385,7 @@ func sessionExpired(r fanout.Result) bool {
 // hub (system.listUserSystems), matching by id, name or FQDN because a
 // sync.hub registry numbers peripherals differently from systems.
 func (g *Gateway) visibleTo(ctx context.Context, s *auth.Session, snap *registry.Snapshot) ([]target.Target, error) {
-	r := g.o.Invoke(ctx, fanout.Call{Target: g.o.Hub, Method: "system.listUserSystems", Params: []any{s.HubKey, s.User}, ReadOnly: true, User: s.User})
+	r := g.o.Invoke(ctx, fanout.Call{Target: g.o.Hub, Method: "system.listUserSystems", Params: []any{s.HubKey, s.User}, ReadOnly: true, User: s.Logins[g.o.Hub.Key()]})
 	r.Target = g.o.Hub
 	if !r.OK() {
 		return nil, Fault(r)

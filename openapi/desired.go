@@ -78,9 +78,10 @@ func (g *generator) desired() {
 		"reason":      str(""),
 	}))
 	apply := g.addSchema("ApplyResult", obj([]string{"jobId", "targets", "summary"}, openapi3.Schemas{
-		"jobId":   str("The job that records the apply (GET /api/v1/jobs/{jobId}); empty when jobs are not recorded."),
-		"targets": arrayOf(target("ApplyTarget", applyObject), ""),
-		"summary": counts("created", "updated", "unchanged", "failed", "conflict", "blocked", "unreachable", "skipped"),
+		"jobId":     str("The job that records the apply (GET /api/v1/jobs/{jobId}); empty when jobs are not recorded. A server whose objects failed is a fault there (4126), with its outcomes."),
+		"rolloutId": str("The rollout that ran the apply (one wave of every target, no canary, no failure budget), kept for audit: GET /api/v1/rollouts/{id}."),
+		"targets":   arrayOf(target("ApplyTarget", applyObject), ""),
+		"summary":   counts("created", "updated", "unchanged", "failed", "conflict", "blocked", "unreachable", "skipped"),
 	}))
 	invalid := &openapi3.ResponseRef{Value: &openapi3.Response{Description: ptr("The documents are invalid: invalidParams lists every problem with its path (documents[2].spec.files[0].mode)."),
 		Content: g.problem.Value.Content}}
@@ -91,10 +92,12 @@ func (g *generator) desired() {
 			400, g.badRequest, 401, g.unauthorized, 404, g.notFound, 422, invalid, "default", g.problem),
 	})
 	g.addOp("/api/v1/apply", http.MethodPost, &openapi3.Operation{
-		Tags: []string{tagDesired}, OperationID: "apply", Summary: "Make the targets match the documents; one job records it",
+		Tags: []string{tagDesired}, OperationID: "apply", Summary: "Make the targets match the documents, as a rollout of one wave waited for; one job records it",
 		Parameters: targetsQuery, RequestBody: reqBody,
 		Responses: responses(200, &openapi3.ResponseRef{Value: &openapi3.Response{Description: ptr("The outcome per server and object."), Content: jsonContent(apply)}},
-			400, g.badRequest, 401, g.unauthorized, 404, g.notFound, 422, invalid, "default", g.problem),
+			400, g.badRequest, 401, g.unauthorized, 404, g.notFound,
+			409, &openapi3.ResponseRef{Value: &openapi3.Response{Description: ptr("Another active rollout touches the same object on the same server (faultCode 4125, named)."), Content: g.problem.Value.Content}},
+			422, invalid, "default", g.problem),
 	})
 	path := func(name, desc string, s *openapi3.SchemaRef) *openapi3.ParameterRef {
 		return &openapi3.ParameterRef{Value: &openapi3.Parameter{Name: name, In: openapi3.ParameterInPath, Required: true, Description: desc, Schema: s}}

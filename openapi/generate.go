@@ -104,7 +104,9 @@ func generate(m *Model) (*openapi3.T, map[routeKey]*route) {
 		Servers:    openapi3.Servers{{URL: "/"}},
 		Paths:      openapi3.NewPaths(),
 		Components: &openapi3.Components{},
-		Security:   openapi3.SecurityRequirements{{SecurityBearer: []string{}}},
+		// The bearer token, or Uyuni's session cookie (for a browser signed
+		// in there: the web console).
+		Security: openapi3.SecurityRequirements{{SecurityBearer: []string{}}, {SecurityNative: []string{}}},
 	}
 	g.components()
 	g.tags()
@@ -202,7 +204,7 @@ func (g *generator) components() {
 		}},
 		SecurityNative: {Value: &openapi3.SecurityScheme{
 			Type: "apiKey", In: "cookie", Name: NativeCookie,
-			Description: "Uyuni's session cookie, set by POST /rhn/manager/api/auth/login; its value is a gateway session id.",
+			Description: "Uyuni's session cookie, set by POST /rhn/manager/api/auth/login; its value is a gateway session id. /api/v1 takes it instead of a bearer token from a same-origin request (a POST with a JSON body).",
 		}},
 	}
 

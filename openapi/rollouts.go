@@ -62,7 +62,8 @@ func (g *generator) rollouts() {
 		"id": str(""), "status": status, "reason": str("Why paused or halted (canary, credentials, the budget spent)."),
 		"documentsHash": str("SHA-256 of the documents."), "owner": str("The replica driving it."), "user": str(""),
 		"created": {Value: openapi3.NewDateTimeSchema()}, "updated": {Value: openapi3.NewDateTimeSchema()},
-		"counts": {Value: obj(names, counts)}, "waves": arrayOf(wave, ""), "targets": arrayOf(target, "In rollout order."),
+		"counts": {Value: obj(names, counts)}, "failureBudget": integer("int32", "maxFailures resolved against the targets: the failed servers it tolerates before it halts."),
+		"waves": arrayOf(wave, ""), "targets": arrayOf(target, "In rollout order."),
 		"log": arrayOf(entry, "The rollout's own history."),
 	}))
 	list := g.addSchema("RolloutList", obj([]string{"rollouts"}, openapi3.Schemas{"rollouts": arrayOf(rollout, "The caller's, newest first.")}))

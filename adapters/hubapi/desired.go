@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/hubgw/hubgw/auth"
+	"github.com/hubgw/hubgw/gateway"
 	"github.com/hubgw/hubgw/gateway/desired"
 	"github.com/hubgw/hubgw/gateway/jobs"
 	"github.com/hubgw/hubgw/gateway/rpc"
@@ -43,17 +44,19 @@ func (d *Dialect) desiredCall(ctx context.Context, method string, params []any) 
 	if err != nil {
 		return nil, err
 	}
-	e := desired.New(d.gw)
 	if method == "hub.plan" {
-		out, err := e.Plan(ctx, s, ts, b)
+		out, err := desired.New(d.gw).Plan(ctx, s, ts, b)
 		if err != nil {
 			return nil, err
 		}
 		return xmlrpcValue(out)
 	}
-	out, err := e.Apply(ctx, s, ts, b)
+	if d.rollouts == nil {
+		return nil, rpc.Faultf(gateway.CodeNoMethod, "hubgw: hub.apply runs as a rollout, and rollouts are not served here")
+	}
+	out, err := d.rollouts.Apply(ctx, s, docs, ts) // a rollout of one wave, waited for
 	if err != nil {
-		return nil, err
+		return nil, desired.RolloutFault(err)
 	}
 	return xmlrpcValue(out)
 }

@@ -29,14 +29,28 @@ func bearer(r *http.Request) string {
 	return ""
 }
 
-// authed returns the request's gateway session, or the 401.
+// authed returns the request's gateway session, or the 401: the bearer
+// token's, else that of the session cookie of Uyuni's HTTP API (a browser
+// signed in there; the web console uses it). A browser sends that cookie
+// by itself, so such a request must pass the same cross-site rules as
+// Uyuni's HTTP API (csrf.go).
 func (h *Handler) authed(c echo.Context) (*auth.Session, error) {
-	token := bearer(c.Request())
+	req := c.Request()
+	token := bearer(req)
+	if token == "" {
+		if ck, err := req.Cookie(openapi.NativeCookie); err == nil && ck.Value != "" {
+			if why := nativeCrossSite(req); why != "" {
+				return nil, h.problem(c, http.StatusForbidden, rpc.Faultf(gateway.CodeNoSession,
+					"hubgw: the session cookie is refused: %s", why), nil)
+			}
+			token = ck.Value
+		}
+	}
 	if token == "" {
 		return nil, h.problem(c, http.StatusUnauthorized, rpc.Faultf(gateway.CodeNoSession,
 			"hubgw: no bearer token: POST /api/v1/login and send Authorization: Bearer <token>"), nil)
 	}
-	s, err := h.gw.Session(c.Request().Context(), token)
+	s, err := h.gw.Session(req.Context(), token)
 	if err != nil {
 		var f *rpc.Fault
 		if errors.As(err, &f) && f.Code == gateway.CodeNoSession {

@@ -20,17 +20,19 @@ import (
 // plan is POST /api/v1/plan: per server, per object, what apply would do.
 func (h *Handler) plan(c echo.Context) error { return h.desiredOp(c, false) }
 
-// apply is POST /api/v1/apply: make the targets match, recorded as one job.
+// apply is POST /api/v1/apply: make the targets match, as a rollout of
+// one wave waited for, recorded as one job.
 func (h *Handler) apply(c echo.Context) error { return h.desiredOp(c, true) }
 
 func (h *Handler) desiredOp(c echo.Context, apply bool) error {
-	s, ts, b, err := h.desiredRequest(c)
+	s, ts, docs, b, err := h.desiredRequest(c)
 	if err != nil {
 		return err
 	}
 	var out any
-	if apply {
-		out, err = h.cfg.Desired.Apply(c.Request().Context(), s, ts, b)
+	if apply { // a rollout of one wave, waited for
+		out, err = h.cfg.Rollouts.Apply(c.Request().Context(), s, docs, ts)
+		err = desired.RolloutFault(err)
 	} else {
 		out, err = h.cfg.Desired.Plan(c.Request().Context(), s, ts, b)
 	}
@@ -71,14 +73,14 @@ func (h *Handler) export(c echo.Context) error {
 // desiredRequest reads a plan or apply request: JSON {"documents",
 // "targets"}, or the YAML documents as application/yaml with the targets
 // in the query (?targets=all or repeated).
-func (h *Handler) desiredRequest(c echo.Context) (*auth.Session, []target.Target, *desired.Bundle, error) {
+func (h *Handler) desiredRequest(c echo.Context) (*auth.Session, []target.Target, []any, *desired.Bundle, error) {
 	s, err := h.authed(c)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	body, err := h.readBody(c)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	var docs []any
 	var refs []string
@@ -86,7 +88,7 @@ func (h *Handler) desiredRequest(c echo.Context) (*auth.Session, []target.Target
 	switch {
 	case strings.HasSuffix(mt, "yaml"):
 		if docs, err = desired.ParseYAML(body); err != nil {
-			return nil, nil, nil, h.desiredFault(c, err)
+			return nil, nil, nil, nil, h.desiredFault(c, err)
 		}
 		for _, q := range c.QueryParams()["targets"] {
 			refs = append(refs, strings.Split(q, ",")...)
@@ -97,25 +99,25 @@ func (h *Handler) desiredRequest(c echo.Context) (*auth.Session, []target.Target
 			Targets   []string `yaml:"targets"`
 		}
 		if err := yaml.Unmarshal(body, &req); err != nil { // JSON is YAML; numbers stay integers
-			return nil, nil, nil, h.problem(c, http.StatusBadRequest, rpc.Faultf(gateway.CodeParse, "hubgw: the body is not {\"documents\": [...], \"targets\": [...]}: %v", err), nil)
+			return nil, nil, nil, nil, h.problem(c, http.StatusBadRequest, rpc.Faultf(gateway.CodeParse, "hubgw: the body is not {\"documents\": [...], \"targets\": [...]}: %v", err), nil)
 		}
 		docs, refs = req.Documents, req.Targets
 	default:
-		return nil, nil, nil, h.problem(c, http.StatusUnsupportedMediaType, rpc.Faultf(gateway.CodeInvalidRequest,
+		return nil, nil, nil, nil, h.problem(c, http.StatusUnsupportedMediaType, rpc.Faultf(gateway.CodeInvalidRequest,
 			"hubgw: send the documents as application/json {\"documents\", \"targets\"} or as application/yaml (not %q)", mt), nil)
 	}
 	b, err := desired.Load(docs)
 	if err != nil {
-		return nil, nil, nil, h.desiredFault(c, err)
+		return nil, nil, nil, nil, h.desiredFault(c, err)
 	}
 	if len(refs) == 0 {
-		return nil, nil, nil, h.invalid(c, &openapi.ValidationError{Params: []openapi.InvalidParam{{Name: "targets", Reason: "name the servers: all, a group, names, FQDNs, ids or hub"}}})
+		return nil, nil, nil, nil, h.invalid(c, &openapi.ValidationError{Params: []openapi.InvalidParam{{Name: "targets", Reason: "name the servers: all, a group, names, FQDNs, ids or hub"}}})
 	}
 	ts, err := h.resolve(c, s, refs)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
-	return s, ts, b, nil
+	return s, ts, docs, b, nil
 }
 
 // desiredFault is a document problem as a 422 listing each problem with

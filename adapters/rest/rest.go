@@ -9,7 +9,8 @@
 //     written for it work against the gateway.
 //   - /openapi.json, /openapi.yaml: the generated document (package
 //     openapi), which every /api/v1 request is validated against;
-//     /docs: Swagger UI (openapi/swaggerui).
+//     /docs: Swagger UI (openapi/swaggerui); /ui: the web console
+//     (adapters/console), a page over /api/v1.
 //
 // Upstream it speaks XML-RPC through gateway.Gateway; answers are
 // transcoded from the raw XML-RPC straight to JSON (xmlrpc.Raw.AppendJSON).
@@ -59,6 +60,7 @@ type Config struct {
 	Gateway Gateway
 	Live    *openapi.Live
 	Docs    http.Handler // Swagger UI, served under /docs
+	Console http.Handler // the web console, served under /ui
 	// MaxBody bounds request bodies (the XML-RPC limit, --max-body-bytes).
 	MaxBody int64
 	// CallTimeout bounds one whole request, fan-out included.
@@ -79,11 +81,11 @@ type Config struct {
 	// activity); default 5m.
 	RefreshEvery time.Duration
 	Logger       *slog.Logger
-	// Desired is the desired-state engine behind /api/v1/plan, /apply and
-	// /export; nil answers them 404.
-	Desired *desired.Engine
-	// Rollouts are staged rollouts of documents behind /api/v1/rollouts;
+	// Desired is the desired-state engine behind /api/v1/plan and /export;
 	// nil answers them 404.
+	Desired *desired.Engine
+	// Rollouts are staged rollouts of documents behind /api/v1/rollouts,
+	// and /api/v1/apply (a rollout of one wave); nil answers them 404.
 	Rollouts *desired.Rollouts
 }
 
@@ -142,6 +144,10 @@ func (h *Handler) Register(e *echo.Echo) {
 		route("/docs", echo.WrapHandler(h.cfg.Docs))
 		route("/docs/*", echo.WrapHandler(h.cfg.Docs))
 	}
+	if h.cfg.Console != nil {
+		route("/ui", echo.WrapHandler(h.cfg.Console))
+		route("/ui/*", echo.WrapHandler(h.cfg.Console))
+	}
 	route("/api/v1/login", h.only(http.MethodPost, h.login))
 	route("/api/v1/logout", h.only(http.MethodPost, h.logout))
 	route("/api/v1/attach", h.only(http.MethodPost, h.attach))
@@ -153,10 +159,10 @@ func (h *Handler) Register(e *echo.Echo) {
 	route("/api/v1/jobs/:id", h.only(http.MethodGet, h.job))
 	if h.cfg.Desired != nil {
 		route("/api/v1/plan", h.only(http.MethodPost, h.plan))
-		route("/api/v1/apply", h.only(http.MethodPost, h.apply))
 		route("/api/v1/export/:target/:kind/:name", h.only(http.MethodGet, h.export))
 	}
 	if h.cfg.Rollouts != nil {
+		route("/api/v1/apply", h.only(http.MethodPost, h.apply))
 		route("/api/v1/rollouts", h.rollouts)
 		route("/api/v1/rollouts/:id", h.only(http.MethodGet, h.rollout))
 		route("/api/v1/rollouts/:id/events", h.only(http.MethodGet, h.rolloutEvents))

@@ -14,8 +14,8 @@ import (
 // The landing page says what this address serves, for whoever opens it in
 // a browser or curls it: at / and at /api/v1 (where a JSON client gets the
 // same links as JSON). And the big static answers, the OpenAPI document
-// (about 2 MB) and Swagger UI's assets (about 2 MB), are gzipped for the
-// clients that accept it.
+// (about 2 MB), Swagger UI's assets (about 2 MB) and the console's, are
+// gzipped for the clients that accept it.
 
 // link is one thing the gateway serves.
 type link struct {
@@ -25,6 +25,7 @@ type link struct {
 }
 
 var landingLinks = []link{
+	{"/ui/", "GET", "web console: your rollouts (a live grid of waves and servers) and jobs"},
 	{"/docs/", "GET", "Swagger UI: the REST API, tried in the browser"},
 	{"/openapi.json", "GET", "the REST API's OpenAPI 3 document (also /openapi.yaml)"},
 	{"/api/v1/login", "POST", "REST: log in for a bearer token"},
@@ -67,7 +68,7 @@ func (s *Server) landing(e *echo.Echo) {
 	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{
 		Skipper: func(c echo.Context) bool {
 			p := c.Request().URL.Path
-			return p != "/openapi.json" && p != "/openapi.yaml" && p != "/docs" && !strings.HasPrefix(p, "/docs/")
+			return p != "/openapi.json" && p != "/openapi.yaml" && !strings.HasPrefix(p, "/docs/") && !strings.HasPrefix(p, "/ui/")
 		},
 		MinLength: 1024,
 	}))

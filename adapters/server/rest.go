@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hubgw/hubgw/adapters/console"
 	"github.com/hubgw/hubgw/adapters/rest"
 	"github.com/hubgw/hubgw/gateway"
 	"github.com/hubgw/hubgw/gateway/desired"
@@ -19,7 +20,7 @@ import (
 )
 
 // The REST surface's part of the assembly: the OpenAPI document, Swagger
-// UI and the /api/v1 and /rhn/manager/api handlers.
+// UI, the web console and the /api/v1 and /rhn/manager/api handlers.
 
 // validateREST checks the REST surface's settings.
 func (c Config) validateREST() error {
@@ -74,6 +75,10 @@ func newREST(cfg Config, gw *gateway.Gateway, api *uyuniapi.API, breakers *fanou
 	if err != nil {
 		return nil, err
 	}
+	ui, err := console.New("/ui")
+	if err != nil {
+		return nil, err
+	}
 	groups := make([]string, 0, len(cfg.Groups))
 	for g := range cfg.Groups {
 		groups = append(groups, g)
@@ -83,6 +88,7 @@ func newREST(cfg Config, gw *gateway.Gateway, api *uyuniapi.API, breakers *fanou
 		Gateway:            gw,
 		Live:               openapi.NewLive(api.Catalog(), openapi.Options{ReadOnly: uyuniapi.ReadOnly}, log),
 		Docs:               docs,
+		Console:            ui,
 		MaxBody:            cfg.MaxBodyBytes,
 		CallTimeout:        cfg.CallTimeout,
 		Zone:               zones(cfg),

@@ -105,6 +105,11 @@ type Config struct {
 	Jobs          bool          `koanf:"jobs"`            // record every fan-out
 	JobRetention  time.Duration `koanf:"job-retention"`
 	JobLease      time.Duration `koanf:"job-lease"`
+	// The byte budget of the job records this replica wrote: in all, per
+	// user, and of the answers kept in one job (gateway/jobs/budget.go).
+	JobMaxBytes       int64 `koanf:"job-max-bytes"`
+	JobMaxUserBytes   int64 `koanf:"job-max-user-bytes"`
+	JobMaxAnswerBytes int64 `koanf:"job-max-answer-bytes"`
 	// Rollouts (rollouts.go): a rollout's owner renews its lease; another
 	// replica takes it over when it lapses. Finished ones are kept for
 	// retention.
@@ -147,9 +152,13 @@ func Defaults() Config {
 		Jobs:             true,
 		JobRetention:     6 * time.Hour,
 		JobLease:         30 * time.Second,
-		RolloutLease:     15 * time.Second,
-		RolloutRetention: 30 * 24 * time.Hour,
-		Ops:              Ops{TracingProtocol: "http", TracingSampleRatio: 1},
+		// The job recorder's own defaults, written out so flags show them.
+		JobMaxBytes:       128 << 20,
+		JobMaxUserBytes:   32 << 20,
+		JobMaxAnswerBytes: 4 << 20,
+		RolloutLease:      15 * time.Second,
+		RolloutRetention:  30 * 24 * time.Hour,
+		Ops:               Ops{TracingProtocol: "http", TracingSampleRatio: 1},
 
 		PeripheralTimezone: "UTC", // REST surface
 		OpenAPIRefresh:     5 * time.Minute,
@@ -490,6 +499,8 @@ func (s *Server) Serve(ctx context.Context, l net.Listener, grace time.Duration)
 	l = limitListener(l, s.cfg.MaxConnections)
 	if s.tls != nil {
 		l = tls.NewListener(l, s.tls)
+	} else {
+		l = httpapi.FaultListener(l) // a fault for /t/%ZZ/, which net/http refuses itself
 	}
 	errc := make(chan error, 1)
 	s.state.start(ctx, s.registry)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"time"
 
@@ -42,6 +43,16 @@ func (c Config) validateState() []error {
 	}
 	if c.Jobs && (c.JobRetention <= 0 || c.JobLease <= 0) {
 		errs = append(errs, errors.New("job-retention and job-lease must be positive"))
+	}
+	if c.Jobs {
+		switch {
+		case c.JobMaxBytes <= 0 || c.JobMaxUserBytes <= 0 || c.JobMaxAnswerBytes <= 0:
+			errs = append(errs, fmt.Errorf("job-max-bytes (%d), job-max-user-bytes (%d) and job-max-answer-bytes (%d) must be positive byte counts, e.g. 134217728 for 128 MiB", c.JobMaxBytes, c.JobMaxUserBytes, c.JobMaxAnswerBytes))
+		case c.JobMaxUserBytes > c.JobMaxBytes:
+			errs = append(errs, fmt.Errorf("job-max-user-bytes (%d) must not be larger than job-max-bytes (%d), the budget of all users together", c.JobMaxUserBytes, c.JobMaxBytes))
+		case c.JobMaxAnswerBytes > math.MaxInt32:
+			errs = append(errs, fmt.Errorf("job-max-answer-bytes (%d) must be below 2 GiB", c.JobMaxAnswerBytes))
+		}
 	}
 	return errs
 }
@@ -89,8 +100,11 @@ func newState(cfg Config, api *uyuniapi.API, sm *metrics.StoreMetrics, jobsSeen 
 	}
 	if cfg.Jobs {
 		rec, err := jobs.New(st.store, jobs.Options{
-			Retention: cfg.JobRetention,
-			Lease:     cfg.JobLease,
+			Retention:    cfg.JobRetention,
+			Lease:        cfg.JobLease,
+			MaxBytes:     cfg.JobMaxBytes,
+			MaxUserBytes: cfg.JobMaxUserBytes,
+			MaxJobBytes:  int(cfg.JobMaxAnswerBytes),
 			ResultJSON: func(v any) ([]byte, error) {
 				return xmlrpc.AppendValueJSON(nil, v, xmlrpc.JSONOptions{})
 			},

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -150,4 +151,41 @@ func TestDeadServerIsTransportError(t *testing.T) {
 func TestBadCAFile(t *testing.T) {
 	_, err := uyuni.New(uyuni.Options{Hosts: map[string]uyuni.TLS{"p1:443": {CAFile: "/nonexistent/ca.pem"}}})
 	require.ErrorContains(t, err, `TLS for "p1:443"`)
+}
+
+// Issue 12, H2: the calls of one fan-out that share their arguments (all
+// but each server's session key) carry them in full to every server, from
+// one encoding: the Shared holds it after the first call, and nobody
+// encodes them again.
+func TestSharedArgumentsEncodedOnce(t *testing.T) {
+	big := strings.Repeat("shared ", 1<<17)
+	got := make(chan []any, 3)
+	u := upstream(t, func(w http.ResponseWriter, c xmlrpc.Call) {
+		got <- c.Params
+		b, _ := xmlrpc.AppendResponse(nil, int64(1))
+		writeXML(w, b)
+	})
+	c := newClient(t, uyuni.Options{})
+	shared := &fanout.Shared{From: 1}
+	args := []any{big, rpc.Struct{{Name: "n", Value: int64(3)}}}
+	var calls []fanout.Call
+	for i := range 3 {
+		key := "key" + strconv.Itoa(i)
+		calls = append(calls, fanout.Call{Target: target.Target{ID: int64(i + 1), URL: u}, Method: "m", Params: append([]any{key}, args...), Shared: shared})
+	}
+	for i, r := range fanout.Run(context.Background(), c.Invoke, calls) {
+		require.NoError(t, r.Err, i)
+	}
+	keys := map[any]bool{}
+	for range 3 {
+		p := <-got
+		require.Equal(t, args, p[1:], "every server gets the shared arguments whole")
+		keys[p[0]] = true
+	}
+	require.Len(t, keys, 3, "each its own key")
+	_, err := shared.Encoded(func() (any, error) {
+		t.Error("the shared arguments were not encoded by the calls")
+		return nil, nil
+	})
+	require.NoError(t, err)
 }

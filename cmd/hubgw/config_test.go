@@ -70,3 +70,16 @@ func load(t *testing.T, args, env []string) (server.Config, error) {
 	require.NoError(t, cmd.Flags().Parse(args))
 	return loadConfig(cmd.Flags(), env)
 }
+
+// loadWanting loads args and env and checks the error: one containing
+// wantErr when it is set (ok false: nothing more to check), else none.
+func loadWanting(t *testing.T, args, env []string, wantErr string) (cfg server.Config, ok bool) {
+	t.Helper()
+	cfg, err := load(t, args, env)
+	if wantErr != "" {
+		require.ErrorContains(t, err, wantErr)
+		return cfg, false
+	}
+	require.NoError(t, err)
+	return cfg, true
+}

@@ -122,6 +122,7 @@ func printGuide(out io.Writer, gw string, sim *uyunisim.Sim, group []string, fle
   metrics: %[2]s/metrics    health: %[2]s/healthz    readiness: %[2]s/readyz
   REST (JSON):                                  %[2]s/api/v1    OpenAPI 3: %[2]s/openapi.json
   Swagger UI (Authorize with a /api/v1/login token): %[2]s/docs/
+  web console (rollouts and jobs; sign in as below): %[2]s/ui/
   user admin, password admin
 
 Targets: the hub has sync.hub, so peripherals are named by FQDN (here host:port) or id:
@@ -154,6 +155,8 @@ The hubgw command line (go build -o hubgw ./cmd/hubgw; the packages install it),
   hubgw call system.listSystems --targets all
   hubgw plan -f %[6]s --targets all
   hubgw apply -f %[6]s --targets all
+  hubgw apply -f %[6]s --targets all --canary 1 --wave 50%%      (a staged rollout)
+  hubgw rollout list
   hubgw jobs
 
 Ctrl-C stops the demo.

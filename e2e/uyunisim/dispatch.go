@@ -310,12 +310,13 @@ func (st *state) pickOverload(cands []catalog.Method, args []any) (catalog.Metho
 	return m, nil
 }
 
-// cacheArgs is the part of a cache key the arguments make; the session user
-// is left out: every server has one user.
+// cacheArgs is the part of a cache key the arguments make; the session
+// user by login (Config.Users see other answers than the admin).
 func cacheArgs(args []any) string {
 	var b strings.Builder
 	for _, a := range args {
-		if _, ok := a.(*user); ok {
+		if u, ok := a.(*user); ok {
+			fmt.Fprintf(&b, "user:%s\x00", u.login)
 			continue
 		}
 		fmt.Fprintf(&b, "%T:%v\x00", a, a)

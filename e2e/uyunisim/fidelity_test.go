@@ -76,12 +76,13 @@ out["state_symlink"] = call("configchannel.createOrUpdateSymlink", "salt-st", "/
 u = call("configchannel.updateInitSls", "salt-st", {"contents": b64("pkg.installed: []\n"), "contents_enc64": True})
 out["state_update"] = [u["revision"], u["type"], u["contents"]]
 
-# deployAllSystems schedules a deploy action for the subscribed systems.
+# deployAllSystems schedules a deploy action for each subscribed system,
+# dated as given.
 sids = [sys_["id"] for sys_ in call("system.listSystems")][:2]
 call("system.config.addChannels", sids, ["cfg-a"], False)
-out["deploy"] = call("configchannel.deployAllSystems", "cfg-a")
+out["deploy"] = call("configchannel.deployAllSystems", "cfg-a", x.DateTime("20300101T10:00:00"))
 acts = call("schedule.listAllActions")
-out["deploy_action"] = [[a["name"], a["type"], a["inProgressSystems"]] for a in acts]
+out["deploy_action"] = [[a["name"], a["type"], a["inProgressSystems"], str(a["earliest"])] for a in acts]
 out["deploy_systems"] = len(call("schedule.listInProgressSystems", acts[0]["id"]))
 out["deploy_unknown_path"] = call("configchannel.deployAllSystems", "cfg-a", "/etc/none")
 `
@@ -127,8 +128,8 @@ func TestFidelity(t *testing.T) {
 		"state_symlink":       fault(1233, "Directories/Symlinks are not supported in state channel."),
 		"state_update":        `[2, "sls", "pkg.installed: []\n"]`,
 		"deploy":              `1`,
-		"deploy_action":       `[["Deploy config files to system", "Deploy config files to system", 2]]`,
-		"deploy_systems":      `2`,
+		"deploy_action":       `[["Deploy config files to system", "Deploy config files to system", 1, "20300101T10:00:00"], ["Deploy config files to system", "Deploy config files to system", 1, "20300101T10:00:00"]]`,
+		"deploy_systems":      `1`,
 		"deploy_unknown_path": fault(-1, "unhandled internal exception: null"),
 	})
 }

@@ -250,6 +250,9 @@ func strs(ss []string) []any {
 
 func authLogin(c *call) (any, *rpc.Fault) {
 	u := c.st.admin
+	if other, ok := c.st.users[c.str("username")]; ok {
+		u = other
+	}
 	if c.str("username") != u.login || c.str("password") != u.password {
 		return nil, handlerFault(2950, "Either the password or username is incorrect.")
 	}
@@ -311,4 +314,13 @@ func apiGetApiNamespaceCallList(c *call) (any, *rpc.Fault) {
 		return nil, unhandled("Handler " + name + " not found.")
 	}
 	return preEncoded(ns.callListResp), nil
+}
+
+// sessionUser is the user whose session the call came with.
+func (c *call) sessionUser() (*user, bool) {
+	if len(c.args) == 0 {
+		return nil, false
+	}
+	u, ok := c.args[0].(*user)
+	return u, ok
 }

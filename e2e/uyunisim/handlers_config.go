@@ -638,8 +638,8 @@ func configChannelListSubscribedSystems(c *call) (any, *rpc.Fault) {
 	return out, nil
 }
 
-// configChannelDeployAllSystems schedules a config deploy action for the
-// channel's subscribers and answers 1, never the action id. State channels
+// configChannelDeployAllSystems schedules a config deploy action for each
+// of the channel's subscribers and answers 1, never an action id. State channels
 // are applied with system.config.scheduleApplyConfigChannel instead (1213).
 // An unknown filePath: lookupConfigFile returns null and .getId() throws a
 // NullPointerException.
@@ -658,9 +658,13 @@ func configChannelDeployAllSystems(c *call) (any, *rpc.Fault) {
 	if v, ok := c.arg("date"); ok {
 		earliest, _ = v.(time.Time)
 	}
-	subs := c.st.subscribers(cc.label)
-	if len(subs) > 0 {
-		c.st.schedule(c, "Deploy config files to system", "Deploy config files to system", earliest, subs)
+	// ConfigurationManager.deployConfiguration: one action per system,
+	// dated as given, and none for a system the channel has no files for
+	// ("No files exists for ... --skipping").
+	if len(cc.files) > 0 {
+		for _, s := range c.st.subscribers(cc.label) {
+			c.st.schedule(c, "Deploy config files to system", "Deploy config files to system", earliest, []system{s})
+		}
 	}
 	return 1, nil
 }

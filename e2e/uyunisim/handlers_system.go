@@ -31,8 +31,16 @@ func systemList(systems []system) []any {
 }
 
 // systemListSystems: a peripheral's minions; on the hub, the peripherals
-// (a hub's systems are its peripherals, which is what legacy discovery reads).
-func systemListSystems(c *call) (any, *rpc.Fault) { return systemList(c.st.systems), nil }
+// (a hub's systems are its peripherals, which is what legacy discovery
+// reads). They are the admin's org's: a user of another org sees none
+// (SystemHandler.listSystems lists SystemManager.systemListShort of the
+// logged-in user, which holds the systems that user may see).
+func systemListSystems(c *call) (any, *rpc.Fault) {
+	if u, ok := c.sessionUser(); ok && u.org != c.st.org.id {
+		return []any{}, nil
+	}
+	return systemList(c.st.systems), nil
+}
 
 func systemListUserSystems(c *call) (any, *rpc.Fault) {
 	if _, ok := c.arg("login"); ok && c.str("login") != c.st.admin.login {

@@ -438,3 +438,27 @@ func TestOrgAndUser(t *testing.T) {
 		t.Errorf("listAssignableRoles = %v", roles)
 	}
 }
+
+// Config.Users: more accounts, in the second org, where no system is:
+// Uyuni answers per user, so listSystems differs from the admin's (and the
+// simulator's response cache keeps the two apart).
+func TestMoreUsers(t *testing.T) {
+	sim := start(t, uyunisim.Config{Peripherals: 1, Systems: 3, Users: map[string]string{"viewer": "vpw"}})
+	for _, srv := range []string{sim.Hub().URL(), sim.Peripherals()[0].URL()} {
+		c := dial(t, srv)
+		admin := login(t, c)
+		viewer, _ := mustCall(t, c, "auth.login", "viewer", "vpw").(string)
+		_, err := call(c, "auth.login", "viewer", "admin")
+		wantFault(t, err, 2950, "redstone.xmlrpc.XmlRpcFault: Either the password or username is incorrect.")
+		for range 2 { // the second time from the response cache
+			if n := len(mustCall(t, c, "system.listSystems", viewer).([]any)); n != 0 {
+				t.Errorf("%s: the viewer sees %d systems, want none", srv, n)
+			}
+		}
+		if srv != sim.Hub().URL() {
+			if n := len(mustCall(t, c, "system.listSystems", admin).([]any)); n != 3 {
+				t.Errorf("the admin sees %d systems, want 3", n)
+			}
+		}
+	}
+}

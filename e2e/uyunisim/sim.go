@@ -53,8 +53,14 @@ type Config struct {
 	// otherwise peripheral i listens on the hub's port + i.
 	Listen      string
 	Peripherals int
-	// User and Password are the one account every server knows.
+	// User and Password are the admin account every server knows.
 	User, Password string
+	// Users are more accounts on every server (login → password), each in
+	// the server's second org, the one the admin cannot see, where no
+	// system is registered: Uyuni answers per user, so system.listSystems
+	// lists none for them. A gateway reaching a server as one of these
+	// sees other answers than as the admin.
+	Users map[string]string
 	// Systems is how many systems each peripheral has (system.listSystems),
 	// so responses can be made large. 0 means DefaultSystems, negative none.
 	// The hub's systems are its peripherals.

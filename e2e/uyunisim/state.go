@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	mrand "math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,6 +36,7 @@ type state struct {
 
 	secret      string // keys are <id>x<sha256(secret:id)>, like Uyuni's
 	admin       *user
+	users       map[string]*user // Config.Users, in the second org
 	sessions    map[int64]*session
 	nextSession int64
 
@@ -69,6 +72,7 @@ type state struct {
 type user struct {
 	id              int64
 	login, password string
+	org             int64
 }
 
 type session struct {
@@ -176,7 +180,7 @@ func newState(sim *Sim, srv *Server) *state {
 		now:            sim.now,
 		ttl:            sim.cfg.SessionTTL,
 		secret:         hex.EncodeToString(secret),
-		admin:          &user{id: 1, login: sim.cfg.User, password: sim.cfg.Password},
+		users:          make(map[string]*user, len(sim.cfg.Users)),
 		sessions:       make(map[int64]*session),
 		nextSession:    100 + mrand.Int64N(900000), // servers' keys differ, as real ones do
 		cache:          make(map[string]cachedResponse),
@@ -189,6 +193,10 @@ func newState(sim *Sim, srv *Server) *state {
 		nextID:         100,
 	}
 	st.org, st.otherOrg = sim.orgsOf(srv)
+	st.admin = &user{id: 1, login: sim.cfg.User, password: sim.cfg.Password, org: st.org.id}
+	for i, login := range slices.Sorted(maps.Keys(sim.cfg.Users)) {
+		st.users[login] = &user{id: 2 + int64(i), login: login, password: sim.cfg.Users[login], org: st.otherOrg.id}
+	}
 	if srv.role == RolePeripheral {
 		for j := 1; j <= sim.cfg.Systems; j++ {
 			name := fmt.Sprintf("%s-minion-%d", srv.name, j)

@@ -3,6 +3,7 @@ package desired
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -223,11 +224,41 @@ func (s *server) writeFile(ctx context.Context, o *object, path string, cur func
 	return err
 }
 
+// The action types deploys schedule, as schedule.listAllActions names
+// them (rhnActionType's names: configfiles.deploy, states.apply).
+const (
+	deployFilesAction = "Deploy config files to system"
+	applyStatesAction = "Apply states"
+)
+
 // deploy sends a channel's files to its systems: deployAllSystems for a
 // normal channel, an "apply states" action for a state channel's systems.
+// The action is dated (Deploys.At, plus the object's index in seconds, so
+// two channels' deploys differ); when an earlier run under the same date
+// may have scheduled it (Deploys.Recheck), it is looked for first and
+// not scheduled again.
 func (s *server) deploy(ctx context.Context, o *object) error {
-	if o.want["type"] != "state" {
-		_, err := s.call(ctx, "configchannel.deployAllSystems", o.Name)
+	at := s.deploys.At
+	if at.IsZero() {
+		at = time.Now()
+	}
+	at = at.UTC().Truncate(time.Second).Add(time.Duration(o.index) * time.Second)
+	typ := deployFilesAction
+	if o.want["type"] == "state" {
+		typ = applyStatesAction
+	}
+	if s.deploys.Recheck {
+		id, err := s.scheduledAt(ctx, typ, at)
+		if err != nil {
+			return err
+		}
+		if id != 0 {
+			s.note = fmt.Sprintf("deploy not scheduled again: action %d, dated %s, is the earlier run's", id, at.Format(time.RFC3339))
+			return nil
+		}
+	}
+	if typ == deployFilesAction {
+		_, err := s.call(ctx, "configchannel.deployAllSystems", o.Name, at)
 		return err
 	}
 	v, err := s.call(ctx, "configchannel.listSubscribedSystems", o.Name)
@@ -241,8 +272,28 @@ func (s *server) deploy(ctx context.Context, o *object) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	_, err = s.call(ctx, "system.config.scheduleApplyConfigChannel", ids, time.Now().UTC().Truncate(time.Second), false)
+	_, err = s.call(ctx, "system.config.scheduleApplyConfigChannel", ids, at, false)
 	return err
+}
+
+// scheduledAt finds an action of type typ dated at, 0 when there is none.
+// deployAllSystems answers no action id, so the date is what tells the
+// action apart: ConfigurationManager.deployConfiguration keeps the date
+// it is given as the action's earliest, and ScheduleHandler.listAllActions
+// lists the org's actions with it (ScheduleActionSerializer: id, name,
+// type, scheduler, earliest, ...).
+func (s *server) scheduledAt(ctx context.Context, typ string, at time.Time) (int64, error) {
+	v, err := s.call(ctx, "schedule.listAllActions")
+	if err != nil {
+		return 0, err
+	}
+	for _, e := range items(v) {
+		a := structOf(e)
+		if when, ok := a["earliest"].(time.Time); ok && str(a["type"]) == typ && when.Equal(at) {
+			return num(a["id"]), nil
+		}
+	}
+	return 0, nil
 }
 
 func (configChannelOps) immutable(field string, have, _ any) bool {

@@ -14,6 +14,7 @@
 package desired
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -100,11 +101,13 @@ type PlanSummary struct {
 	Unknown  int `json:"unknown"`
 }
 
-// ApplyResult is what an apply did, per server and object, and its job.
+// ApplyResult is what an apply did, per server and object, its job, and
+// the rollout that ran it (kept for audit, GET /api/v1/rollouts/{id}).
 type ApplyResult struct {
-	JobID   string        `json:"jobId"`
-	Targets []ApplyTarget `json:"targets"`
-	Summary ApplySummary  `json:"summary"`
+	JobID     string        `json:"jobId"`
+	RolloutID string        `json:"rolloutId"`
+	Targets   []ApplyTarget `json:"targets"`
+	Summary   ApplySummary  `json:"summary"`
 }
 
 // ApplyTarget is one server's outcomes.
@@ -169,44 +172,53 @@ func (e *Engine) Plan(ctx context.Context, s *auth.Session, targets []target.Tar
 	return out, err
 }
 
-// Apply makes every target match the bundle, recorded as one job.
-func (e *Engine) Apply(ctx context.Context, s *auth.Session, targets []target.Target, b *Bundle) (*ApplyResult, error) {
-	var run *jobs.Run
-	if rec := e.gw.JobRecorder(); rec != nil && s != nil {
-		args := make([][]any, len(targets))
-		for i := range args {
-			args[i] = []any{b.Refs()}
-		}
-		var err error
-		run, err = rec.Start(ctx, jobs.Spec{Method: "hub.apply", User: s.User, Targets: targets, Args: args})
-		if err != nil {
-			return nil, rpc.Faultf(gateway.CodeStateUnavailable, "hubgw: the apply's job cannot be recorded, so nothing was sent: %v", err)
-		}
+// startJob records an apply as one job (hub.apply; nil without a
+// recorder or a user); nothing is sent when it cannot be recorded.
+func (e *Engine) startJob(ctx context.Context, s *auth.Session, targets []target.Target, b *Bundle) (*jobs.Run, error) {
+	rec := e.gw.JobRecorder()
+	if rec == nil || s == nil {
+		return nil, nil
 	}
-	out := &ApplyResult{Targets: make([]ApplyTarget, len(targets))}
-	results := make(fanout.Results, len(targets))
-	err := e.each(ctx, targets, func(ctx context.Context, i int) {
-		start := time.Now()
-		at := e.ApplyServer(ctx, s, targets[i], b)
-		out.Targets[i] = at
-		results[i] = fanout.Result{Target: targets[i], Value: jobValue(at), Duration: time.Since(start)}
-		run.Finished(results[i])
-	})
-	run.End(results)
-	if run != nil {
-		out.JobID = run.ID()
+	args := make([][]any, len(targets))
+	for i := range args {
+		args[i] = []any{b.Refs()}
 	}
-	sm := &out.Summary
-	count(out.Targets, func(t ApplyTarget) []ApplyObject { return t.Objects }, func(o ApplyObject) string { return o.Outcome },
+	run, err := rec.Start(ctx, jobs.Spec{Method: "hub.apply", User: s.User, Targets: targets, Args: args})
+	if err != nil {
+		return nil, rpc.Faultf(gateway.CodeStateUnavailable, "hubgw: the apply's job cannot be recorded, so nothing was sent: %v", err)
+	}
+	return run, nil
+}
+
+// applySummary counts the outcomes over all servers.
+func applySummary(targets []ApplyTarget) ApplySummary {
+	var sm ApplySummary
+	count(targets, func(t ApplyTarget) []ApplyObject { return t.Objects }, func(o ApplyObject) string { return o.Outcome },
 		map[string]*int{Created: &sm.Created, Updated: &sm.Updated, Unchanged: &sm.Unchanged, Failed: &sm.Failed,
 			Conflict: &sm.Conflict, Blocked: &sm.Blocked, Unreachable: &sm.Unreachable, Skipped: &sm.Skipped})
-	return out, err
+	return sm
+}
+
+// Deploys dates the deploy actions an apply schedules, and says whether
+// an earlier run may have scheduled them already.
+type Deploys struct {
+	// At dates them (zero: now); a rollout dates a server's deploys with
+	// its claim of the server, the same for a run that follows one whose
+	// outcome was lost.
+	At time.Time
+	// Recheck: an earlier run with the same At may have scheduled them,
+	// and died before its outcome was recorded. They are looked for before
+	// they are scheduled, so nothing is scheduled twice; and a channel
+	// that deploys when changed, found unchanged (the earlier run may
+	// have written it), is deployed unless the earlier run did.
+	Recheck bool
 }
 
 // ApplyServer makes one server match the bundle, object by object in
 // dependency order; it records no job (Apply, or a rollout, does).
-func (e *Engine) ApplyServer(ctx context.Context, s *auth.Session, t target.Target, b *Bundle) ApplyTarget {
+func (e *Engine) ApplyServer(ctx context.Context, s *auth.Session, t target.Target, b *Bundle, d Deploys) ApplyTarget {
 	srv := e.server(s, t, false)
+	srv.deploys = d
 	at := ApplyTarget{Target: t.String(), ServerID: t.ID, Objects: make([]ApplyObject, 0, len(b.objects))}
 	for _, o := range b.objects {
 		at.Objects = append(at.Objects, srv.apply(ctx, o))
@@ -263,6 +275,8 @@ type server struct {
 	steps    []Step // the current object's writes
 	// justCreated: the current object was created by this apply.
 	justCreated bool
+	deploys     Deploys
+	note        string // the current object's, when nothing else says more
 
 	org int64 // the user's org on this server (activation key prefix)
 	// hubSynced: the channels Hub Online Sync keeps on this server, read
@@ -443,10 +457,11 @@ func (s *server) blocked(ctx context.Context, o *object) string {
 
 // apply re-reads one object, writes the difference, and verifies it.
 func (s *server) apply(ctx context.Context, o *object) (res ApplyObject) {
-	s.steps, s.justCreated = nil, false
+	s.steps, s.justCreated, s.note = nil, false, ""
 	res = ApplyObject{Kind: o.Kind, Name: o.Name}
 	defer func() {
 		res.Steps = nonNilSteps(s.steps)
+		res.Reason = cmp.Or(res.Reason, s.note)
 		s.state[ref{o.Kind, o.Name}] = res.Outcome == Created || res.Outcome == Updated || res.Outcome == Unchanged
 	}()
 	if ctx.Err() != nil {
@@ -458,7 +473,7 @@ func (s *server) apply(ctx context.Context, o *object) (res ApplyObject) {
 	switch p.Action {
 	case ActNoop:
 		res.Outcome = Unchanged
-		if o.Kind == KindConfigChannel && o.deploy == "always" {
+		if o.Kind == KindConfigChannel && (o.deploy == "always" || o.deploy == "changed" && s.deploys.Recheck) {
 			if err := s.deploy(ctx, o); err != nil {
 				return s.failed(res, err)
 			}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hubgw/hubgw/auth"
 	"github.com/hubgw/hubgw/gateway"
+	"github.com/hubgw/hubgw/gateway/fanout"
 	"github.com/hubgw/hubgw/gateway/rollout"
 	"github.com/hubgw/hubgw/gateway/rpc"
 	"github.com/hubgw/hubgw/gateway/target"
@@ -218,22 +219,40 @@ func toInt(v any) (int, bool) {
 	return 0, false
 }
 
-// Start checks the documents, resolves and orders the targets as s sees
-// them, and starts the rollout.
-func (r *Rollouts) Start(ctx context.Context, s *auth.Session, req RolloutRequest) (*rollout.Record, error) {
-	b, err := Load(req.Documents)
+// spec checks the documents and makes the spec of a rollout of them by
+// s: its documents, their hash and the objects they touch.
+func (r *Rollouts) spec(s *auth.Session, documents []any) (rollout.Spec, *Bundle, error) {
+	b, err := Load(documents)
 	if err != nil {
-		return nil, err
+		return rollout.Spec{}, nil, err
 	}
-	docs := make([]any, len(req.Documents))
-	for i, d := range req.Documents {
+	docs := make([]any, len(documents))
+	for i, d := range documents {
 		docs[i] = plain(d)
 	}
 	raw, err := json.Marshal(docs)
 	if err != nil {
-		return nil, gateway.BadParams("documents: %v", err)
+		return rollout.Spec{}, nil, gateway.BadParams("documents: %v", err)
 	}
 	sum := sha256.Sum256(raw)
+	sealed, err := r.o.Seal(s.ID)
+	if err != nil {
+		return rollout.Spec{}, nil, err
+	}
+	objects := make([]string, 0, b.Len())
+	for _, o := range b.Refs() {
+		objects = append(objects, o.(string))
+	}
+	return rollout.Spec{User: s.User, Session: sealed, Documents: raw, DocumentsHash: hex.EncodeToString(sum[:]), Objects: objects}, b, nil
+}
+
+// Start checks the documents, resolves and orders the targets as s sees
+// them, and starts the rollout.
+func (r *Rollouts) Start(ctx context.Context, s *auth.Session, req RolloutRequest) (*rollout.Record, error) {
+	spec, _, err := r.spec(s, req.Documents)
+	if err != nil {
+		return nil, err
+	}
 	ts, err := r.o.Gateway.Resolve(ctx, s, req.Targets)
 	if err != nil {
 		return nil, err
@@ -262,21 +281,99 @@ func (r *Rollouts) Start(ctx context.Context, s *auth.Session, req RolloutReques
 			groups[t.Key()] = append(groups[t.Key()], g)
 		}
 	}
-	sealed, err := r.o.Seal(s.ID)
+	spec.Targets, spec.Groups, spec.Canary, spec.Waves, spec.Concurrency = ts, groups, req.Canary, req.Waves, req.Concurrency
+	spec.GroupSlots, spec.MaxFailures, spec.MaxWaveFailures = req.GroupSlots, req.MaxFailures, req.MaxWaveFailures
+	spec.PauseAfterCanary, spec.PauseBetween, spec.DeferUnreachable = req.PauseAfterCanary, req.PauseBetween, req.Unreachable == "defer"
+	return r.C.Start(ctx, spec)
+}
+
+// Apply is the synchronous apply (POST /api/v1/apply, hub.apply): a
+// rollout of one wave of every target, none of them a canary, whose
+// budget is every target (a failure on one server does not stop the
+// others), waited for. The controller runs it like any rollout, so it
+// is conflict-checked against the active rollouts, kept for audit
+// (RolloutID) and taken over with its replica; the answer is the
+// apply's, per server and object, recorded as one job, server by server
+// as they finish.
+func (r *Rollouts) Apply(ctx context.Context, s *auth.Session, documents []any, ts []target.Target) (*ApplyResult, error) {
+	spec, b, err := r.spec(s, documents)
 	if err != nil {
 		return nil, err
 	}
-	objects := make([]string, 0, b.Len())
-	for _, o := range b.Refs() {
-		objects = append(objects, o.(string))
+	out := &ApplyResult{Targets: make([]ApplyTarget, len(ts))}
+	if len(ts) == 0 {
+		return out, nil
 	}
-	spec := rollout.Spec{
-		User: s.User, Session: sealed, Documents: raw, DocumentsHash: hex.EncodeToString(sum[:]), Objects: objects,
-		Targets: ts, Groups: groups, Canary: req.Canary, Waves: req.Waves, Concurrency: req.Concurrency,
-		GroupSlots: req.GroupSlots, MaxFailures: req.MaxFailures, MaxWaveFailures: req.MaxWaveFailures,
-		PauseAfterCanary: req.PauseAfterCanary, PauseBetween: req.PauseBetween, DeferUnreachable: req.Unreachable == "defer",
+	run, err := r.e.startJob(ctx, s, ts, b)
+	if err != nil {
+		return nil, err
 	}
-	return r.C.Start(ctx, spec)
+	results := make(fanout.Results, len(ts))
+	recorded := make([]bool, len(ts))
+	// seen records the servers that finished since it last looked, and at
+	// the end the others (not run) too. A synchronous rollout has one
+	// wave, its servers in the targets' order.
+	seen := func(rec *rollout.Record, end bool) {
+		for i, sv := range rec.Servers {
+			if recorded[i] || i >= len(ts) || sv.Finished == nil && !end {
+				continue
+			}
+			recorded[i] = true
+			out.Targets[i] = applyTarget(sv, b)
+			results[i] = fanout.Result{Target: ts[i], Value: jobValue(out.Targets[i]), Fault: serverFault(sv)}
+			if sv.Started != nil && sv.Finished != nil {
+				results[i].Duration = sv.Finished.Sub(*sv.Started)
+			}
+			run.Finished(results[i])
+		}
+	}
+	spec.Targets, spec.Canary, spec.Concurrency = ts, len(ts), min(len(ts), r.e.parallel)
+	spec.MaxFailures, spec.Synchronous = "100%", true
+	rec, err := r.C.Start(ctx, spec)
+	if err == nil {
+		out.RolloutID = rec.ID
+		rec, err = r.C.Wait(ctx, rec.ID, func(rec *rollout.Record) { seen(rec, false) })
+	}
+	if err != nil {
+		for i, t := range ts {
+			if !recorded[i] {
+				results[i] = fanout.Result{Target: t, Err: err}
+			}
+		}
+		run.End(results)
+		return nil, err
+	}
+	seen(rec, true) // paused (the session went) or halted: the servers not run are skipped
+	run.End(results)
+	if run != nil {
+		out.JobID = run.ID()
+	}
+	out.Summary = applySummary(out.Targets)
+	return out, nil
+}
+
+// applyTarget is a server's outcomes as a rollout recorded them; a server
+// that did not run has every object skipped.
+func applyTarget(sv rollout.Server, b *Bundle) ApplyTarget {
+	at := ApplyTarget{Target: sv.Target.String(), ServerID: sv.Target.ID}
+	if sv.Finished != nil && json.Unmarshal(sv.Objects, &at.Objects) == nil && at.Objects != nil {
+		return at
+	}
+	at.Objects = make([]ApplyObject, 0, b.Len())
+	for _, o := range b.objects {
+		at.Objects = append(at.Objects, ApplyObject{Kind: o.Kind, Name: o.Name, Outcome: Skipped, Steps: []Step{},
+			Reason: cmp.Or(sv.Error, "not run: the apply stopped ("+string(sv.Status)+")")})
+	}
+	return at
+}
+
+// serverFault says that objects failed on a server: its job target is a
+// fault, not "ok", with the outcomes as its result.
+func serverFault(sv rollout.Server) *rpc.Fault {
+	if sv.Status == rollout.Done {
+		return nil
+	}
+	return rpc.Faultf(gateway.CodeObjectsFailed, "hubgw: %s", cmp.Or(sv.Error, string(sv.Status)))
 }
 
 // RingOrder lists the configured rings in the order a rollout takes
@@ -385,7 +482,7 @@ func (r *Rollouts) KeepAlive(ctx context.Context, spec *rollout.Spec) {
 
 // Step is the controller's step: the bundle applied to one server with
 // the rollout's session.
-func (r *Rollouts) Step(ctx context.Context, spec *rollout.Spec, t target.Target, _ int) rollout.StepResult {
+func (r *Rollouts) Step(ctx context.Context, spec *rollout.Spec, t target.Target, claim rollout.Claim) rollout.StepResult {
 	key, err := r.o.Open(spec.Session)
 	if err != nil {
 		return rollout.StepResult{Credentials: true}
@@ -406,13 +503,13 @@ func (r *Rollouts) Step(ctx context.Context, spec *rollout.Spec, t target.Target
 	if err != nil {
 		return rollout.StepResult{Status: rollout.Failed, Err: "the rollout's documents: " + err.Error()}
 	}
-	at := r.e.ApplyServer(ctx, s, t, b)
+	at := r.e.ApplyServer(ctx, s, t, b, Deploys{At: claim.Stamp, Recheck: claim.InDoubt})
 	res := rollout.StepResult{Status: rollout.Done, Counts: map[string]int{}}
 	unreachable := len(at.Objects) > 0
 	for _, o := range at.Objects {
 		res.Counts[o.Outcome]++
 		switch o.Outcome {
-		case Failed, Conflict, Blocked:
+		case Failed, Conflict, Blocked, Unreachable, Skipped: // an object not in place: the server did not succeed
 			if res.Status != rollout.Failed && res.Err == "" {
 				res.Err = fmt.Sprintf("%s/%s: %s", o.Kind, o.Name, cmp.Or(o.FaultString, o.Reason, o.Outcome))
 			}
@@ -429,15 +526,18 @@ func (r *Rollouts) Step(ctx context.Context, spec *rollout.Spec, t target.Target
 
 // RolloutView is a rollout as the edges show it (the contract's shape).
 type RolloutView struct {
-	ID            string          `json:"id"`
-	Status        string          `json:"status"`
-	Reason        string          `json:"reason"`
-	DocumentsHash string          `json:"documentsHash"`
-	Owner         string          `json:"owner"`
-	User          string          `json:"user"`
-	Created       time.Time       `json:"created"`
-	Updated       time.Time       `json:"updated"`
-	Counts        ApplySummary    `json:"counts"`
+	ID            string       `json:"id"`
+	Status        string       `json:"status"`
+	Reason        string       `json:"reason"`
+	DocumentsHash string       `json:"documentsHash"`
+	Owner         string       `json:"owner"`
+	User          string       `json:"user"`
+	Created       time.Time    `json:"created"`
+	Updated       time.Time    `json:"updated"`
+	Counts        ApplySummary `json:"counts"`
+	// FailureBudget is maxFailures resolved against the targets: the
+	// failed servers the rollout tolerates before it halts.
+	FailureBudget int             `json:"failureBudget"`
 	Waves         []RolloutWave   `json:"waves"`
 	Targets       []RolloutTarget `json:"targets"`
 	Log           []rollout.Entry `json:"log"`
@@ -469,6 +569,7 @@ func View(rec *rollout.Record) RolloutView {
 		Counts: ApplySummary{Created: c[Created], Updated: c[Updated], Unchanged: c[Unchanged], Failed: c[Failed],
 			Conflict: c[Conflict], Blocked: c[Blocked], Unreachable: c[Unreachable], Skipped: c[Skipped]},
 		Waves: make([]RolloutWave, len(rec.Waves)), Targets: make([]RolloutTarget, len(rec.Servers))}
+	v.FailureBudget, _ = rec.Spec.MaxFailures.Of(len(rec.Servers)) // checked when it was set
 	if v.Log == nil {
 		v.Log = []rollout.Entry{}
 	}

@@ -26,9 +26,13 @@ type Call struct {
 	Method   string
 	Params   []any
 	ReadOnly bool // the method changes nothing: it may be retried and cached
-	// User is the gateway user the call is made for, set when Params[0]
-	// is that user's session key on the target; a read-through cache keys
-	// on it instead of the key. Empty for calls without a session.
+	// User is the user the target knows Params[0], the session key, as:
+	// the service account configured for it, the relayed user, or the
+	// user given when attaching (auth.Session.Logins), not necessarily
+	// the gateway user. The target answers by that user's org and
+	// permissions, so a read-through cache keys on it instead of the
+	// session key. Empty for calls without a session, or when the user
+	// is not known; such calls are not cached.
 	User string
 	// Shared, when set, says Params[Shared.From:] are the very values
 	// every call of one fan-out sends, so a transport encodes them once

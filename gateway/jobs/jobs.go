@@ -679,7 +679,9 @@ func (run *Run) targetJSON(res fanout.Result) func(int) []byte {
 	t.setOutcome(fanout.Kind(res))
 	fin := r.o.Now().UTC()
 	t.Finished = &fin
-	if res.OK() {
+	// A value with a fault: the server's outcome with what went wrong in
+	// it (an apply whose objects failed there keeps their outcomes).
+	if res.OK() || res.Fault != nil && res.Value != nil {
 		var b []byte
 		var err error
 		n := r.o.SizeHint(res.Value)
@@ -701,7 +703,8 @@ func (run *Run) targetJSON(res fanout.Result) func(int) []byte {
 		default:
 			t.Value = b
 		}
-	} else {
+	}
+	if !res.OK() {
 		f := r.o.Fault(res)
 		t.FaultCode, t.FaultString = f.Code, f.String
 		if res.Err != nil {

@@ -1,8 +1,13 @@
 // Package readcache is an opt-in read-through cache for idempotent Uyuni
 // calls, as a fanout.Middleware: answers of the methods on an allowlist
-// are kept for a time of their own, per target and per gateway user, in
-// the shared store (so every replica benefits), and concurrent misses for
-// the same answer are collapsed into one upstream call.
+// are kept for a time of their own in the shared store (so every replica
+// benefits), and concurrent misses for the same answer are collapsed into
+// one upstream call. An answer is kept per target and per user the target
+// knows the caller as (fanout.Call.User: a service account, a relayed
+// user, or the user given when attaching), since Uyuni answers by that
+// user's org and permissions: two gateway users reaching a server as one
+// account share its answers; one gateway user reaching it as two
+// accounts (two sessions) does not.
 //
 // Invalidation is by generation: every (target, namespace) pair has a
 // random generation that is part of each entry's key. When the gateway
@@ -245,7 +250,7 @@ func newGeneration() string {
 }
 
 // entryKey names one cached answer: target, namespace and generation in
-// clear (for operators), user, method and arguments hashed. The session
+// clear (for operators), the upstream user, method and arguments hashed. The session
 // key in front of the arguments is left out: it changes on every login.
 func entryKey(call fanout.Call, ns, gen string) string {
 	h := sha256.New()

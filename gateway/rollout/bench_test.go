@@ -12,30 +12,62 @@ import (
 	"github.com/hubgw/hubgw/gateway/target"
 )
 
-// writeCounter counts the writes a controller sends its store.
+// writeCounter counts the writes a controller sends its store, and the
+// bytes of the values they write.
 type writeCounter struct {
 	cache.Store
-	n atomic.Int64
+	n, bytes atomic.Int64
 }
 
 func (w *writeCounter) Set(ctx context.Context, k string, v []byte, ttl time.Duration) error {
 	w.n.Add(1)
+	w.bytes.Add(int64(len(v)))
 	return w.Store.Set(ctx, k, v, ttl)
 }
 
 func (w *writeCounter) SetNX(ctx context.Context, k string, v []byte, ttl time.Duration) (bool, error) {
 	w.n.Add(1)
+	w.bytes.Add(int64(len(v)))
 	return w.Store.SetNX(ctx, k, v, ttl)
 }
 
 func (w *writeCounter) Update(ctx context.Context, k string, ttl time.Duration, fn func([]byte) ([]byte, error)) error {
 	w.n.Add(1)
-	return w.Store.Update(ctx, k, ttl, fn)
+	return w.Store.Update(ctx, k, ttl, func(old []byte) ([]byte, error) {
+		v, err := fn(old)
+		w.bytes.Add(int64(len(v))) // every try is sent
+		return v, err
+	})
+}
+
+func (w *writeCounter) HSetIf(ctx context.Context, k string, guards, fields map[string][]byte) (bool, error) {
+	w.n.Add(1)
+	for f, v := range fields {
+		w.bytes.Add(int64(len(f) + len(v)))
+	}
+	return w.Store.HSetIf(ctx, k, guards, fields)
 }
 
 func (w *writeCounter) Batch(ctx context.Context, fn func(cache.Batch)) error {
 	w.n.Add(1)
-	return w.Store.Batch(ctx, fn)
+	return w.Store.Batch(ctx, func(b cache.Batch) { fn(batchCounter{b, w}) })
+}
+
+type batchCounter struct {
+	cache.Batch
+	w *writeCounter
+}
+
+func (b batchCounter) Set(k string, v []byte, ttl time.Duration) {
+	b.w.bytes.Add(int64(len(v)))
+	b.Batch.Set(k, v, ttl)
+}
+
+func (b batchCounter) HSet(k string, ttl time.Duration, fields map[string][]byte) {
+	for f, v := range fields {
+		b.w.bytes.Add(int64(len(f) + len(v)))
+	}
+	b.Batch.HSet(k, ttl, fields)
 }
 
 func (w *writeCounter) Delete(ctx context.Context, keys ...string) error {
@@ -53,7 +85,8 @@ func cpuTime() time.Duration {
 // takes what a 3-object apply takes against peripherals at 20 ms (one
 // call each; the real apply's calls are measured by e2e BenchmarkPlanApply).
 // It reports the time against the ideal (waves × one step), the store's
-// writes per server, and the CPU this process (the owner) spent per server.
+// writes and the bytes they wrote per server, and the CPU this process
+// (the owner, which also polls the record here) spent per server.
 func BenchmarkRollout(b *testing.B) {
 	const n, wave, step = 500, 50, 3 * 20 * time.Millisecond
 	ts := make([]target.Target, n)
@@ -63,13 +96,14 @@ func BenchmarkRollout(b *testing.B) {
 	for name, open := range redistest.Stores() {
 		b.Run("store="+name, func(b *testing.B) {
 			st := &writeCounter{Store: open(b)}
-			c := New(Options{Store: st, Replica: "a", Step: func(ctx context.Context, _ *Spec, _ target.Target, _ int) StepResult {
+			c := New(Options{Store: st, Replica: "a", Step: func(ctx context.Context, _ *Spec, _ target.Target, _ Claim) StepResult {
 				time.Sleep(step)
 				return StepResult{Status: Done, Counts: map[string]int{"created": 3}}
 			}})
 			b.Cleanup(c.Close)
 			ctx := context.Background()
 			st.n.Store(0)
+			st.bytes.Store(0)
 			cpu := cpuTime()
 			b.ResetTimer()
 			for range b.N {
@@ -92,6 +126,7 @@ func BenchmarkRollout(b *testing.B) {
 			perOp := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
 			b.ReportMetric(perOp/ideal, "x-of-ideal")
 			b.ReportMetric(float64(st.n.Load())/float64(n*b.N), "store-writes/server")
+			b.ReportMetric(float64(st.bytes.Load())/float64(n*b.N), "store-bytes/server")
 			b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/float64(n*b.N), "cpu-µs/server")
 		})
 	}

@@ -28,9 +28,22 @@ type StepResult struct {
 	Credentials bool
 }
 
+// Claim is what a step is told of its server's run.
+type Claim struct {
+	Attempt int
+	// Stamp dates what the step schedules on the server (deploy actions):
+	// it is set when a pending server is claimed and kept when an
+	// in-doubt one is claimed again, so the new owner can find what the
+	// old one scheduled, and schedule nothing twice.
+	Stamp time.Time
+	// InDoubt: an earlier owner claimed the server and died before it
+	// recorded an outcome; what it did is unknown.
+	InDoubt bool
+}
+
 // Step applies the rollout to one server. It must be safe to run again on
 // a server where an earlier run's outcome was lost (re-read before write).
-type Step func(ctx context.Context, spec *Spec, t target.Target, attempt int) StepResult
+type Step func(ctx context.Context, spec *Spec, t target.Target, claim Claim) StepResult
 
 // Errors callers branch on.
 var (
@@ -100,9 +113,8 @@ func newID() string {
 	return hex.EncodeToString(b[:])
 }
 
-func recordKey(id string) string { return "rollout:{" + id + "}" }
-func leaseKey(id string) string  { return "rollout:{" + id + "}:lease" }
-func userIndex(u string) string  { return "rollouts:user:" + u }
+func leaseKey(id string) string { return "rollout:{" + id + "}:lease" }
+func userIndex(u string) string { return "rollouts:user:" + u }
 
 // changedChannel carries a hint that rollout id changed (Watch).
 func changedChannel(id string) string { return "rollout:{" + id + "}:changed" }
@@ -141,13 +153,14 @@ func (c *Controller) Start(ctx context.Context, spec Spec) (*Record, error) {
 		}
 	}
 	rec.log(now, "started", spec.User)
-	b, err := json.Marshal(rec)
+	fields, err := rec.fields()
 	if err != nil {
 		return nil, err
 	}
+	rec.raw = fields
 	score := float64(now.UnixMilli())
 	err = c.o.Store.Batch(ctx, func(bt cache.Batch) {
-		bt.Set(recordKey(rec.ID), b, 0)
+		bt.HSet(recordKey(rec.ID), 0, fields)
 		bt.Set(leaseKey(rec.ID), []byte(c.o.Replica), c.o.Lease)
 		for _, ix := range []string{allIndex, activeIndex, userIndex(spec.User)} {
 			bt.ZAdd(ix, 0, score, rec.ID)
@@ -156,7 +169,7 @@ func (c *Controller) Start(ctx context.Context, spec Spec) (*Record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("recording the rollout: %w", err)
 	}
-	if !c.o.Store.Shared() {
+	if !c.o.Store.Shared() && !spec.Synchronous {
 		c.o.Logger.WarnContext(ctx, "rollout kept in this process's memory: it does not survive a restart (configure redis-url for that)", "rollout", rec.ID)
 	}
 	c.drive(rec.ID, rec.Epoch)
@@ -198,22 +211,6 @@ func (c *Controller) conflicting(ctx context.Context, spec Spec) (string, error)
 	return "", nil
 }
 
-// Get reads a rollout.
-func (c *Controller) Get(ctx context.Context, id string) (*Record, error) {
-	b, err := c.o.Store.Get(ctx, recordKey(id))
-	if errors.Is(err, cache.ErrNotFound) {
-		return nil, ErrNotFound
-	}
-	if err != nil {
-		return nil, err
-	}
-	var r Record
-	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("rollout %s: %w", id, err)
-	}
-	return &r, nil
-}
-
 // List returns a user's rollouts, newest first.
 func (c *Controller) List(ctx context.Context, user string, n int) ([]Record, error) {
 	return c.list(ctx, userIndex(user), n)
@@ -238,32 +235,37 @@ func (c *Controller) list(ctx context.Context, index string, n int) ([]Record, e
 	return out, nil
 }
 
-// update changes a rollout atomically. With epoch > 0 it is the owner's
+// update changes a rollout atomically: fn works on the record as read,
+// and what it changed is written unless another write came in between
+// (then fn runs again on a fresh read). With epoch > 0 it is the owner's
 // change and fails with errLost when another replica has taken over.
 func (c *Controller) update(ctx context.Context, id string, epoch int64, fn func(r *Record) error) (*Record, error) {
-	var out Record
+	var out *Record
 	var wasActive bool
-	err := c.o.Store.Update(ctx, recordKey(id), 0, func(old []byte) ([]byte, error) {
-		var r Record
-		if err := json.Unmarshal(old, &r); err != nil {
+	for attempt := 0; out == nil; attempt++ {
+		r, err := c.Get(ctx, id)
+		if err != nil {
 			return nil, err
 		}
 		if epoch > 0 && r.Epoch != epoch {
 			return nil, errLost
 		}
 		wasActive = r.Active()
-		if err := fn(&r); err != nil {
+		if err := fn(r); err != nil {
 			return nil, err
 		}
 		r.Updated = c.o.Now().UTC()
-		out = r
-		return json.Marshal(&r)
-	})
-	if errors.Is(err, cache.ErrNotFound) {
-		return nil, ErrNotFound
-	}
-	if err != nil {
-		return nil, err
+		fields, err := r.fields()
+		if err != nil {
+			return nil, err
+		}
+		if ok, err := c.write(ctx, r, fields); err != nil {
+			return nil, err
+		} else if ok {
+			out = r
+		} else if attempt >= 100 {
+			return nil, cache.ErrConflict
+		}
 	}
 	switch {
 	case wasActive && !out.Active(): // finished: kept for the retention, out of the active index
@@ -275,9 +277,60 @@ func (c *Controller) update(ctx context.Context, id string, epoch int64, fn func
 	case !wasActive && out.Active(): // a retry of a finished rollout
 		_ = c.o.Store.Batch(ctx, func(b cache.Batch) { b.ZAdd(activeIndex, 0, float64(out.Created.UnixMilli()), id) })
 	}
-	_ = c.o.Store.Publish(ctx, changedChannel(id), []byte(id))
+	c.changed(ctx, id, hintRecord)
+	return out, nil
+}
+
+// Hints published on a rollout's channel: any change, or one of a server
+// only (Wait, which looks at the rollout's status, ignores those).
+var (
+	hintRecord = []byte("r")
+	hintServer = []byte("s")
+)
+
+// changed tells watchers, on every replica, and this replica's driver.
+func (c *Controller) changed(ctx context.Context, id string, hint []byte) {
+	_ = c.o.Store.Publish(ctx, changedChannel(id), hint)
 	c.poke(id)
-	return &out, nil
+}
+
+// setServer is the owner's change of server i alone: fn works on the
+// server as r (the owner's latest record, updated in place) has it, and
+// only its field is written, so the cost of a change does not grow with
+// the rollout. When another write came first (a user's decision), r is
+// read again and fn runs on that; errLost when another replica has
+// taken over.
+func (c *Controller) setServer(ctx context.Context, r *Record, i int, fn func(s *Server) error) (*Record, error) {
+	for attempt := 0; ; attempt++ {
+		s := r.Servers[i]
+		if err := fn(&s); err != nil {
+			return nil, err
+		}
+		b, err := json.Marshal(&s)
+		if err != nil {
+			return nil, err
+		}
+		ok, err := c.write(ctx, r, map[string][]byte{serverField(i): b})
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			r.Servers[i] = s
+			c.changed(ctx, r.ID, hintServer)
+			return r, nil
+		}
+		if attempt >= 100 {
+			return nil, cache.ErrConflict
+		}
+		fresh, err := c.Get(ctx, r.ID)
+		if err != nil {
+			return nil, err
+		}
+		if fresh.Epoch != r.Epoch {
+			return nil, errLost
+		}
+		r = fresh
+	}
 }
 
 // Resume sets a paused or halted rollout running again, optionally with a
@@ -644,7 +697,7 @@ func waveStarted(r *Record, w int) bool {
 // overBudget says why the rollout must halt, "" when it may go on.
 func overBudget(r *Record, w int) string {
 	all, wave := r.failures(w)
-	if w == 0 && wave > 0 {
+	if w == 0 && wave > 0 && !r.Spec.Synchronous {
 		return "the canary failed"
 	}
 	max, _ := r.Spec.MaxFailures.Of(len(r.Servers))
@@ -734,12 +787,17 @@ func (c *Controller) wave(ctx context.Context, r *Record, w int) error {
 			}
 			continue
 		}
-		claimed, err := c.update(ctx, r.ID, r.Epoch, func(rec *Record) error {
-			s := &rec.Servers[next]
+		var claim Claim
+		claimed, err := c.setServer(ctx, r, next, func(s *Server) error {
 			if s.Status != Pending && s.Status != InDoubt {
 				return ErrState
 			}
 			now := c.o.Now().UTC()
+			if s.Status == Pending || s.Stamp == nil {
+				stamp := now.Truncate(time.Second)
+				s.Stamp = &stamp
+			}
+			claim = Claim{Attempt: s.Attempt + 1, Stamp: *s.Stamp, InDoubt: s.Status == InDoubt}
 			s.Status, s.Started, s.Finished = InFlight, &now, nil
 			s.Attempt++
 			return nil
@@ -753,13 +811,13 @@ func (c *Controller) wave(ctx context.Context, r *Record, w int) error {
 			groups[g]++
 		}
 		inflight++
-		spec, t, attempt := r.Spec, r.Servers[next].Target, r.Servers[next].Attempt
+		spec, t := r.Spec, r.Servers[next].Target
 		c.wg.Add(1)
 		go func() {
 			defer c.wg.Done()
 			// A step is never cut in the middle: it runs on its own context,
 			// bounded by the step itself, not by this replica's shutdown.
-			results <- done{next, c.o.Step(context.WithoutCancel(ctx), &spec, t, attempt)}
+			results <- done{next, c.o.Step(context.WithoutCancel(ctx), &spec, t, claim)}
 		}()
 	}
 }
@@ -776,19 +834,23 @@ func (c *Controller) slotFree(r *Record, t target.Target, inflight map[string]in
 
 // record writes one server's outcome.
 func (c *Controller) record(ctx context.Context, r *Record, i int, res StepResult) (*Record, error) {
-	return c.update(context.WithoutCancel(ctx), r.ID, r.Epoch, func(rec *Record) error {
-		s := &rec.Servers[i]
-		now := c.o.Now().UTC()
-		switch {
-		case res.Credentials:
+	ctx = context.WithoutCancel(ctx)
+	if res.Credentials { // the rollout pauses: a change of the header too
+		return c.update(ctx, r.ID, r.Epoch, func(rec *Record) error {
+			s := &rec.Servers[i]
 			s.Status, s.Started = Pending, nil
 			s.Attempt--
 			if rec.Status == Running {
 				rec.Status, rec.Reason = Paused, "credentials"
-				rec.log(now, "paused: the session is gone; resume from a new login", c.o.Replica)
+				rec.log(c.o.Now().UTC(), "paused: the session is gone; resume from a new login", c.o.Replica)
 			}
 			return nil
-		case res.Status == Unreachable && rec.Spec.DeferUnreachable:
+		})
+	}
+	return c.setServer(ctx, r, i, func(s *Server) error {
+		now := c.o.Now().UTC()
+		switch {
+		case res.Status == Unreachable && r.Spec.DeferUnreachable:
 			s.Status = Deferred
 		case res.Status == Done || res.Status == Failed || res.Status == Unreachable:
 			s.Status = res.Status

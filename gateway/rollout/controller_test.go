@@ -32,7 +32,8 @@ func newFleet() *fleet {
 	return &fleet{fail: map[string]bool{}, inflight: map[string]int{}, peak: map[string]int{}, groups: map[string][]string{}, gate: map[string]chan struct{}{}}
 }
 
-func (f *fleet) step(_ context.Context, _ *Spec, t target.Target, attempt int) StepResult {
+func (f *fleet) step(_ context.Context, _ *Spec, t target.Target, claim Claim) StepResult {
+	attempt := claim.Attempt
 	f.mu.Lock()
 	if f.noCreds {
 		f.mu.Unlock()

@@ -145,3 +145,50 @@ func (c *Controller) Watch(ctx context.Context, id string) (<-chan Event, error)
 	}()
 	return out, nil
 }
+
+// Wait returns rollout id once it no longer runs (it finished, or waits
+// for a user: paused, halted), or when ctx ends. seen, if set, is called
+// with the record as it stands, on a server's change at most every
+// Lease/30 (a read is of the whole record), and at the end.
+func (c *Controller) Wait(ctx context.Context, id string, seen func(*Record)) (*Record, error) {
+	sub, err := c.o.Store.Subscribe(ctx, changedChannel(id))
+	if err != nil {
+		return nil, err
+	}
+	defer sub.Close()
+	t := time.NewTicker(time.Second) // hints are lost while the store is unreachable
+	defer t.Stop()
+	every := c.o.Lease / 30
+	var servers <-chan time.Time // a server changed: read when it fires
+	for {
+		r, err := c.Get(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if seen != nil {
+			seen(r)
+		}
+		if r.Status != Running {
+			return r, nil
+		}
+		servers = nil
+		for read := false; !read; {
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-c.base.Done():
+				return nil, c.base.Err()
+			case m := <-sub.C():
+				if string(m) != string(hintServer) {
+					read = true
+				} else if seen != nil && servers == nil {
+					servers = time.After(every)
+				}
+			case <-servers:
+				read = true
+			case <-t.C:
+				read = true
+			}
+		}
+	}
+}

@@ -20,11 +20,15 @@ type Record struct {
 	Updated time.Time `json:"updated"`
 	// CanaryApproved: resumed after the canary pause.
 	CanaryApproved bool     `json:"canaryApproved,omitempty"`
-	Waves          [][]int  `json:"waves"` // server indexes
-	Servers        []Server `json:"servers"`
+	Waves          [][]int  `json:"waves"`             // server indexes
+	Servers        []Server `json:"servers,omitempty"` // one field each in the store
 	// Log says what happened to the rollout itself: starts, halts,
 	// resumes, takeovers (server outcomes are in Servers).
 	Log []Entry `json:"log,omitempty"`
+
+	// version and raw: the record's hash as read or last written (store.go).
+	version int64
+	raw     map[string][]byte
 }
 
 // Server is one target of a rollout.
@@ -34,11 +38,13 @@ type Server struct {
 	Status  ServerStatus  `json:"status"`
 	Attempt int           `json:"attempt"`
 	// Objects is what the step reported (the apply's per-object outcomes).
-	Objects  json.RawMessage `json:"objects,omitempty"`
-	Counts   map[string]int  `json:"counts,omitempty"`
-	Error    string          `json:"error,omitempty"`
-	Started  *time.Time      `json:"started,omitempty"`
-	Finished *time.Time      `json:"finished,omitempty"`
+	Objects json.RawMessage `json:"objects,omitempty"`
+	Counts  map[string]int  `json:"counts,omitempty"`
+	Error   string          `json:"error,omitempty"`
+	Started *time.Time      `json:"started,omitempty"`
+	// Stamp dates the deploys this server's run schedules (Claim.Stamp).
+	Stamp    *time.Time `json:"stamp,omitempty"`
+	Finished *time.Time `json:"finished,omitempty"`
 }
 
 // Entry is one event of a rollout's own history.

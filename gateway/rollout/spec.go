@@ -122,6 +122,10 @@ type Spec struct {
 	// DeferUnreachable sets unreachable servers aside for a retry instead
 	// of counting them as failures.
 	DeferUnreachable bool `json:"deferUnreachable,omitempty"`
+	// Synchronous: an apply its caller waits for (Wait), not a staged
+	// rollout: the first wave is no canary (its failures count against
+	// MaxFailures like any wave's), and nothing is said about memory.
+	Synchronous bool `json:"synchronous,omitempty"`
 }
 
 // waves splits n ordered targets into waves of indexes: the canary, then

@@ -1,5 +1,5 @@
 // Package cli is hubgw's command line for people and scripts: the client
-// commands (login, logout, call, jobs, plan, apply, export) talking to a gateway over its REST
+// commands (login, logout, call, jobs, plan, apply, rollout, export) talking to a gateway over its REST
 // surface, with a login that is remembered, tables on a terminal, the
 // gateway's JSON for scripts, and exit codes that mean something.
 //
@@ -21,8 +21,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// Exit codes (README, "Command line"). 3 (rollout halted or aborted)
-// and 5 (paused) come with the rollout commands.
+// Exit codes (README, "Command line").
 const (
 	ExitOK = 0
 	// ExitError: usage, document, login or gateway error; nothing was
@@ -31,10 +30,17 @@ const (
 	// ExitChanges: a plan with --detailed-exitcode found objects that are
 	// not as declared on some server.
 	ExitChanges = 2
+	// ExitHalted: a rollout halted (its failure budget spent) or was
+	// aborted.
+	ExitHalted = 3
 	// ExitFailures: the work finished and some servers failed (a call
 	// with a failed result, an apply with failed, conflicting, blocked or
-	// unreachable objects).
+	// unreachable objects, a rollout with failures within its budget or
+	// servers deferred).
 	ExitFailures = 4
+	// ExitPaused: a rollout waits for hubgw rollout resume (after the
+	// canary, or its session expired).
+	ExitPaused = 5
 	// ExitIncomplete: a plan could not read some servers, so it does not
 	// say what apply would do there.
 	ExitIncomplete = 6
@@ -42,10 +48,13 @@ const (
 
 // ExitCodesHelp is the exit codes section of --help.
 const ExitCodesHelp = `Exit codes:
-  0  done: every server answered ok; converged, or no changes planned
+  0  done: every server answered ok; converged, a rollout succeeded, or no changes planned
   1  usage, document, login or gateway error (nothing was done, or what was cannot be told)
   2  plan --detailed-exitcode: changes planned (create, update, conflict or blocked objects)
-  4  finished with failures: the call or apply ran and some servers failed (see the table or JSON)
+  3  rollout halted (its failure budget spent) or aborted
+  4  finished with failures: the call, apply or rollout ran and some servers failed within its budget,
+     or were deferred (see the table or JSON)
+  5  rollout paused: waiting for hubgw rollout resume (after the canary, or a new login)
   6  plan incomplete: some servers could not be read (their objects are "unknown")`
 
 // Exit carries an exit code other than 1 with its message.
@@ -90,11 +99,11 @@ type app struct {
 // exit codes to its help.
 func AddCommands(root *cobra.Command) {
 	a := &app{getenv: os.Getenv, store: DefaultStore, http: &http.Client{Transport: transport()}}
-	root.AddCommand(a.loginCmd(), a.logoutCmd(), a.callCmd(), a.jobsCmd(), a.planCmd(), a.applyCmd(), a.exportCmd())
+	root.AddCommand(a.loginCmd(), a.logoutCmd(), a.callCmd(), a.jobsCmd(), a.planCmd(), a.applyCmd(), a.rolloutCmd(), a.exportCmd())
 	if root.Long == "" {
 		root.Long = root.Short
 	}
-	root.Long += "\n\nClient commands (login, logout, call, jobs, plan, apply, export) talk to a gateway over REST; the login is\n" +
+	root.Long += "\n\nClient commands (login, logout, call, jobs, plan, apply, rollout, export) talk to a gateway over REST; the login is\n" +
 		"kept in the user's config directory, HUBGW_GATEWAY and HUBGW_TOKEN override it.\n\n" + ExitCodesHelp
 }
 

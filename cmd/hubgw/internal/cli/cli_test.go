@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hubgw/hubgw/cmd/hubgw/internal/cli"
+	"github.com/hubgw/hubgw/gateway/rollout"
 )
 
 func TestStoreIsPrivate(t *testing.T) {
@@ -156,4 +157,52 @@ func TestExitCodes(t *testing.T) {
 	require.Equal(t, "plan: 1 of 3 servers could not be read", incomplete.Error())
 	require.Equal(t, 1, cli.ExitCode(errors.New("anything else")))
 	require.Equal(t, 0, cli.ExitCode(nil))
+}
+
+// The events stream is read event by event as it comes: fn sees each one
+// and may stop; a refusal is the gateway's problem; a stream that is not
+// one says so.
+func TestRolloutEvents(t *testing.T) {
+	next := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		require.Equal(t, "Bearer tok", r.Header.Get("Authorization"))
+		switch r.URL.Path {
+		case "/api/v1/rollouts/r1/events":
+			w.Header().Set("Content-Type", "text/event-stream")
+			fmt.Fprint(w, "event: server\ndata: {\"type\":\"server\",\"rollout\":\"r1\",\"status\":\"running\",\"wave\":0,\"server\":{\"target\":\"p1\",\"serverId\":7,\"attempt\":1}}\n\n")
+			w.(http.Flusher).Flush()
+			<-next // the first event is read before the stream goes on
+			fmt.Fprint(w, ": a comment\n\nevent: rollout\ndata: {\"type\":\"rollout\",\"rollout\":\"r1\",\"status\":\"halted\",\"reason\":\"the canary failed\",\"wave\":0}\n\n")
+			fmt.Fprint(w, "event: wave\ndata: {\"type\":\"wave\",\"rollout\":\"r1\",\"status\":\"failed\",\"wave\":0}\n\n")
+		case "/api/v1/rollouts/nope/events":
+			w.Header().Set("Content-Type", "application/problem+json")
+			w.WriteHeader(http.StatusNotFound)
+			fmt.Fprint(w, `{"status":404,"title":"Not Found","detail":"hubgw: no such rollout nope","faultCode":4124}`)
+		default:
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprint(w, `{}`)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	c := &cli.Client{Base: srv.URL, Token: "tok"}
+
+	var got []string
+	err := c.RolloutEvents(context.Background(), "r1", func(e rollout.Event) bool {
+		got = append(got, e.Type+" "+e.Status)
+		if e.Type == "server" {
+			require.Equal(t, &rollout.EventServer{Target: "p1", ServerID: 7, Attempt: 1}, e.Server)
+			close(next)
+		}
+		return e.Type == "rollout"
+	})
+	require.NoError(t, err)
+	require.Equal(t, []string{"server running", "rollout halted"}, got, "stopped at the rollout's event")
+
+	err = c.RolloutEvents(context.Background(), "nope", func(rollout.Event) bool { return false })
+	var pe *cli.ProblemError
+	require.ErrorAs(t, err, &pe)
+	require.Equal(t, 4124, pe.Problem.FaultCode)
+
+	err = c.RolloutEvents(context.Background(), "other", func(rollout.Event) bool { return false })
+	require.ErrorContains(t, err, "is not a hubgw gateway, or not its base URL (/api/v1/rollouts/other/events answered HTTP 200, application/json)")
 }

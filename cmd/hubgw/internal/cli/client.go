@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -16,12 +17,12 @@ import (
 	"github.com/hubgw/hubgw/adapters/rest"
 	"github.com/hubgw/hubgw/gateway/desired"
 	"github.com/hubgw/hubgw/gateway/jobs"
+	"github.com/hubgw/hubgw/gateway/rollout"
 	"github.com/hubgw/hubgw/gateway/rpc"
 )
 
 // Client is a small client of the gateway's REST surface (/api/v1), for
-// every client command: login, call, jobs, plan, apply and export; rollout
-// adds its endpoints as methods here.
+// every client command: login, call, jobs, plan, apply, rollout and export.
 type Client struct {
 	Base  string // the gateway's base URL, without a trailing slash
 	Token string
@@ -110,6 +111,15 @@ func (c *Client) send(req *http.Request, path string) (*Answer, error) {
 		accept = "application/json"
 	}
 	req.Header.Set("Accept", accept+", application/problem+json")
+	resp, err := c.roundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	return c.answer(resp, path, accept)
+}
+
+// roundTrip sends req with the token; an error is the gateway not answering.
+func (c *Client) roundTrip(req *http.Request) (*http.Response, error) {
 	if c.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.Token)
 	}
@@ -125,6 +135,12 @@ func (c *Client) send(req *http.Request, path string) (*Answer, error) {
 		}
 		return nil, fmt.Errorf("cannot reach the gateway at %s: %w", c.Base, err)
 	}
+	return resp, nil
+}
+
+// answer reads resp, the answer to path: a 2xx answer of type accept is
+// returned; a problem is a *ProblemError with the answer.
+func (c *Client) answer(resp *http.Response, path, accept string) (*Answer, error) {
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
@@ -333,4 +349,98 @@ func (c *Client) Export(ctx context.Context, target, kind, name string, yaml boo
 		accept = "application/yaml"
 	}
 	return c.get(ctx, path, map[string]string{"Accept": accept})
+}
+
+// RolloutStarted is POST /api/v1/rollouts's answer.
+type RolloutStarted struct {
+	ID      string `json:"id"`
+	Status  string `json:"status"`
+	Durable bool   `json:"durable"`
+}
+
+// StartRollout starts a rollout: req has the contract's members
+// (documents, targets, canary, waves, ...).
+func (c *Client) StartRollout(ctx context.Context, req map[string]any) (*RolloutStarted, *Answer, error) {
+	var s RolloutStarted
+	a, err := c.decode(ctx, http.MethodPost, "/api/v1/rollouts", nil, req, &s)
+	return &s, a, err
+}
+
+// Rollouts lists the caller's rollouts, newest first.
+func (c *Client) Rollouts(ctx context.Context, limit int) ([]desired.RolloutView, *Answer, error) {
+	var out struct {
+		Rollouts []desired.RolloutView `json:"rollouts"`
+	}
+	a, err := c.decode(ctx, http.MethodGet, "/api/v1/rollouts", url.Values{"limit": {fmt.Sprint(limit)}}, nil, &out)
+	return out.Rollouts, a, err
+}
+
+// Rollout reads one rollout with its servers.
+func (c *Client) Rollout(ctx context.Context, id string) (*desired.RolloutView, *Answer, error) {
+	var v desired.RolloutView
+	a, err := c.decode(ctx, http.MethodGet, rolloutPath(id), nil, nil, &v)
+	return &v, a, err
+}
+
+// DecideRollout is resume, retry or abort (op), with its body (nil: none);
+// the answer is the rollout after the decision.
+func (c *Client) DecideRollout(ctx context.Context, id, op string, body any) (*desired.RolloutView, *Answer, error) {
+	var v desired.RolloutView
+	a, err := c.decode(ctx, http.MethodPost, rolloutPath(id)+"/"+op, nil, body, &v)
+	return &v, a, err
+}
+
+func rolloutPath(id string) string { return "/api/v1/rollouts/" + url.PathEscape(id) }
+
+// RolloutEvents reads rollout id's events stream, calling fn with each
+// event until fn says stop, ctx ends, or the stream does (the gateway
+// ends it when the rollout has finished: nil then). The stream is
+// server-sent events; the few lines of its format that the gateway
+// writes (event:, data:, a blank line) are read here, since the Go SSE
+// libraries served here read a whole body, not a live stream.
+func (c *Client) RolloutEvents(ctx context.Context, id string, fn func(rollout.Event) (stop bool)) error {
+	path := rolloutPath(id) + "/events"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.Base+path, nil)
+	if err != nil {
+		return fmt.Errorf("gateway URL %q: %w", c.Base, err)
+	}
+	const accept = "text/event-stream"
+	req.Header.Set("Accept", accept+", application/problem+json")
+	resp, err := c.roundTrip(req)
+	if err != nil {
+		return err
+	}
+	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != accept || resp.StatusCode != http.StatusOK {
+		_, err := c.answer(resp, path, accept)
+		if err == nil {
+			err = fmt.Errorf("%s: %s answered HTTP %d without events", c.Base, path, resp.StatusCode)
+		}
+		return err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	var data []byte
+	for sc.Scan() {
+		line := sc.Bytes()
+		if d, ok := bytes.CutPrefix(line, []byte("data:")); ok {
+			data = append(data, bytes.TrimPrefix(d, []byte(" "))...)
+			continue
+		}
+		if len(line) > 0 || len(data) == 0 { // event:, id:, comments; or a blank line with nothing before
+			continue
+		}
+		var e rollout.Event
+		if err := json.Unmarshal(data, &e); err != nil {
+			return fmt.Errorf("%s: malformed event of rollout %s: %w", c.Base, id, err)
+		}
+		data = data[:0]
+		if fn(e) {
+			return nil
+		}
+	}
+	if err := sc.Err(); err != nil && ctx.Err() == nil {
+		return fmt.Errorf("%s: the events of rollout %s broke off: %w", c.Base, id, err)
+	}
+	return ctx.Err()
 }

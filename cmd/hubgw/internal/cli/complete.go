@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -11,34 +12,53 @@ import (
 // knows. Completion must never print errors into the shell, so a gateway
 // that cannot be reached completes nothing.
 
-// completeMethods completes a call's METHOD from the gateway's document.
-func (a *app) completeMethods(cmd *cobra.Command, gateway string) ([]string, cobra.ShellCompDirective) {
+// completeFrom completes with what read finds at the gateway; nothing
+// when it cannot be reached or read.
+func (a *app) completeFrom(cmd *cobra.Command, gateway string, read func(context.Context, *Client) ([]string, error)) ([]string, cobra.ShellCompDirective) {
 	c, err := a.client(gateway)
 	if err != nil {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
-	d, err := c.document(cmd.Context())
+	out, err := read(cmd.Context(), c)
 	if err != nil {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
-	return d.methods(), cobra.ShellCompDirectiveNoFileComp
+	return out, cobra.ShellCompDirectiveNoFileComp
+}
+
+// completeMethods completes a call's METHOD from the gateway's document.
+func (a *app) completeMethods(cmd *cobra.Command, gateway string) ([]string, cobra.ShellCompDirective) {
+	return a.completeFrom(cmd, gateway, func(ctx context.Context, c *Client) ([]string, error) {
+		d, err := c.document(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return d.methods(), nil
+	})
 }
 
 // completeJobs completes a job ID from the user's recent jobs.
 func (a *app) completeJobs(cmd *cobra.Command, gateway string) ([]string, cobra.ShellCompDirective) {
-	c, err := a.client(gateway)
-	if err != nil {
-		return nil, cobra.ShellCompDirectiveNoFileComp
-	}
-	list, _, err := c.Jobs(cmd.Context(), 50)
-	if err != nil {
-		return nil, cobra.ShellCompDirectiveNoFileComp
-	}
-	ids := make([]string, len(list))
-	for i, j := range list {
-		ids[i] = j.ID + "\t" + j.Method
-	}
-	return ids, cobra.ShellCompDirectiveNoFileComp
+	return a.completeFrom(cmd, gateway, func(ctx context.Context, c *Client) ([]string, error) {
+		list, _, err := c.Jobs(ctx, 50)
+		ids := make([]string, len(list))
+		for i, j := range list {
+			ids[i] = j.ID + "\t" + j.Method
+		}
+		return ids, err
+	})
+}
+
+// completeRollouts completes a rollout ID from the user's recent ones.
+func (a *app) completeRollouts(cmd *cobra.Command, gateway string) ([]string, cobra.ShellCompDirective) {
+	return a.completeFrom(cmd, gateway, func(ctx context.Context, c *Client) ([]string, error) {
+		list, _, err := c.Rollouts(ctx, 50)
+		ids := make([]string, len(list))
+		for i, v := range list {
+			ids[i] = v.ID + "\t" + v.Status
+		}
+		return ids, err
+	})
 }
 
 // completeTargets completes --targets: all, hub and the peripherals' names,

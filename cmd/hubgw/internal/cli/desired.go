@@ -151,9 +151,10 @@ whatever the flags: it does not say what apply would do there.`),
 
 func (a *app) applyCmd() *cobra.Command {
 	var f desiredFlags
+	var rf rolloutFlags
 	cmd := &cobra.Command{
-		Use:   "apply -f FILE... --targets T [-o table|json]",
-		Short: "Make the servers match the documents, recorded as one job",
+		Use:   "apply -f FILE... --targets T [--canary N] [--wave N|P%|LIST] [--concurrency K] [--max-failures N|P%] [--pause-after-canary] [--detach] [-o table|json]",
+		Short: "Make the servers match the documents, at once or as a staged rollout",
 		Long: long(`
 Make every target match the documents: per server, objects in dependency order,
 only the difference written, then read back and checked. The table has a row per
@@ -162,19 +163,40 @@ the fault and, when some writes went through, partial; conflict, blocked,
 unreachable, skipped). The apply is one job (hubgw jobs show ID).
 ` + desiredHelp + `
 
-Apply is one request to all targets at once and waits for all of them; staged
-rollouts (--canary, --wave, --concurrency, --max-failures, --pause-after-canary,
---detach) come with hubgw rollout.
+Without rollout flags, apply is one request to all targets at once and waits
+for all of them. It exits 0 when every object is in place on every server, and
+4 when it finished with some object failed, conflicting, blocked or unreachable
+somewhere.
 
-An apply exits 0 when every object is in place on every server, and 4 when it
-finished with some object failed, conflicting, blocked or unreachable somewhere.`),
+With any of --canary, --wave, --concurrency, --max-failures, --max-wave-failures,
+--pause-after-canary, --pause-between, --order, --unreachable or --detach, apply
+starts a staged rollout: the canary first (1 server by default, no failure
+tolerated), then waves of --wave servers (a count, a percentage of all targets,
+or a list whose last entry repeats), at most --concurrency at once. When more
+servers fail than --max-failures allows (default 0), no server starts any more
+and the rollout halts. Apply follows it until it has finished, halted or paused
+and shows a row per server (as hubgw rollout status); --detach prints its id and
+returns at once.
+` + rolloutHelp),
 		Example: `  hubgw apply -f fleet.yaml --targets all
-  hubgw apply -f fleet.yaml --targets 1000010000,europe -o json > applied.json`,
+  hubgw apply -f fleet.yaml --targets 1000010000,europe -o json > applied.json
+  hubgw apply -f fleet.yaml --targets all --canary 2 --wave 1,10%,25% --max-failures 3
+  hubgw apply -f fleet.yaml --targets all --pause-after-canary --detach`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			var req map[string]any
+			if staged(cmd) {
+				var err error
+				if req, err = rf.request(cmd); err != nil {
+					return err
+				}
+			}
 			out, b, targets, c, err := a.start(cmd, &f)
 			if err != nil {
 				return err
+			}
+			if req != nil {
+				return a.applyRollout(cmd, out, b, targets, c, req, rf.detach)
 			}
 			rep := a.newReporter(cmd, "apply", b.what(targets))
 			stop := watchApply(cmd.Context(), c, jobIDs(cmd.Context(), c), rep)
@@ -210,6 +232,7 @@ finished with some object failed, conflicting, blocked or unreachable somewhere.
 		},
 	}
 	a.addDesiredFlags(cmd, &f)
+	addRolloutFlags(cmd, &rf)
 	return cmd
 }
 

@@ -159,9 +159,9 @@ func (o *Output) Paint(s string) string {
 	}
 	c := text.FgRed
 	switch s {
-	case "ok", "done", "noop", "unchanged", "created", "updated":
+	case "ok", "done", "noop", "unchanged", "created", "updated", "succeeded":
 		c = text.FgGreen
-	case "running", "pending", "create", "update":
+	case "running", "pending", "create", "update", "paused", "deferred":
 		c = text.FgYellow
 	}
 	return text.Colors{c}.Sprint(s)

@@ -11,6 +11,8 @@ import (
 	"github.com/jedib0t/go-pretty/v6/progress"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
+
+	"github.com/hubgw/hubgw/gateway/rollout"
 )
 
 // reporter shows the progress of long work on stderr, so stdout keeps
@@ -36,10 +38,18 @@ type reporter struct {
 
 // newReporter starts reporting op ("plan", "apply") of what.
 func (a *app) newReporter(cmd *cobra.Command, op, what string) *reporter {
+	return a.startReporter(cmd, op, what, true)
+}
+
+// startReporter starts reporting op of what; without a terminal,
+// working says so after a second (work whose events are not its lines).
+func (a *app) startReporter(cmd *cobra.Command, op, what string, working bool) *reporter {
 	r := &reporter{w: stderr(cmd), op: op, start: time.Now()}
 	f, ok := r.w.(*os.File)
 	if !ok || !term.IsTerminal(int(f.Fd())) || a.getenv("TERM") == "dumb" {
-		r.started = time.AfterFunc(time.Second, func() { r.event(fmt.Sprintf("%s: %s: working", op, what)) })
+		if working {
+			r.started = time.AfterFunc(time.Second, func() { r.event(fmt.Sprintf("%s: %s: working", op, what)) })
+		}
 		return r
 	}
 	pw := progress.NewWriter()
@@ -76,6 +86,24 @@ func (r *reporter) servers(done, total, failed int, job string) {
 	}
 	r.tracker.UpdateMessage(msg)
 	r.tracker.UpdateTotal(int64(total))
+	r.tracker.SetValue(int64(done))
+}
+
+// rollout reports where a followed rollout stands after event e (nil:
+// before the first): on a terminal the tracker's line, else the event as
+// a plain line.
+func (r *reporter) rollout(p *standing, e *rollout.Event) {
+	done, _ := tallyServers(p.v)
+	if r.tracker == nil {
+		if e != nil {
+			if line := p.eventLine(*e); line != "" {
+				r.event(fmt.Sprintf("%s: rollout %s: %s", r.op, p.v.ID, line))
+			}
+		}
+		return
+	}
+	r.tracker.UpdateMessage(fmt.Sprintf("%s: rollout %s: %s", r.op, p.v.ID, p.line()))
+	r.tracker.UpdateTotal(int64(len(p.v.Targets)))
 	r.tracker.SetValue(int64(done))
 }
 
