@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"crypto/tls"
 	"encoding/pem"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -47,13 +49,16 @@ func TestMetricsHealthAndReadiness(t *testing.T) {
 	mustCall(t, c, "broadcast.system.listSystems", key, "all")
 	mustCall(t, c, "broadcast.channel.software.getDetails", key, "all", "no-such-channel")
 
+	// Servers are labelled by name, as the logs name them: the FQDN
+	// under sync.hub discovery.
+	up := regexp.QuoteMeta(sim.Peripherals()[0].FQDN())
 	_, metrics := get(t, g.Base+"/metrics")
 	for _, want := range []*regexp.Regexp{
-		regexp.MustCompile(`hubgw_upstream_duration_seconds_count\{[^}]*class="read"[^}]*server="1000010001"[^}]*\} [1-9]`),
+		regexp.MustCompile(`hubgw_upstream_duration_seconds_count\{[^}]*class="read"[^}]*server="` + up + `"[^}]*\} [1-9]`),
 		regexp.MustCompile(`hubgw_upstream_duration_seconds_count\{[^}]*class="auth"[^}]*server="hub"[^}]*\} [1-9]`),
-		regexp.MustCompile(`hubgw_upstream_errors_total\{[^}]*kind="transport"[^}]*server="1000010002"[^}]*\} [1-9]`),
-		regexp.MustCompile(`hubgw_upstream_errors_total\{[^}]*kind="fault"[^}]*server="1000010001"[^}]*\} [1-9]`),
-		regexp.MustCompile(`hubgw_breaker_state\{server="1000010002"\} 2`),
+		regexp.MustCompile(`hubgw_upstream_errors_total\{[^}]*kind="transport"[^}]*server="` + regexp.QuoteMeta(down.FQDN()) + `"[^}]*\} [1-9]`),
+		regexp.MustCompile(`hubgw_upstream_errors_total\{[^}]*kind="fault"[^}]*server="` + up + `"[^}]*\} [1-9]`),
+		regexp.MustCompile(`hubgw_breaker_state\{server="` + regexp.QuoteMeta(down.FQDN()) + `"\} 2`),
 		regexp.MustCompile(`hubgw_upstream_in_flight(\{[^}]*\})? 0`),
 		regexp.MustCompile(`hubgw_upstream_connections_total [1-9]`),
 	} {
@@ -156,20 +161,84 @@ func TestPeripheralTLSWithCAFile(t *testing.T) {
 			if tt.wantErr != "" {
 				require.Contains(t, member(res, "Failed", "Responses").([]any)[0], tt.wantErr)
 			}
-			res = mustCall(t, c, "broadcast.system.listSystems", key, anys(p.ID(), sim.Peripherals()[1].ID()))
-			results := member(res, "Results").([]any)
-			first := results[0].(map[string]any)
-			require.Equal(t, tt.wantOK, first["Ok"], "%v", first)
-			require.Equal(t, true, results[1].(map[string]any)["Ok"], "the other peripheral is unaffected")
+			// The login over TLS, tried again on demand, fails again.
+			res = requireTLSOutcome(t, c, key, p, sim.Peripherals()[1], tt.wantOK, "certificate")
 			if !tt.wantOK {
-				require.Equal(t, int64(gateway.CodeUnreachable), first["FaultCode"], "the login over TLS, tried again on demand, fails again")
-				require.Contains(t, first["FaultString"], "certificate")
 				failed := member(res, "Failed", "Responses").([]any)
 				require.Len(t, failed, 1)
 			}
 		})
 	}
 	require.True(t, strings.HasPrefix(tlsFront.URL, "https://"))
+}
+
+// requireTLSOutcome broadcasts system.listSystems to p, reached over TLS,
+// and other: p answers when wantOK, else it is a transport fault naming
+// want; other answers either way. It returns the broadcast's answer.
+func requireTLSOutcome(t *testing.T, c *koloClient, key string, p, other *uyunisim.Server, wantOK bool, want string) any {
+	t.Helper()
+	res := mustCall(t, c, "broadcast.system.listSystems", key, anys(p.ID(), other.ID()))
+	results := member(res, "Results").([]any)
+	first := results[0].(map[string]any)
+	require.Equal(t, wantOK, first["Ok"], "%v", first)
+	require.Equal(t, true, results[1].(map[string]any)["Ok"], "the other peripheral is unaffected")
+	if !wantOK {
+		require.Equal(t, int64(gateway.CodeUnreachable), first["FaultCode"], "a transport fault for that server")
+		require.Contains(t, first["FaultString"], want)
+	}
+	return res
+}
+
+// A peripheral that requires client certificates (mutual TLS) answers
+// through the gateway only when one is configured for it; without one,
+// it is one failed target among the others, and a key every user could
+// read stops the start with a clear error.
+func TestPeripheralMutualTLS(t *testing.T) {
+	sim := startSim(t, uyunisim.Config{Peripherals: 2})
+	p := sim.Peripherals()[0]
+	upstream, err := url.Parse(p.URL())
+	require.NoError(t, err)
+	ca := newCA(t)
+	front := httptest.NewUnstartedServer(httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: upstream.Host}))
+	front.TLS = &tls.Config{ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: ca.pool(), MinVersion: tls.VersionTLS12}
+	front.StartTLS()
+	t.Cleanup(front.Close)
+	dir := t.TempDir()
+	frontCA := filepath.Join(dir, "front-ca.pem")
+	require.NoError(t, os.WriteFile(frontCA, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: front.Certificate().Raw}), 0o600))
+	clientCert, clientKey := ca.issue(t, dir, 7)
+	with := func(cert, key string) func(*server.Config) {
+		return func(c *server.Config) {
+			c.Peripherals = map[string]server.Peripheral{p.FQDN(): {URL: front.URL + "/rpc/api", CAFile: frontCA, ClientCert: cert, ClientKey: key}}
+		}
+	}
+
+	for _, tt := range []struct {
+		name       string
+		cert, key  string
+		wantOK     bool
+		wantString string
+	}{
+		{"answers with the client certificate", clientCert, clientKey, true, ""},
+		{"refused without it", "", "", false, "certificate required"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			g := startGateway(t, sim, with(tt.cert, tt.key))
+			c := kolo(t, g.URL)
+			key := member(mustCall(t, c, "hub.loginWithAutoconnectMode", "admin", "admin"), "SessionKey").(string)
+			requireTLSOutcome(t, c, key, p, sim.Peripherals()[1], tt.wantOK, tt.wantString)
+		})
+	}
+
+	t.Run("a world-readable key is refused at start", func(t *testing.T) {
+		require.NoError(t, os.Chmod(clientKey, 0o644))
+		cfg := server.Defaults()
+		cfg.HubURL = sim.Hub().URL()
+		with(clientCert, clientKey)(&cfg)
+		_, err := server.New(cfg, slog.New(slog.DiscardHandler))
+		require.ErrorContains(t, err, "peripherals."+p.FQDN()+".client-key "+clientKey+": mode 0644")
+		require.ErrorContains(t, err, "chmod 600")
+	})
 }
 
 // hub.logout ends the session upstream too: the hub and every attached
@@ -214,4 +283,68 @@ func TestDiscoveryOnOlderHubs(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The core's metrics move with what clients do: logins by outcome, jobs,
+// read cache hits and misses, the state store's operations; and the
+// breaker gauge names every peripheral from the start, before any call.
+func TestCoreMetrics(t *testing.T) {
+	sim := startSim(t, uyunisim.Config{Peripherals: 2})
+	p0, p1 := sim.Peripherals()[0], sim.Peripherals()[1]
+	g := startGateway(t, sim, func(c *server.Config) {
+		c.ReadCache = "channel.listAllChannels=1m"
+		c.LoginFailures, c.LoginRefill = 1, time.Hour
+		// Configured peripherals (here with only a time zone) are known
+		// before discovery.
+		c.Peripherals = map[string]server.Peripheral{p0.FQDN(): {Timezone: "UTC"}, p1.FQDN(): {Timezone: "UTC"}}
+	})
+	scrape := func() string {
+		t.Helper()
+		status, body := get(t, g.Base+"/metrics")
+		require.Equal(t, http.StatusOK, status)
+		return body
+	}
+	series := func(name, labels string) *regexp.Regexp {
+		return regexp.MustCompile(`(?m)^` + name + `\{` + labels + `\} `)
+	}
+	breakerLines := func(metrics string) []string {
+		return regexp.MustCompile(`(?m)^hubgw_breaker_state\{.*$`).FindAllString(metrics, -1)
+	}
+	start := scrape()
+	want := []string{
+		`hubgw_breaker_state{server="` + p0.FQDN() + `"} 0`,
+		`hubgw_breaker_state{server="` + p1.FQDN() + `"} 0`,
+		`hubgw_breaker_state{server="hub"} 0`,
+	}
+	require.ElementsMatch(t, want, breakerLines(start), "every server, closed, before any call")
+	require.Regexp(t, `(?m)^hubgw_readcache_requests_total\{result="hit"\} 0$`, start)
+	require.Regexp(t, `(?m)^hubgw_jobs_running 0$`, start)
+
+	c := kolo(t, g.URL)
+	res := mustCall(t, c, "hub.loginWithAutoconnectMode", "admin", "admin")
+	key := member(res, "SessionKey").(string)
+	require.ElementsMatch(t, want, breakerLines(scrape()), "discovered by the names configured: listed once")
+	for range 2 {
+		mustCall(t, c, "unicast.channel.listAllChannels", key, p0.ID())
+	}
+	mustCall(t, c, "broadcast.system.listSystems", key, "all")
+	mustFault(t, c, 2950, "", "hub.login", "admin", "wrong")
+	mustFault(t, c, gateway.CodeThrottled, "", "hub.login", "admin", "wrong")
+
+	m := scrape()
+	for _, tt := range []struct{ name, labels, value string }{
+		{"hubgw_logins_total", `mode="autoconnect",outcome="ok"`, "1"},
+		{"hubgw_logins_total", `mode="manual",outcome="bad_credentials"`, "1"},
+		{"hubgw_logins_total", `mode="manual",outcome="throttled"`, "1"},
+		{"hubgw_readcache_requests_total", `result="hit"`, "1"},
+		{"hubgw_readcache_requests_total", `result="miss"`, "1"},
+		{"hubgw_jobs_total", `status="ok"`, "1"},
+	} {
+		require.Regexp(t, regexp.MustCompile(series(tt.name, tt.labels).String()+regexp.QuoteMeta(tt.value)+`$`), m, "%s{%s}", tt.name, tt.labels)
+	}
+	require.Regexp(t, `(?m)^hubgw_jobs_running 0$`, m)
+	require.Regexp(t, series("hubgw_store_operation_duration_seconds_count", `op="get",store="memory"`).String()+`[1-9]`, m)
+	require.Regexp(t, series("hubgw_store_operation_duration_seconds_count", `op="batch",store="memory"`).String()+`[1-9]`, m, "the job's record")
+	require.Regexp(t, series("hubgw_store_errors_total", `op="get",store="memory"`).String()+`0$`, m, "listed from the start")
+	require.NotRegexp(t, `(?m)^hubgw_store_errors_total\{.*\} [1-9]`, m, "no store operation failed")
 }

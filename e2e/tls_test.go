@@ -54,8 +54,8 @@ func newCA(t *testing.T) *testCA {
 	return &testCA{cert: cert, key: key, pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
 }
 
-// issue writes a server certificate for 127.0.0.1 and localhost with the
-// given serial, and its key, to cert.pem and key.pem in dir; each file is
+// issue writes a certificate for 127.0.0.1 and localhost, for servers
+// and clients (mutual TLS), with the given serial, and its key, to cert.pem and key.pem in dir; each file is
 // written aside and renamed into place, as renewal tools do.
 func (ca *testCA) issue(t *testing.T, dir string, serial int64) (certFile, keyFile string) {
 	t.Helper()
@@ -69,7 +69,7 @@ func (ca *testCA) issue(t *testing.T, dir string, serial int64) (certFile, keyFi
 		NotBefore:    time.Now().Add(-time.Hour),
 		NotAfter:     time.Now().Add(24 * time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
 	require.NoError(t, err)

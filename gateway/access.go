@@ -20,6 +20,7 @@ type Access struct {
 	mu        sync.Mutex
 	user      string
 	method    string
+	target    string // the target expression the client wrote, if it wrote one
 	targets   int
 	failed    int
 	jobID     string
@@ -71,6 +72,16 @@ func (a *Access) noteUser(user string) {
 	a.user = user
 }
 
+// noteTarget records the targets as the client named them (Resolve).
+func (a *Access) noteTarget(refs []string) {
+	if a == nil {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.target = strings.Join(refs, ",")
+}
+
 // note records a request through Do (the last one counts; most client
 // requests make one).
 func (a *Access) note(req Request, out Outcome) {
@@ -113,6 +124,9 @@ func (a *Access) Attrs() []slog.Attr {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	out := []slog.Attr{slog.String("user", bounded(a.user, 64)), slog.String("method", bounded(a.method, 128))}
+	if a.target != "" {
+		out = append(out, slog.String("target", bounded(a.target, 128)))
+	}
 	if a.targets > 0 {
 		out = append(out, slog.Int("targets", a.targets), slog.Int("failed", a.failed))
 	}

@@ -184,7 +184,12 @@ type Options struct {
 	// LoginThrottle limits failed logins per user and per client
 	// (throttle.go); the zero value does not throttle.
 	LoginThrottle LoginThrottle
-	Logger        *slog.Logger
+	// Logins, when set, is told of every login as it starts (the context
+	// it returns is the login's), and of its outcome (ok,
+	// bad_credentials, throttled, error) when it ends: for metrics and
+	// traces.
+	Logins func(ctx context.Context, mode auth.Mode, user string) (context.Context, func(outcome string))
+	Logger *slog.Logger
 }
 
 // Gateway is the core.

@@ -44,6 +44,7 @@ func (u *UnknownTarget) Unwrap() error { return u.Fault }
 // duplicates. An unknown reference is an *UnknownTarget (CodeUnknownServer)
 // listing the valid ones; a set that names no server is one too.
 func (g *Gateway) Resolve(ctx context.Context, s *auth.Session, refs []string) ([]target.Target, error) {
+	accessFrom(ctx).noteTarget(refs)
 	var snap *registry.Snapshot
 	if !onlyHub(refs) {
 		var err error

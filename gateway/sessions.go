@@ -62,8 +62,33 @@ func abbreviate(id string) string {
 
 // Login opens a gateway session: it logs in to the hub and, in autoconnect
 // mode, attaches every peripheral the user may see (their results are
-// returned, one per peripheral).
+// returned, one per peripheral). Options.Logins is told how it went.
 func (g *Gateway) Login(ctx context.Context, mode auth.Mode, user, password string) (*auth.Session, fanout.Results, error) {
+	end := func(string) {}
+	if g.o.Logins != nil {
+		ctx, end = g.o.Logins(ctx, mode, user)
+	}
+	s, results, err := g.login(ctx, mode, user, password)
+	end(loginOutcome(err))
+	return s, results, err
+}
+
+// loginOutcome names how a login went: ok, bad_credentials (the hub
+// refused them), throttled (too many failures) or error.
+func loginOutcome(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	switch AsFault(err).Code {
+	case rpc.CodeLogin:
+		return "bad_credentials"
+	case CodeThrottled:
+		return "throttled"
+	}
+	return "error"
+}
+
+func (g *Gateway) login(ctx context.Context, mode auth.Mode, user, password string) (*auth.Session, fanout.Results, error) {
 	accessFrom(ctx).noteUser(user)
 	client := Client(ctx)
 	if f := g.throttle.allowed(user, client); f != nil {

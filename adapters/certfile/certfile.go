@@ -18,6 +18,26 @@ import (
 	"github.com/fsnotify/fsnotify"
 )
 
+// LoadClient reads a client certificate and its key, for mutual TLS to
+// Uyuni servers (client-cert, client-key). The key must not be readable
+// or writable by every user on the machine, as for secret-key-file: a
+// key anyone can read identifies anyone as the gateway. setting names the
+// configuration keys in errors.
+func LoadClient(certFile, keyFile, setting string) (*tls.Certificate, error) {
+	fi, err := os.Stat(keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("%s-key: %w", setting, err)
+	}
+	if perm := fi.Mode().Perm(); perm&0o007 != 0 {
+		return nil, fmt.Errorf("%s-key %s: mode %04o lets every user on the machine read or change it; chmod 600 it (or 640 for a group)", setting, keyFile, perm)
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("%s-cert %s, %s-key %s: %w", setting, certFile, setting, keyFile, err)
+	}
+	return &cert, nil
+}
+
 // Reloader holds the current certificate.
 type Reloader struct {
 	certFile, keyFile string

@@ -1,12 +1,18 @@
 package httpapi
 
 import (
+	"context"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/hubgw/hubgw/gateway"
 )
@@ -64,14 +70,20 @@ func dialect(c echo.Context) string {
 }
 
 // accessLog is the middleware that keeps each request's gateway.Access
-// and writes its access line.
-func accessLog(log *slog.Logger, in *inbound) echo.MiddlewareFunc {
+// and writes its access line; with a tracer, it spans the request too
+// (the access line then carries its trace id).
+func accessLog(log *slog.Logger, in *inbound, tr trace.Tracer) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
 			a := &gateway.Access{}
 			req := c.Request()
-			c.SetRequest(req.WithContext(gateway.WithAccess(req.Context(), a)))
+			ctx := gateway.WithAccess(req.Context(), a)
+			var span trace.Span
+			if tr != nil && dialect(c) != "probe" {
+				ctx, span = startSpan(ctx, tr, req, c.Path())
+			}
+			c.SetRequest(req.WithContext(ctx))
 			err := next(c)
 			if err != nil {
 				c.Error(err) // write it now, so its status is the one logged
@@ -83,6 +95,8 @@ func accessLog(log *slog.Logger, in *inbound) echo.MiddlewareFunc {
 			} else if status >= 400 && outcome == "ok" {
 				outcome = "fault"
 			}
+			// After the route's own middleware: a stock client's target in
+			// its basic auth makes a request "targeted".
 			d, took := dialect(c), time.Since(start)
 			in.requests.WithLabelValues(d, outcome).Inc()
 			in.duration.WithLabelValues(d, outcome).Observe(took.Seconds())
@@ -98,6 +112,9 @@ func accessLog(log *slog.Logger, in *inbound) echo.MiddlewareFunc {
 				slog.Float64("ms", float64(took.Microseconds())/1000),
 			}, a.Attrs()...)
 			log.LogAttrs(c.Request().Context(), slog.LevelInfo, "access", attrs...)
+			if span != nil {
+				endSpan(span, d, status, outcome, a.Attrs())
+			}
 			return nil
 		}
 	}
@@ -108,4 +125,40 @@ func bounded(s string, n int) string {
 		return s
 	}
 	return strings.ToValidUTF8(s[:n], "") + "…"
+}
+
+// startSpan starts the server span of a client request, continuing the
+// trace its traceparent header names (W3C Trace Context).
+func startSpan(ctx context.Context, tr trace.Tracer, req *http.Request, route string) (context.Context, trace.Span) {
+	ctx = propagation.TraceContext{}.Extract(ctx, propagation.HeaderCarrier(req.Header))
+	return tr.Start(ctx, req.Method+" "+route, trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(
+		attribute.String("http.request.method", req.Method),
+		attribute.String("http.route", route),
+	))
+}
+
+// endSpan ends it with what the access line says (user, method, target,
+// targets and failed, fault code, job: the line's fields, so the span
+// never holds more than the log does).
+func endSpan(span trace.Span, d string, status int, outcome string, attrs []slog.Attr) {
+	defer span.End()
+	kv := []attribute.KeyValue{attribute.String("hubgw.dialect", d), attribute.Int("http.response.status_code", status), attribute.String("hubgw.outcome", outcome)}
+	for _, a := range attrs {
+		key := "hubgw." + a.Key
+		switch a.Key {
+		case "method":
+			key = "rpc.method"
+		case "user":
+			key = "enduser.id"
+		}
+		if a.Value.Kind() == slog.KindInt64 {
+			kv = append(kv, attribute.Int64(key, a.Value.Int64()))
+		} else {
+			kv = append(kv, attribute.String(key, a.Value.String()))
+		}
+	}
+	span.SetAttributes(kv...)
+	if outcome == "fault" || outcome == "error" {
+		span.SetStatus(codes.Error, outcome)
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/hubgw/hubgw/gateway"
 )
@@ -24,6 +25,9 @@ type Config struct {
 	// echo instance, behind the same middleware.
 	Routes []func(*echo.Echo)
 	Logger *slog.Logger // the access lines; nil: none
+	// Tracer, when set, spans every client request (access.go),
+	// continuing the client's traceparent.
+	Tracer trace.Tracer
 }
 
 type ctxKey struct{}
@@ -59,7 +63,7 @@ func New(cfg Config) *echo.Echo {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	e.Use(accessLog(log, newInbound(cfg.Metrics)))
+	e.Use(accessLog(log, newInbound(cfg.Metrics), cfg.Tracer))
 	for _, p := range []string{"/hub/rpc/api", "/rpc/api", "/t/:target/rpc/api"} {
 		e.GET(p, NotAllowed)
 	}
@@ -116,12 +120,16 @@ func plainID(s string) bool {
 	return true
 }
 
-// LogHandler adds the request id to every record logged with a request's context.
+// LogHandler adds the request id to every record logged with a
+// request's context, and its trace id when it is traced.
 type LogHandler struct{ slog.Handler }
 
 func (h LogHandler) Handle(ctx context.Context, r slog.Record) error {
 	if id := RequestID(ctx); id != "" {
 		r.AddAttrs(slog.String("request_id", id))
+	}
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		r.AddAttrs(slog.String("trace_id", sc.TraceID().String()))
 	}
 	return h.Handler.Handle(ctx, r)
 }

@@ -1,4 +1,8 @@
-// Package metrics exports the fan-out engine's work to Prometheus.
+// Package metrics exports hubgw's work to Prometheus: upstream calls and
+// circuit breakers (this file), logins, jobs and the read cache (core.go),
+// the state store (store.go) and the build (build.go). Servers are
+// labelled by name (Target.String: the FQDN under sync.hub discovery, the
+// hub's "hub"), as the logs name them.
 package metrics
 
 import (
@@ -13,7 +17,6 @@ type Upstream struct {
 	latency  *prometheus.HistogramVec
 	errors   *prometheus.CounterVec
 	inFlight prometheus.Gauge
-	breaker  *prometheus.GaugeVec
 	classOf  func(string) string
 }
 
@@ -34,12 +37,8 @@ func NewUpstream(reg prometheus.Registerer, class func(method string) string, di
 			Name: "hubgw_upstream_in_flight",
 			Help: "Upstream calls in flight.",
 		}),
-		breaker: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "hubgw_breaker_state",
-			Help: "Circuit breaker state per server: 0 closed, 1 half-open, 2 open.",
-		}, []string{"server"}),
 	}
-	reg.MustRegister(u.latency, u.errors, u.inFlight, u.breaker)
+	reg.MustRegister(u.latency, u.errors, u.inFlight)
 	if dials != nil {
 		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "hubgw_upstream_connections_total",
@@ -54,21 +53,55 @@ func (u *Upstream) Started(fanout.Call) { u.inFlight.Inc() }
 
 func (u *Upstream) Finished(c fanout.Call, r fanout.Result) {
 	u.inFlight.Dec()
-	server := c.Target.Key()
+	server := c.Target.String()
 	u.latency.WithLabelValues(server, u.classOf(c.Method)).Observe(r.Duration.Seconds())
 	if k := fanout.Kind(r); k != "ok" {
 		u.errors.WithLabelValues(server, k).Inc()
 	}
 }
 
-// BreakerChanged is a fanout.BreakerSettings.OnChange hook.
-func (u *Upstream) BreakerChanged(server, _, to string) {
-	v := 0.0
-	switch to {
-	case "half-open":
-		v = 1
-	case "open":
-		v = 2
+// RegisterBreakers exports hubgw_breaker_state, read when scraped: every
+// server in known (the hub, the configured and the discovered
+// peripherals) from the start, closed (0) until its circuit says
+// otherwise, and every circuit states reports (by server name), so a
+// server whose circuit opened stays visible when it leaves the list.
+func RegisterBreakers(reg prometheus.Registerer, known func() []string, states func() map[string]string) {
+	reg.MustRegister(&breakers{
+		desc:   prometheus.NewDesc("hubgw_breaker_state", "Circuit breaker state per server: 0 closed, 1 half-open, 2 open.", []string{"server"}, nil),
+		known:  known,
+		states: states,
+	})
+}
+
+type breakers struct {
+	desc   *prometheus.Desc
+	known  func() []string
+	states func() map[string]string
+}
+
+func (b *breakers) Describe(ch chan<- *prometheus.Desc) { ch <- b.desc }
+
+func (b *breakers) Collect(ch chan<- prometheus.Metric) {
+	states := b.states()
+	seen := make(map[string]bool, len(states))
+	emit := func(server, state string) {
+		if seen[server] {
+			return
+		}
+		seen[server] = true
+		v := 0.0
+		switch state {
+		case "half-open":
+			v = 1
+		case "open":
+			v = 2
+		}
+		ch <- prometheus.MustNewConstMetric(b.desc, prometheus.GaugeValue, v, server)
 	}
-	u.breaker.WithLabelValues(server).Set(v)
+	for _, s := range b.known() {
+		emit(s, states[s])
+	}
+	for s, st := range states {
+		emit(s, st)
+	}
 }

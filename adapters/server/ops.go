@@ -9,6 +9,9 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"time"
+
+	"github.com/hubgw/hubgw/adapters/tracing"
+	"github.com/hubgw/hubgw/buildinfo"
 )
 
 // Ops is how the process is served, apart from what it serves: TLS, and
@@ -37,6 +40,13 @@ type Ops struct {
 	// grow to twice that; fan-outs read into reused arenas make little
 	// garbage, so collecting at 25% costs little CPU (make bench).
 	GCPercent int `koanf:"gc-percent"`
+	// TracingEndpoint, the collector's OTLP URL, turns on OpenTelemetry
+	// tracing (adapters/tracing); empty: off, at no cost.
+	// TracingProtocol is how it is spoken: http (OTLP/HTTP) or grpc.
+	// TracingSampleRatio is the share of new traces kept.
+	TracingEndpoint    string  `koanf:"tracing-endpoint"`
+	TracingProtocol    string  `koanf:"tracing-protocol"`
+	TracingSampleRatio float64 `koanf:"tracing-sample-ratio"`
 }
 
 // MemoryLimit is the soft memory limit the gateway runs under when
@@ -49,6 +59,11 @@ func (c Config) MemoryLimit() int64 {
 		return 0
 	}
 	return c.MaxInFlightBytes + 512<<20
+}
+
+// tracingSettings are the tracing settings in force.
+func (o Ops) tracingSettings() tracing.Settings {
+	return tracing.Settings{Endpoint: o.TracingEndpoint, Protocol: o.TracingProtocol, SampleRatio: o.TracingSampleRatio, Version: buildinfo.Read().Version}
 }
 
 // Grace is the shutdown grace in force.
@@ -67,6 +82,7 @@ func (o Ops) validate() error {
 	if o.ShutdownGrace < 0 || o.DrainDelay < 0 {
 		errs = append(errs, errors.New("shutdown-grace and drain-delay cannot be negative"))
 	}
+	errs = append(errs, o.tracingSettings().Validate())
 	return errors.Join(errs...)
 }
 

@@ -24,7 +24,9 @@ import (
 	"github.com/hubgw/hubgw/adapters/metrics"
 	"github.com/hubgw/hubgw/adapters/rest"
 	"github.com/hubgw/hubgw/adapters/spacecmd"
+	"github.com/hubgw/hubgw/adapters/tracing"
 	"github.com/hubgw/hubgw/adapters/uyuni"
+	"github.com/hubgw/hubgw/auth"
 	"github.com/hubgw/hubgw/buildinfo"
 	"github.com/hubgw/hubgw/gateway"
 	"github.com/hubgw/hubgw/gateway/desired"
@@ -41,6 +43,11 @@ type Peripheral struct {
 	URL      string `koanf:"url"`
 	CAFile   string `koanf:"ca-file"`
 	Insecure bool   `koanf:"insecure"`
+	// ClientCert and ClientKey, PEM files, are the certificate the
+	// gateway shows a peripheral that requires client certificates
+	// (mutual TLS); the key must not be world-readable.
+	ClientCert string `koanf:"client-cert"`
+	ClientKey  string `koanf:"client-key"`
 	// User and Password, when set, are the service account targeted
 	// sessions (spacecmd -s <peripheral>@gateway) log in with there instead
 	// of relaying the user's own credentials.
@@ -74,6 +81,8 @@ type Config struct {
 	SessionMax       time.Duration         `koanf:"session-max"`
 	CAFile           string                `koanf:"ca-file"`
 	Insecure         bool                  `koanf:"insecure"`
+	ClientCert       string                `koanf:"client-cert"` // for the hub, and peripherals without their own
+	ClientKey        string                `koanf:"client-key"`
 	LogLevel         string                `koanf:"log-level"`
 	Peripherals      map[string]Peripheral `koanf:"peripherals"` // by name or FQDN
 	// REST surface (rest.go): the servers' time zone for JSON dates; an
@@ -132,7 +141,7 @@ func Defaults() Config {
 		MaxBodyBytes:     16 << 20,
 		MaxConnections:   4096,
 		MaxInFlightBytes: 2 << 30,
-		Ops:              Ops{GCPercent: 25},
+		Ops:              Ops{GCPercent: 25, TracingProtocol: "http", TracingSampleRatio: 1},
 		LoginFailures:    10,
 		LoginRefill:      6 * time.Second,
 		SessionIdle:      30 * time.Minute,
@@ -173,6 +182,14 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("group %q: a group needs members and a name other than all or hub, without , / @ : or spaces", name))
 		}
 	}
+	if (c.ClientCert == "") != (c.ClientKey == "") {
+		errs = append(errs, errors.New("client-cert and client-key go together"))
+	}
+	for ref, p := range c.Peripherals {
+		if (p.ClientCert == "") != (p.ClientKey == "") {
+			errs = append(errs, fmt.Errorf("peripherals.%s: client-cert and client-key go together", ref))
+		}
+	}
 	errs = append(errs, c.validateState()...)
 	errs = append(errs, c.Ops.validate())
 	if err := c.validateREST(); err != nil {
@@ -196,8 +213,9 @@ type Server struct {
 	rest     *rest.Handler
 	rollouts *desired.Rollouts
 	state    *state
-	invoke   fanout.Invoker // the per-server stack
-	tls      *tls.Config    // nil: plain HTTP
+	invoke   fanout.Invoker   // the per-server stack
+	tls      *tls.Config      // nil: plain HTTP
+	tracing  *tracing.Tracing // nil: off
 	hub      target.Target
 
 	readiness *readiness // /readyz, cached; unready while draining (ready.go)
@@ -208,17 +226,11 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	hosts := map[string]uyuni.TLS{}
-	for _, p := range cfg.Peripherals {
-		if p.URL != "" && (p.CAFile != "" || p.Insecure) {
-			hosts[hostOf(p.URL)] = uyuni.TLS{CAFile: p.CAFile, Insecure: p.Insecure}
-		}
-	}
 	client, err := uyuni.New(uyuni.Options{
 		ConnectTimeout: cfg.ConnectTimeout,
 		MaxIdlePerHost: max(cfg.MaxPerServer, 1),
-		DefaultTLS:     uyuni.TLS{CAFile: cfg.CAFile, Insecure: cfg.Insecure},
-		Hosts:          hosts,
+		DefaultTLS:     uyuni.TLS{CAFile: cfg.CAFile, Insecure: cfg.Insecure, ClientCert: cfg.ClientCert, ClientKey: cfg.ClientKey, Setting: "client"},
+		Hosts:          peripheralTLS(cfg.Peripherals),
 	})
 	if err != nil {
 		return nil, err
@@ -227,17 +239,23 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := newState(cfg, api, log)
-	if err != nil {
-		return nil, err
-	}
+	// Every metric is registered here, once (adapters/metrics).
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics.RegisterBuildInfo(reg, buildinfo.Read())
+	core := metrics.NewCore(reg)
+	st, err := newState(cfg, api, metrics.NewStoreMetrics(reg), core, log)
+	if err != nil {
+		return nil, err
+	}
+	metrics.RegisterReadCache(reg, st.cacheStats())
+	tr, err := tracing.New(context.Background(), cfg.tracingSettings())
+	if err != nil {
+		return nil, err
+	}
 	obs := metrics.NewUpstream(reg, MethodClass, client.Dials)
 	breakers := fanout.NewBreakers(fanout.BreakerSettings{Failures: cfg.BreakerFailures, Cooldown: cfg.BreakerCooldown,
 		OnChange: func(server, from, to string) {
-			obs.BreakerChanged(server, from, to)
 			log.Warn("circuit breaker", "server", server, "from", from, "to", to)
 		}})
 	health := rest.NewHealth() // each server's last call, for GET /api/v1/peripherals
@@ -249,15 +267,18 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	//
 	// The per-server stack, outermost first: the read cache answers
 	// before anything else (a hit costs neither a slot nor an upstream
-	// metric); metrics see what the client sees; each retry waits for its
-	// own slot (a backoff holds none), bounded by the client request's
-	// deadline. The breaker is inside the limiter, and the per-server
-	// deadline inside the breaker, so the breaker counts only what
-	// happened after a request was sent: a wait for a slot says the
-	// gateway is busy, not that the server is down, and must never open
-	// its circuit (issue 12, M3).
+	// metric or span); the upstream span (tracing on) covers the call as
+	// the request sees it, its retries included, and is the parent the
+	// Uyuni client's traceparent names; metrics see what the client sees;
+	// each retry waits for its own slot (a backoff holds none), bounded
+	// by the client request's deadline. The breaker is inside the
+	// limiter, and the per-server deadline inside the breaker, so the
+	// breaker counts only what happened after a request was sent: a wait
+	// for a slot says the gateway is busy, not that the server is down,
+	// and must never open its circuit (issue 12, M3).
 	invoke := fanout.Stack(client.Invoke,
 		st.readCache(),
+		tr.Upstream(),
 		fanout.Observe(obs),
 		fanout.Observe(health),
 		fanout.Timed(),
@@ -281,6 +302,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		return snap, nil
 	}
 	regy := registry.New(load, registry.Options{TTL: cfg.RegistryTTL, Logger: log, Shared: st.shared})
+	metrics.RegisterBreakers(reg, func() []string { return knownServers(regy, cfg.Peripherals) }, breakers.States)
 	gw := gateway.New(gateway.Options{
 		Hub:       hub,
 		Sessions:  st.sessions,
@@ -293,13 +315,21 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		// Bodies times targets in flight (gateway/inflight.go).
 		InFlightBytes: cfg.MaxInFlightBytes,
 		LoginThrottle: gateway.LoginThrottle{Burst: cfg.LoginFailures, Every: cfg.LoginRefill},
-		Groups:        cfg.Groups,
+		Logins: func(ctx context.Context, mode auth.Mode, user string) (context.Context, func(string)) {
+			ctx, end := tr.Login(ctx, string(mode), user)
+			return ctx, func(outcome string) {
+				core.Login(string(mode), outcome)
+				end(outcome)
+			}
+		},
+		Groups: cfg.Groups,
 		ServiceCredentials: func(t target.Target) (string, string, bool) {
 			p, ok := overrideFor(t, cfg.Peripherals)
 			return p.User, p.Password, ok && p.User != ""
 		},
 	})
-	// The per-request wrappers, outermost first: gateway-wide ids of
+	// The per-request wrappers, outermost first: the request's span
+	// (tracing on) sees it as the client sent it; gateway-wide ids of
 	// systems and actions route a many-target call to the servers that own
 	// the ids it names, and translate the answers' ids; the server-local
 	// id rule refuses what is left before anything is recorded or sent;
@@ -308,12 +338,13 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	// re-login once) innermost, so a repeat after a re-login is part of the
 	// same job.
 	gw.Use(
+		tr.Requests(),
 		gw.FleetIDs(fleetids.New(st.store)),
 		gw.IDRule(),
 		gw.RecordJobs(),
 		gw.KeepSessions(),
 	)
-	s := &Server{cfg: cfg, log: log, invoke: invoke, hub: hub, registry: regy, client: client, gateway: gw, metrics: reg, state: st}
+	s := &Server{cfg: cfg, log: log, tracing: tr, invoke: invoke, hub: hub, registry: regy, client: client, gateway: gw, metrics: reg, state: st}
 	s.readiness = newReadiness(s.ready)
 	engine := desired.New(gw)
 	s.rollouts = newRollouts(cfg, gw, engine, st, log)
@@ -324,6 +355,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		XMLRPC:  httpapi.NewXMLRPC(hubapi.New(gw).WithRollouts(s.rollouts), spacecmd.New(gw, log), cfg.MaxBodyBytes, cfg.CallTimeout, log),
 		Ready:   s.readiness.ready,
 		Metrics: reg,
+		Tracer:  tr.Tracer(),
 		Routes:  []func(*echo.Echo){s.rest.Register, s.landing},
 		Logger:  log,
 	})
@@ -346,6 +378,24 @@ func hubCaller(invoke fanout.Invoker, hub target.Target) registry.Caller {
 	}
 }
 
+// peripheralTLS is how to reach each peripheral with TLS settings of its
+// own, by the host of its URL: the url set there, else the entry's name
+// taken as its FQDN (discovery makes https://<FQDN>/rpc/api).
+func peripheralTLS(over map[string]Peripheral) map[string]uyuni.TLS {
+	hosts := map[string]uyuni.TLS{}
+	for ref, p := range over {
+		if p.CAFile == "" && !p.Insecure && p.ClientCert == "" {
+			continue
+		}
+		host := ref
+		if p.URL != "" {
+			host = hostOf(p.URL)
+		}
+		hosts[host] = uyuni.TLS{CAFile: p.CAFile, Insecure: p.Insecure, ClientCert: p.ClientCert, ClientKey: p.ClientKey, Setting: "peripherals." + ref + ".client"}
+	}
+	return hosts
+}
+
 func hostOf(u string) string {
 	u = strings.TrimPrefix(strings.TrimPrefix(u, "https://"), "http://")
 	if i := strings.IndexByte(u, '/'); i >= 0 {
@@ -362,6 +412,29 @@ func overrideFor(t target.Target, over map[string]Peripheral) (Peripheral, bool)
 		}
 	}
 	return Peripheral{}, false
+}
+
+// knownServers names every server the gateway knows of, as logs and
+// metrics name them: the hub, the discovered peripherals, and the
+// configured ones not (yet) discovered, so the breaker gauge lists every
+// one from the start.
+func knownServers(reg *registry.Registry, over map[string]Peripheral) []string {
+	names := []string{"hub"}
+	snap := reg.Cached()
+	if snap != nil {
+		for _, t := range snap.Targets {
+			names = append(names, t.String())
+		}
+	}
+	for ref := range over {
+		if snap != nil {
+			if _, found := snap.Find(ref); found {
+				continue
+			}
+		}
+		names = append(names, ref)
+	}
+	return names
 }
 
 func applyOverrides(snap *registry.Snapshot, over map[string]Peripheral) {
@@ -453,6 +526,11 @@ func (s *Server) Serve(ctx context.Context, l net.Listener, grace time.Duration)
 	s.registry.Wait()
 	s.state.close()
 	s.client.CloseIdle()
+	tctx, tcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	if terr := s.tracing.Shutdown(tctx); terr != nil {
+		s.log.Warn("tracing: the last spans were not exported", "err", terr)
+	}
+	tcancel()
 	if e := <-errc; !errors.Is(e, http.ErrServerClosed) && err == nil {
 		err = e
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/hubgw/hubgw/adapters/metrics"
 	"github.com/hubgw/hubgw/adapters/xmlrpc"
 	"github.com/hubgw/hubgw/auth"
 	"github.com/hubgw/hubgw/cache"
@@ -69,7 +70,9 @@ type state struct {
 	log      *slog.Logger
 }
 
-func newState(cfg Config, api *uyuniapi.API, log *slog.Logger) (*state, error) {
+// newState builds the state; every store operation is measured by sm,
+// every job counted by jobsSeen.
+func newState(cfg Config, api *uyuniapi.API, sm *metrics.StoreMetrics, jobsSeen jobs.Observer, log *slog.Logger) (*state, error) {
 	st := &state{log: log}
 	exp := auth.Expiry{Idle: cfg.SessionIdle, Absolute: cfg.SessionMax}
 	host, _ := os.Hostname()
@@ -77,7 +80,7 @@ func newState(cfg Config, api *uyuniapi.API, log *slog.Logger) (*state, error) {
 	var jobSeal jobs.Sealer // with Redis, job arguments and answers are sealed like sessions
 	st.replica = replica
 	if cfg.RedisURL == "" {
-		st.store = cache.NewMemory(cache.MemoryOptions{MaxEntries: cfg.CacheSize})
+		st.store = sm.Wrap(cache.NewMemory(cache.MemoryOptions{MaxEntries: cfg.CacheSize}), "memory")
 		st.sessions = auth.NewMemoryStore(exp, 0, nil)
 	} else {
 		seal, err := auth.LoadSecretKey(cfg.SecretKeyFile)
@@ -89,11 +92,11 @@ func newState(cfg Config, api *uyuniapi.API, log *slog.Logger) (*state, error) {
 		if err != nil {
 			return nil, err
 		}
-		st.store, st.redis, jobSeal = r, r, seal
-		if st.sessions, err = auth.NewSharedStore(r, seal, auth.SharedOptions{Expiry: exp, Logger: log}); err != nil {
+		st.store, st.redis, jobSeal = sm.Wrap(r, "redis"), r, seal
+		if st.sessions, err = auth.NewSharedStore(st.store, seal, auth.SharedOptions{Expiry: exp, Logger: log}); err != nil {
 			return nil, err
 		}
-		st.shared = registry.NewStoreShared(r, 2*cfg.RegistryTTL, replica, log)
+		st.shared = registry.NewStoreShared(st.store, 2*cfg.RegistryTTL, replica, log)
 	}
 	if cfg.Jobs {
 		rec, err := jobs.New(st.store, jobs.Options{
@@ -119,6 +122,7 @@ func newState(cfg Config, api *uyuniapi.API, log *slog.Logger) (*state, error) {
 			Seal:     jobSeal,
 			Replica:  replica,
 			Logger:   log,
+			Observe:  jobsSeen,
 		})
 		if err != nil {
 			return nil, err
@@ -148,6 +152,14 @@ func newState(cfg Config, api *uyuniapi.API, log *slog.Logger) (*state, error) {
 		}
 	}
 	return st, nil
+}
+
+// cacheStats reports the read cache's hits and misses (nil without one).
+func (st *state) cacheStats() func() (hits, misses int64) {
+	if st.cache == nil {
+		return nil
+	}
+	return st.cache.Stats
 }
 
 // readCache is the read cache's place in the per-server stack (nothing

@@ -21,6 +21,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/propagation"
+
+	"github.com/hubgw/hubgw/adapters/certfile"
 	"github.com/hubgw/hubgw/adapters/xmlrpc"
 	"github.com/hubgw/hubgw/gateway/fanout"
 	"github.com/hubgw/hubgw/gateway/rpc"
@@ -31,6 +34,10 @@ type TLS struct {
 	CAFile     string // PEM bundle to trust instead of the system pool
 	Insecure   bool   // skip verification (tests, and admins who insist)
 	ServerName string // expected name when it differs from the URL's host
+	// ClientCert and ClientKey, PEM files, authenticate the gateway to
+	// servers that require client certificates (certfile.LoadClient's
+	// rules); Setting names their configuration keys in errors.
+	ClientCert, ClientKey, Setting string
 }
 
 // Options configure a Client. Zero values pick sensible defaults.
@@ -102,6 +109,13 @@ func (c *Client) newTransport(t TLS) (*http.Transport, error) {
 			return nil, fmt.Errorf("no certificate in %s", t.CAFile)
 		}
 		cfg.RootCAs = pool
+	}
+	if t.ClientCert != "" {
+		cert, err := certfile.LoadClient(t.ClientCert, t.ClientKey, t.Setting)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Certificates = []tls.Certificate{*cert}
 	}
 	d := &net.Dialer{Timeout: c.opts.ConnectTimeout, KeepAlive: 30 * time.Second}
 	return &http.Transport{
@@ -200,6 +214,9 @@ func (c *Client) roundTrip(ctx context.Context, u, method string, params []any, 
 	req.Body, req.GetBody, req.ContentLength = body.reader()
 	req.Header.Set("Content-Type", "text/xml")
 	req.Header.Set("User-Agent", c.opts.UserAgent)
+	// The call's span (adapters/tracing), when it is traced: the server's
+	// own tracing, or a proxy's, continues the trace. Nothing otherwise.
+	propagation.TraceContext{}.Inject(ctx, propagation.HeaderCarrier(req.Header))
 	resp, err := c.httpClient(u).Do(req)
 	if err != nil {
 		return nil, &TransportError{URL: u, Err: err}

@@ -93,6 +93,8 @@ func serveCmd() *cobra.Command {
 	f.Duration("session-max", d.SessionMax, "gateway sessions expire after this long in any case")
 	f.String("ca-file", "", "PEM bundle to trust for the hub and peripherals")
 	f.Bool("insecure", false, "skip TLS verification (never in production)")
+	f.String("client-cert", "", "PEM client certificate shown to the hub and peripherals that require one (mutual TLS); peripherals.<name>.client-cert overrides it")
+	f.String("client-key", "", "PEM private key of --client-cert (chmod 600: a world-readable key is refused)")
 	f.String("log-level", d.LogLevel, "debug, info, warn or error")
 	f.StringArray("groups", nil, "a named target group, NAME=PERIPHERAL,PERIPHERAL (repeatable; HUBGW_GROUPS joins them with ';')")
 	f.String("redis-url", "", "shared state in Redis, for replicas (redis://, rediss://, redis-sentinel://, redis-cluster://; see README); unset: in memory")
@@ -119,6 +121,9 @@ func serveCmd() *cobra.Command {
 	f.Duration("shutdown-grace", 0, "how long calls in flight may finish after a stop (0: call-timeout)")
 	f.Int("gc-percent", d.GCPercent, "the garbage collector's GOGC (the GOGC environment variable wins); the soft memory limit is max-inflight-bytes plus 512 MiB unless GOMEMLIMIT is set")
 	f.String("debug-listen", "", "serve Go's profiler (net/http/pprof) on this address, e.g. 127.0.0.1:6060; unset: none")
+	f.String("tracing-endpoint", "", "OpenTelemetry: the collector's OTLP URL, e.g. http://collector:4318 (empty: no tracing)")
+	f.String("tracing-protocol", d.TracingProtocol, "OTLP over http (port 4318) or grpc (port 4317)")
+	f.Float64("tracing-sample-ratio", d.TracingSampleRatio, "share of new traces kept, 0 to 1 (a client's traceparent decides for its own)")
 	f.Duration("drain-delay", 0, "after a stop, answer /readyz 503 for this long before closing the listener (behind a load balancer)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		cfg, err := loadConfig(f, os.Environ())

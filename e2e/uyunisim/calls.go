@@ -39,6 +39,9 @@ type CallRecord struct {
 	Fault    *rpc.Fault // set for OutcomeFault and OutcomeInjectedFault
 	Start    time.Time
 	Duration time.Duration
+	// TraceParent is the request's W3C traceparent header, if it had one:
+	// the trace the caller's span belongs to.
+	TraceParent string
 }
 
 // MarshalJSON is the form GET /sim/calls returns.
@@ -52,9 +55,10 @@ func (c CallRecord) MarshalJSON() ([]byte, error) {
 		FaultString string  `json:"fault_string,omitempty"`
 		Start       string  `json:"start"`
 		DurationMS  float64 `json:"duration_ms"`
+		TraceParent string  `json:"traceparent,omitempty"`
 	}{
 		Server: c.Server, Method: c.Method, Params: make([]any, 0, len(c.Params)), Outcome: c.Outcome,
-		Start: c.Start.Format(time.RFC3339Nano), DurationMS: ms(c.Duration),
+		Start: c.Start.Format(time.RFC3339Nano), DurationMS: ms(c.Duration), TraceParent: c.TraceParent,
 	}
 	for _, p := range c.Params {
 		j.Params = append(j.Params, jsonable(p))

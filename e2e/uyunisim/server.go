@@ -228,7 +228,7 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "request body: "+err.Error(), http.StatusRequestEntityTooLarge)
 		return
 	}
-	rec := CallRecord{Server: s.name, Start: start}
+	rec := CallRecord{Server: s.name, Start: start, TraceParent: r.Header.Get("Traceparent")}
 	call, decodeErr := xmlrpc.DecodeCall(body, xmlrpc.Limits{MaxBytes: maxRequestBytes})
 	if decodeErr == nil {
 		call.Params = trimAll(call.Params)

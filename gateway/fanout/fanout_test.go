@@ -213,7 +213,7 @@ func TestBreakerCountsTransportFailuresNotFaults(t *testing.T) {
 	b := fanout.NewBreakers(fanout.BreakerSettings{Failures: 3, Cooldown: time.Hour, OnChange: func(k, from, to string) {
 		mu.Lock()
 		defer mu.Unlock()
-		changes = append(changes, k+":"+from+"->"+to)
+		changes = append(changes, k+":"+from+"->"+to) // k: the server's name
 	}})
 	srv := &server{do: func(_ context.Context, c fanout.Call, _ int) fanout.Result {
 		if c.Target.ID == 1 {
@@ -233,7 +233,7 @@ func TestBreakerCountsTransportFailuresNotFaults(t *testing.T) {
 	require.ErrorIs(t, r.Err, fanout.ErrCircuitOpen)
 	require.Equal(t, "circuit_open", fanout.Kind(r))
 	mu.Lock()
-	require.Equal(t, []string{"1:closed->open"}, changes)
+	require.Equal(t, []string{"p1:closed->open"}, changes, "named as logs name servers")
 	mu.Unlock()
 }
 

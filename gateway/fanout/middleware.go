@@ -10,6 +10,8 @@ import (
 
 	"github.com/sony/gobreaker/v2"
 	"golang.org/x/sync/semaphore"
+
+	"github.com/hubgw/hubgw/gateway/target"
 )
 
 // Timed fills in Target and Duration, so every Result says which server it
@@ -172,8 +174,8 @@ type BreakerSettings struct {
 	Failures int           // consecutive transport failures that open the circuit
 	Cooldown time.Duration // how long it stays open before one probe
 	// OnChange is told when a server's circuit changes state ("closed",
-	// "open", "half-open"), for metrics and logs.
-	OnChange func(targetKey, from, to string)
+	// "open", "half-open"), for logs; server is its name (Target.String).
+	OnChange func(server, from, to string)
 }
 
 // Breakers keep one circuit breaker per server (sony/gobreaker). Only
@@ -183,7 +185,7 @@ type BreakerSettings struct {
 type Breakers struct {
 	set BreakerSettings
 	mu  sync.Mutex
-	cbs map[string]*gobreaker.CircuitBreaker[Result]
+	cbs map[string]*gobreaker.CircuitBreaker[Result] // by Target.Key
 }
 
 // NewBreakers returns the breakers; Failures 0 disables them.
@@ -196,14 +198,16 @@ var (
 	errExcluded  = errors.New("not counted")
 )
 
-func (b *Breakers) get(key string) *gobreaker.CircuitBreaker[Result] {
+func (b *Breakers) get(t target.Target) *gobreaker.CircuitBreaker[Result] {
+	key := t.Key()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	cb := b.cbs[key]
 	if cb == nil {
 		n := uint32(b.set.Failures)
 		cb = gobreaker.NewCircuitBreaker[Result](gobreaker.Settings{
-			Name:        key,
+			// Named as logs and metrics name servers; the map is by key.
+			Name:        t.String(),
 			Timeout:     b.set.Cooldown,
 			ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= n },
 			IsExcluded:  func(err error) bool { return errors.Is(err, errExcluded) },
@@ -229,6 +233,18 @@ func (b *Breakers) State(targetKey string) string {
 	return cb.State().String()
 }
 
+// States reports the state of every circuit made so far (servers called
+// at least once), by server name.
+func (b *Breakers) States() map[string]string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make(map[string]string, len(b.cbs))
+	for _, cb := range b.cbs {
+		out[cb.Name()] = cb.State().String()
+	}
+	return out
+}
+
 // Middleware refuses calls to a server whose circuit is open.
 func (b *Breakers) Middleware() Middleware {
 	return func(next Invoker) Invoker {
@@ -236,7 +252,7 @@ func (b *Breakers) Middleware() Middleware {
 			return next
 		}
 		return func(ctx context.Context, c Call) Result {
-			r, err := b.get(c.Target.Key()).Execute(func() (Result, error) {
+			r, err := b.get(c.Target).Execute(func() (Result, error) {
 				r := next(ctx, c)
 				switch Kind(r) {
 				case "transport":

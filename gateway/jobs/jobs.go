@@ -170,6 +170,39 @@ type Options struct {
 	Catalog *catalog.Catalog
 	Logger  *slog.Logger
 	Now     func() time.Time // for tests
+	// Observe is told when jobs start and end, for metrics; default none.
+	Observe Observer
+}
+
+// Observer is told of every job: JobStarted when Start is called, then
+// JobEnded once, with the job's status: ok (every server answered with a
+// value), partial, failed (none did), or unrecorded (Start failed, so
+// nothing was sent).
+type Observer interface {
+	JobStarted()
+	JobEnded(status string)
+}
+
+type noObserver struct{}
+
+func (noObserver) JobStarted()     {}
+func (noObserver) JobEnded(string) {}
+
+// endStatus is a finished job's status for Observer.JobEnded.
+func endStatus(results fanout.Results) string {
+	ok := 0
+	for _, r := range results {
+		if r.OK() {
+			ok++
+		}
+	}
+	switch {
+	case ok == len(results):
+		return "ok"
+	case ok == 0:
+		return "failed"
+	}
+	return "partial"
 }
 
 // Recorder writes and reads jobs.
@@ -230,6 +263,9 @@ func New(st cache.Store, o Options) (*Recorder, error) {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Observe == nil {
+		o.Observe = noObserver{}
 	}
 	cat := o.Catalog
 	if cat == nil {
@@ -303,7 +339,13 @@ type Spec struct {
 // Start records a new job as running, with a lease, before anything is
 // sent. An error (the store is down) means nothing should be sent: a
 // fan-out that cannot be recorded is not made.
-func (r *Recorder) Start(ctx context.Context, spec Spec) (*Run, error) {
+func (r *Recorder) Start(ctx context.Context, spec Spec) (_ *Run, err error) {
+	r.o.Observe.JobStarted()
+	defer func() {
+		if err != nil {
+			r.o.Observe.JobEnded("unrecorded")
+		}
+	}()
 	now := r.o.Now().UTC()
 	h := header{ID: newID(), Method: spec.Method, User: spec.User, Replica: r.o.Replica, Started: now, Targets: make([]Target, len(spec.Targets))}
 	run := &Run{
@@ -450,6 +492,7 @@ func (run *Run) End(results fanout.Results) {
 		run.Finished(r)
 	}
 	run.endAt = run.rec.o.Now().UTC()
+	run.rec.o.Observe.JobEnded(endStatus(results))
 	close(run.stop)
 	<-run.ended
 }
