@@ -23,7 +23,15 @@ const codeNoSuchKey = -212
 // keyName is the key's full name on this server.
 func (s *server) keyName(ctx context.Context, name string) (string, error) {
 	if s.org == 0 {
-		v, err := s.call(ctx, "user.getDetails", s.sess.User)
+		// The org is that of the account the server knows the caller as:
+		// a configured service account, or whoever attached, not
+		// necessarily the hub user (a missing login, before the server
+		// was attached, falls back to the hub user's name).
+		login := s.sess.User
+		if l := s.sess.Logins[s.t.Key()]; l != "" {
+			login = l
+		}
+		v, err := s.call(ctx, "user.getDetails", login)
 		if err != nil {
 			return "", err
 		}

@@ -20,8 +20,9 @@ import (
 
 // fakeGateway answers every read as "absent" (or empty) and records methods.
 type fakeGateway struct {
-	mu    sync.Mutex
-	calls []string
+	mu     sync.Mutex
+	calls  []string
+	logins []any // user.getDetails's login argument
 }
 
 func (f *fakeGateway) Do(_ context.Context, req gateway.Request) (gateway.Outcome, error) {
@@ -34,6 +35,9 @@ func (f *fakeGateway) Do(_ context.Context, req gateway.Request) (gateway.Outcom
 	r := fanout.Result{Target: req.Targets[0]}
 	switch req.Method {
 	case "user.getDetails":
+		f.mu.Lock()
+		f.logins = append(f.logins, req.Args(0, req.Targets[0])[0])
+		f.mu.Unlock()
 		r.Value = rpc.Struct{{Name: "org_id", Value: int64(1)}}
 	case "systemgroup.listAllGroups":
 		r.Value = []any{}
@@ -222,4 +226,20 @@ spec: {files: [{path: /etc/motd, source: files/motd}, {path: /etc/x, source: ./m
 	require.Contains(t, ve.Problems[0], `documents[0].spec.files[1].source: "./missing" cannot be read`)
 	files := docs[0].(map[string]any)["spec"].(map[string]any)["files"].([]any)
 	require.Equal(t, map[string]any{"path": "/etc/motd", "content": "hello\n"}, files[0])
+}
+
+// A key's org prefix is that of the account the server knows the caller
+// as (a service account on p1), not the hub user's.
+func TestKeyOrgOfTheServersAccount(t *testing.T) {
+	p1, p2 := target.Target{ID: 1, Name: "p1"}, target.Target{ID: 2, Name: "p2"}
+	s := &auth.Session{User: "admin", Logins: map[string]string{p1.Key(): "svc"}}
+	for _, tc := range []struct {
+		t    target.Target
+		want string
+	}{{p1, "svc"}, {p2, "admin"}} {
+		fg := &fakeGateway{}
+		_, err := desired.New(fg).Plan(context.Background(), s, []target.Target{tc.t}, load(t, bundle))
+		require.NoError(t, err)
+		require.Equal(t, []any{tc.want}, fg.logins, tc.t.Name)
+	}
 }
