@@ -308,8 +308,10 @@ func (d *Dialect) passthrough(ctx context.Context, method string, params []any) 
 			}
 			req = gateway.Request{Session: s, Targets: hub, Method: method, Args: func(int, target.Target) []any { return params[1:] }}
 		} else if _, isString := params[0].(string); !isString && d.gw.API().TakesSession(method, params) {
-			// Uyuni's translator turns an integer there into a user id.
-			return nil, badParams("%s takes a session key first, a string, not %s", method, rpc.TypeName(params[0]))
+			// Uyuni's translator turns an integer there into a user id:
+			// refused in the words every door uses (Gateway.Session).
+			_, err := d.gw.Session(ctx, params[0])
+			return nil, err
 		}
 	}
 	out, err := d.gw.Do(ctx, req)
