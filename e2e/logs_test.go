@@ -66,6 +66,8 @@ func TestAccessAndAuditLogs(t *testing.T) {
 	mustCall(t, kolo(t, forms[1].url(g, "all")), "system.listSystems", key)
 	r := rest(t, g, http.MethodPost, "/api/v1/hub/system/listSystems", "nope", nil)
 	require.Equal(t, http.StatusUnauthorized, r.Status)
+	_, f := call(t, kolo(t, g.Base+"/t/a/b/rpc/api"), "api.getVersion")
+	require.NotNil(t, f, "a path that names no target")
 
 	failed := buf.lines(t, "login failed")
 	require.Len(t, failed, 1)
@@ -115,6 +117,14 @@ func TestAccessAndAuditLogs(t *testing.T) {
 	require.Equal(t, "fault", unauth["outcome"])
 	require.EqualValues(t, 401, unauth["status"])
 	require.EqualValues(t, gateway.CodeNoSession, unauth["fault_code"])
+	var bad map[string]any
+	for _, a := range access {
+		if a["http"] == "POST /t/a/b/rpc/api" {
+			bad = a
+		}
+	}
+	require.Equal(t, "fault", bad["outcome"], "a path refused before the handler is a fault, not ok: %v", bad)
+	require.EqualValues(t, f.Code, bad["fault_code"])
 
 	buf.mu.Lock()
 	all := buf.b.String()

@@ -128,5 +128,8 @@ func isPort(s string) bool {
 
 // writeFault answers as the XML-RPC handler does: a fault with HTTP 200.
 func writeFault(c echo.Context, f *rpc.Fault) error {
+	// Refused before the XML-RPC handler, which notes the faults it
+	// renders: noted here, so the access line says fault, not ok.
+	gateway.AccessOf(c.Request().Context()).NoteFault(f.Code)
 	return c.Blob(http.StatusOK, "text/xml; charset=UTF-8", xmlrpc.AppendFault(nil, f))
 }
