@@ -61,12 +61,8 @@ func NewSealer(key []byte) (*Sealer, error) {
 // 640 for a group), and the key must look random: all zeros, or a few
 // byte values repeated, is a placeholder, not a secret.
 func LoadSecretKey(path string) (*Sealer, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("secret-key-file: %w", err)
-	}
-	if perm := fi.Mode().Perm(); perm&0o007 != 0 {
-		return nil, fmt.Errorf("secret-key-file %s: mode %04o lets every user on the machine read or change it; chmod 600 it", path, perm)
+	if err := CheckPrivate(path, "secret-key-file"); err != nil {
+		return nil, err
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -80,6 +76,21 @@ func LoadSecretKey(path string) (*Sealer, error) {
 		return nil, fmt.Errorf("secret-key-file %s: the key is not random (all zeros, or a few byte values repeated); generate one with `openssl rand -hex 32`", path)
 	}
 	return NewSealer(key)
+}
+
+// CheckPrivate refuses a secret file (a key) that every user on the
+// machine may read or change: it would make anyone the gateway. setting
+// names the configuration key in the error. One rule for every secret
+// file: the session key, client certificates' keys.
+func CheckPrivate(path, setting string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("%s: %w", setting, err)
+	}
+	if perm := fi.Mode().Perm(); perm&0o007 != 0 {
+		return fmt.Errorf("%s %s: mode %04o lets every user on the machine read or change it; chmod 600 it (or 640 for a group)", setting, path, perm)
+	}
+	return nil
 }
 
 // weakKey: 32 random bytes take fewer than 8 distinct values with

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+
+	"github.com/hubgw/hubgw/auth"
 )
 
 // LoadClient reads a client certificate and its key, for mutual TLS to
@@ -24,12 +26,8 @@ import (
 // key anyone can read identifies anyone as the gateway. setting names the
 // configuration keys in errors.
 func LoadClient(certFile, keyFile, setting string) (*tls.Certificate, error) {
-	fi, err := os.Stat(keyFile)
-	if err != nil {
-		return nil, fmt.Errorf("%s-key: %w", setting, err)
-	}
-	if perm := fi.Mode().Perm(); perm&0o007 != 0 {
-		return nil, fmt.Errorf("%s-key %s: mode %04o lets every user on the machine read or change it; chmod 600 it (or 640 for a group)", setting, keyFile, perm)
+	if err := auth.CheckPrivate(keyFile, setting+"-key"); err != nil {
+		return nil, err
 	}
 	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
