@@ -308,6 +308,20 @@ type unreachableError struct{ err error }
 func (u *unreachableError) Error() string { return "unreachable: " + u.err.Error() }
 func (u *unreachableError) Unwrap() error { return u.err }
 
+// send sends one method to t (this server, or the hub) through the
+// gateway, as the engine's own call, and returns t's one result.
+func (s *server) send(ctx context.Context, t target.Target, method string, args []any) (fanout.Result, error) {
+	out, err := s.e.gw.Do(ctx, gateway.Request{Session: s.sess, Targets: []target.Target{t}, Method: method,
+		Args: func(int, target.Target) []any { return args }, Internal: true})
+	if err == nil && len(out.Results) != 1 {
+		err = fmt.Errorf("%s: %d results for one server", method, len(out.Results))
+	}
+	if err != nil {
+		return fanout.Result{}, err
+	}
+	return out.Results[0], nil
+}
+
 // call sends one method to this server through the gateway and decodes
 // the answer. A fault comes back as *rpc.Fault; no answer as
 // *unreachableError. While planning, a method that is not read-only is
@@ -321,14 +335,7 @@ func (s *server) call(ctx context.Context, method string, args ...any) (any, err
 		return nil, s.down
 	}
 	start := time.Now()
-	out, err := s.e.gw.Do(ctx, gateway.Request{Session: s.sess, Targets: []target.Target{s.t}, Method: method,
-		Args: func(int, target.Target) []any { return args }, Internal: true})
-	var r fanout.Result
-	if err == nil && len(out.Results) == 1 {
-		r = out.Results[0]
-	} else if err == nil {
-		err = fmt.Errorf("%s: %d results for one server", method, len(out.Results))
-	}
+	r, err := s.send(ctx, s.t, method, args)
 	var f *rpc.Fault
 	switch {
 	case errors.As(err, &f):

@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/hubgw/hubgw/gateway"
 	"github.com/hubgw/hubgw/gateway/rpc"
-	"github.com/hubgw/hubgw/gateway/target"
 )
 
 // softwareChannelOps is SoftwareChannel (ChannelSoftwareHandler):
@@ -207,13 +205,11 @@ func (s *server) syncedByHub(ctx context.Context, label string) bool {
 		if s.t.Hub || s.t.FQDN == "" {
 			return false
 		}
-		fqdn := s.t.FQDN
-		out, err := s.e.gw.Do(ctx, gateway.Request{Session: s.sess, Targets: []target.Target{s.e.gw.Hub()},
-			Method: "sync.hub.listPeripheralChannelsToSync", Args: func(int, target.Target) []any { return []any{fqdn} }, Internal: true})
-		if err != nil || len(out.Results) != 1 || !out.Results[0].OK() {
+		r, err := s.send(ctx, s.e.gw.Hub(), "sync.hub.listPeripheralChannelsToSync", []any{s.t.FQDN})
+		if err != nil || !r.OK() {
 			return false
 		}
-		v, err := rpc.Decode(out.Results[0].Value)
+		v, err := rpc.Decode(r.Value)
 		if err != nil {
 			return false
 		}
