@@ -488,26 +488,29 @@ print(json.dumps(out))
 // A rollout waiting for its user keeps its session alive: the creator's
 // token, idle far longer than the session's idle expiry, still works.
 func TestRolloutKeepsItsSessionAlive(t *testing.T) {
+	const idle = time.Second // the session's idle expiry
 	sim := startSim(t, uyunisim.Config{Peripherals: 2})
 	g := startGateway(t, sim, func(c *server.Config) {
-		c.SessionIdle = time.Second
+		c.SessionIdle = idle
 		c.RolloutLease = 200 * time.Millisecond
 	})
 	token := restLogin(t, g, "autoconnect")
 	id := startRollout(t, g, token, map[string]any{"pauseAfterCanary": true})
 	watcher := restLogin(t, g, "autoconnect") // reads without touching the rollout's session
-	idle := time.Now()
+	since := time.Now()
 	require.Eventually(t, func() bool {
 		m := getRollout(t, g, watcher, id)
-		return m["status"] == "paused" && time.Since(idle) > 3*time.Second
+		return m["status"] == "paused" && time.Since(since) > 3*idle
 	}, 30*time.Second, 100*time.Millisecond)
 	m := getRollout(t, g, token, id)
 	require.Equal(t, "canary", m["reason"])
 	decideRollout(t, g, token, id, "resume", nil)
 	require.Equal(t, "succeeded", settledRollout(t, g, token, id)["status"])
 
-	// Without a rollout waiting, the same idle time ends a session.
-	time.Sleep(1500 * time.Millisecond) // the expiry being tested is a duration
+	// Without a rollout waiting, the same idle time ends a session. Any
+	// request would renew it, so there is nothing to poll: the expiry
+	// being tested is a duration.
+	time.Sleep(idle + idle/2)
 	requireProblem(t, rest(t, g, http.MethodGet, "/api/v1/rollouts", token, nil), http.StatusUnauthorized, -1, "session")
 }
 
