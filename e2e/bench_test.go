@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -80,9 +81,10 @@ func warm(b *testing.B, conc int, call func() (any, error)) {
 }
 
 // measure runs call b.N times at concurrency conc (2 cores: RunParallel's
-// goroutines are GOMAXPROCS × parallelism) and records each call's time.
-// warmed, when set, is called once the connections are open.
-func measure(b *testing.B, conc int, lats *latencies, call func() (any, error), warmed func()) {
+// goroutines are GOMAXPROCS × parallelism), records each call's time and
+// returns the calls per second. warmed, when set, is called once the
+// connections are open.
+func measure(b *testing.B, conc int, lats *latencies, call func() (any, error), warmed func()) float64 {
 	warm(b, conc, call)
 	if warmed != nil {
 		warmed()
@@ -108,7 +110,9 @@ func measure(b *testing.B, conc int, lats *latencies, call func() (any, error), 
 		})
 	}
 	b.StopTimer()
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+	rps := float64(b.N) / b.Elapsed().Seconds()
+	b.ReportMetric(rps, "req/s")
+	return rps
 }
 
 // latencies records per-call times and reports p50 and p99.
@@ -132,19 +136,6 @@ func (l *latencies) report(b *testing.B, base time.Duration) {
 	}
 }
 
-func benchSetup(b *testing.B, peripherals int, latency time.Duration) (*uyunisim.Sim, *gw, string) {
-	b.Helper()
-	sim, err := uyunisim.Start(context.Background(), uyunisim.Config{Peripherals: peripherals, Systems: 100, Faults: uyunisim.Faults{Latency: latency}, MaxCalls: 1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { sim.Close() })
-	g := benchGateway(b, sim)
-	c := newBenchClient(g.URL)
-	key := benchLogin(b, c)
-	return sim, g, key
-}
-
 // benchLogin logs in in autoconnect mode and returns the session key.
 func benchLogin(b *testing.B, c *benchClient) string {
 	b.Helper()
@@ -166,9 +157,21 @@ func benchGateway(b *testing.B, sim *uyunisim.Sim) *gw {
 	})
 }
 
+// BenchmarkUnicast compares calling the peripheral directly with calling
+// it through the gateway, run as its own process (hubgw serve, as in
+// BenchmarkMulticast, so its CPU is its own and its settings those it
+// ships with), with no latency and with 20 ms. Each gateway run reports
+// of-direct, its req/s over the direct run's just before it, and
+// gw-CPU-µs/op, the gateway process's CPU time per call: what the gateway
+// adds, which unlike req/s hardly depends on what else the machine runs.
+// With BENCH_BASE_HUBGW, the base build runs each case too.
 func BenchmarkUnicast(b *testing.B) {
+	builds := hubgwBuilds(b)
 	for _, lat := range []time.Duration{0, 20 * time.Millisecond} {
-		sim, g, key := benchSetup(b, 1, lat)
+		sim, err := uyunisim.Start(context.Background(), uyunisim.Config{Peripherals: 1, Systems: 100, Faults: uyunisim.Faults{Latency: lat}, MaxCalls: 1})
+		if err != nil {
+			b.Fatal(err)
+		}
 		p := sim.Peripherals()[0]
 		direct := newBenchClient(p.URL())
 		v, err := direct.call("auth.login", "admin", "admin")
@@ -177,26 +180,49 @@ func BenchmarkUnicast(b *testing.B) {
 		}
 		pv, _ := v.(xmlrpc.Raw).Decode()
 		pkey := pv.(string)
+		type gwRun struct {
+			name string
+			proc *hubgwProcess
+			c    *benchClient
+			key  string
+		}
+		var gws []gwRun
+		for _, bld := range builds {
+			proc := startHubgwProcess(b, bld.bin, sim)
+			c := newBenchClient(proc.url)
+			gws = append(gws, gwRun{bld.name, proc, c, benchLogin(b, c)})
+		}
 		for _, conc := range []int{1, 32} {
-			for _, via := range []string{"direct", "gateway"} {
-				b.Run(fmt.Sprintf("latency=%s/conc=%d/%s", lat, conc, via), func(b *testing.B) {
-					c := direct
-					method, params := "system.listSystems", []any{pkey}
-					if via == "gateway" {
-						c = newBenchClient(g.URL)
-						method, params = "unicast.system.listSystems", []any{key, p.ID()}
-					}
+			var directRPS float64
+			b.Run(fmt.Sprintf("latency=%s/conc=%d/direct", lat, conc), func(b *testing.B) {
+				var lats latencies
+				directRPS = measure(b, conc, &lats, func() (any, error) { return direct.call("system.listSystems", pkey) }, nil)
+				lats.report(b, lat)
+			})
+			for _, g := range gws {
+				b.Run(fmt.Sprintf("latency=%s/conc=%d/build=%s", lat, conc, g.name), func(b *testing.B) {
 					var lats latencies
-					var dials int64
-					measure(b, conc, &lats, func() (any, error) { return c.call(method, params...) },
-						func() { dials = g.Server.Client().Dials() })
+					var dials float64
+					var cpu time.Duration
+					rps := measure(b, conc, &lats, func() (any, error) { return g.c.call("unicast.system.listSystems", g.key, p.ID()) },
+						func() {
+							dials = g.proc.metric(b, "hubgw_upstream_connections_total")
+							cpu = g.proc.cpu(b)
+						})
+					cpu = g.proc.cpu(b) - cpu
 					lats.report(b, lat)
-					if via == "gateway" {
-						b.ReportMetric(float64(g.Server.Client().Dials()-dials)*1000/float64(b.N), "new-conns/1000calls")
+					if directRPS > 0 {
+						b.ReportMetric(rps/directRPS, "of-direct")
 					}
+					b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "gw-CPU-µs/op")
+					b.ReportMetric((g.proc.metric(b, "hubgw_upstream_connections_total")-dials)*1000/float64(b.N), "new-conns/1000calls")
 				})
 			}
 		}
+		for _, g := range gws {
+			g.proc.stop(b)
+		}
+		sim.Close()
 	}
 }
 
@@ -209,10 +235,13 @@ func BenchmarkUnicast(b *testing.B) {
 // over the run per GB of answers delivered to the client. With
 // BENCH_BASE_HUBGW naming another hubgw binary (make bench builds main's),
 // each case runs on it too (build=base) right before this tree's
-// (build=this), against the same peripherals.
+// (build=this), against the same peripherals. build=relay is the floor:
+// e2e/internal/benchrelay moves the same bytes through net/http and does
+// nothing else (no validation, sessions, jobs, metrics).
 func BenchmarkMulticast(b *testing.B) {
 	lat := 20 * time.Millisecond
 	builds := hubgwBuilds(b)
+	relayBin := build(b, "e2e/internal/benchrelay")
 	for _, n := range []int{10, 100, 500, 1000} {
 		if testing.Short() && n > 100 {
 			continue
@@ -222,10 +251,19 @@ func BenchmarkMulticast(b *testing.B) {
 			b.Fatal(err)
 		}
 		one := responseSize(b, sim)
-		for _, bld := range builds {
-			proc := startHubgwProcess(b, bld.bin, sim)
+		for _, bld := range append(builds, hubgwBuild{"relay", relayBin}) {
+			relay := bld.name == "relay"
+			var proc *hubgwProcess
+			var key string
+			if relay {
+				proc = startRelayProcess(b, bld.bin, sim)
+			} else {
+				proc = startHubgwProcess(b, bld.bin, sim)
+			}
 			c := newBenchClient(proc.url)
-			key := benchLogin(b, c)
+			if !relay {
+				key = benchLogin(b, c)
+			}
 			for _, conc := range []int{1, 8} {
 				if n > 500 && conc > 1 {
 					continue // 1,000 peripherals: latency and memory of one at a time
@@ -244,7 +282,9 @@ func BenchmarkMulticast(b *testing.B) {
 						return r, err
 					}, func() {
 						proc.resetPeak(b)
-						dials = proc.metric(b, "hubgw_upstream_connections_total")
+						if !relay {
+							dials = proc.metric(b, "hubgw_upstream_connections_total")
+						}
 						cpu = proc.cpu(b)
 						delivered.Store(0)
 					})
@@ -254,7 +294,9 @@ func BenchmarkMulticast(b *testing.B) {
 					b.ReportMetric(float64(peak)/(1<<20), "peak-RSS-MB")
 					b.ReportMetric(float64(peak)/float64(conc*n*one), "RSS/in-flight")
 					b.ReportMetric(cpu.Seconds()/(float64(delivered.Load())/1e9), "CPU-s/GB")
-					b.ReportMetric((proc.metric(b, "hubgw_upstream_connections_total")-dials)*1000/float64(b.N*n), "new-conns/1000calls")
+					if !relay {
+						b.ReportMetric((proc.metric(b, "hubgw_upstream_connections_total")-dials)*1000/float64(b.N*n), "new-conns/1000calls")
+					}
 				})
 			}
 			proc.stop(b)
@@ -374,6 +416,34 @@ func startHubgwProcess(b testing.TB, bin string, sim *uyunisim.Sim, flags ...str
 		}
 		time.Sleep(20 * time.Millisecond) // polling for readiness, not waiting for time to pass
 	}
+}
+
+// startRelayProcess runs the floor (e2e/internal/benchrelay) in front of
+// sim's peripherals and waits until it says where it listens.
+func startRelayProcess(b testing.TB, bin string, sim *uyunisim.Sim) *hubgwProcess {
+	b.Helper()
+	var urls []string
+	for _, p := range sim.Peripherals() {
+		urls = append(urls, p.URL())
+	}
+	cmd := exec.Command(bin, "--peripherals", strings.Join(urls, ","))
+	p := &hubgwProcess{cmd: cmd}
+	cmd.Stderr = &p.log
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { p.stop(b) })
+	addr, err := bufio.NewReader(out).ReadString('\n') // written once it listens
+	if err != nil {
+		b.Fatalf("benchrelay did not start: %v\n%s", err, p.log.String())
+	}
+	p.base = "http://" + strings.TrimSpace(addr)
+	p.url = p.base + "/"
+	return p
 }
 
 func (p *hubgwProcess) stop(b testing.TB) {

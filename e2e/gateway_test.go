@@ -227,11 +227,13 @@ print(json.dumps(out))
 	require.JSONEq(t, `{"manual":3,"unicast":10,"relay":true,"autoconnect":[1,1,1],"fault":1200}`, out)
 }
 
-// Fan-outs read answers into arenas that later fan-outs reuse once the
-// client's answer is written (gateway/fanout/answers.go): broadcasts of
-// different methods, many at once and one after another, each get their
-// own servers' answers, byte for byte what the first of each got.
-func TestBroadcastAnswersIntactWhileArenasAreReused(t *testing.T) {
+// Answers are read into memory that later requests reuse once the
+// client's answer is written (gateway/fanout/answers.go): arenas for
+// fan-outs, pooled buffers for one server's answer. Broadcasts, unicasts
+// and hub passthroughs of different methods, many at once and one after
+// another, each get their own servers' answers, byte for byte what the
+// first of each got.
+func TestAnswersIntactWhileMemoryIsReused(t *testing.T) {
 	sim := startSim(t, uyunisim.Config{Peripherals: 6, Systems: 40})
 	g := startGateway(t, sim, nil)
 	c := newBenchClient(g.URL)
@@ -240,40 +242,67 @@ func TestBroadcastAnswersIntactWhileArenasAreReused(t *testing.T) {
 	v, err := res.(xmlrpc.Raw).Decode()
 	require.NoError(t, err)
 	key, _ := v.(rpc.Struct).Get("SessionKey")
-	responses := func(method string) (any, error) {
-		r, err := c.call("broadcast."+method, key, "all")
+	res, err = c.call("hub.listServerIds", key)
+	require.NoError(t, err)
+	v, err = res.(xmlrpc.Raw).Decode()
+	require.NoError(t, err)
+	ids := v.([]any)
+	require.Len(t, ids, 6)
+	// call is one kind of request: "broadcast", "unicast" (to the i-th
+	// server) or "hub" (passthrough), and its answers as values.
+	type call struct {
+		kind, method string
+		i            int
+	}
+	answer := func(k call) (any, error) {
+		var r any
+		var err error
+		switch k.kind {
+		case "broadcast":
+			r, err = c.call("broadcast."+k.method, key, "all")
+		case "unicast":
+			r, err = c.call("unicast."+k.method, key, ids[k.i])
+		default:
+			r, err = c.call(k.method, key)
+		}
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%v: %w", k, err)
 		}
 		v, err := r.(xmlrpc.Raw).Decode()
-		if err != nil {
-			return nil, err
+		if err != nil || k.kind != "broadcast" {
+			return v, err
 		}
 		ok, _ := v.(rpc.Struct).Get("Successful")
 		got, _ := ok.(rpc.Struct).Get("Responses")
 		if n := len(got.([]any)); n != 6 {
-			return nil, fmt.Errorf("%s: %d servers answered, want 6", method, n)
+			return nil, fmt.Errorf("%v: %d servers answered, want 6", k, n)
 		}
 		return got, nil
 	}
-	methods := []string{"system.listSystems", "channel.listAllChannels", "activationkey.listActivationKeys"}
-	want := map[string]any{}
-	for _, m := range methods {
-		w, err := responses(m)
+	var calls []call
+	for _, m := range []string{"system.listSystems", "channel.listAllChannels", "activationkey.listActivationKeys"} {
+		calls = append(calls, call{"broadcast", m, 0}, call{"hub", m, 0})
+		for i := range ids {
+			calls = append(calls, call{"unicast", m, i})
+		}
+	}
+	want := map[call]any{}
+	for _, k := range calls {
+		w, err := answer(k)
 		require.NoError(t, err)
-		want[m] = w
+		want[k] = w
 	}
 	var wg sync.WaitGroup
 	errs := make(chan error, 64)
-	for i := range 6 {
+	for i := range 8 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for j := range 10 {
-				m := methods[(i+j)%len(methods)]
-				got, err := responses(m)
-				if err == nil && !reflect.DeepEqual(want[m], got) {
-					err = fmt.Errorf("%s: answers differ from the first call's", m)
+			for j := range 12 {
+				k := calls[(i*5+j*7)%len(calls)]
+				got, err := answer(k)
+				if err == nil && !reflect.DeepEqual(want[k], got) {
+					err = fmt.Errorf("%v: answers differ from the first call's", k)
 				}
 				if err != nil {
 					errs <- err

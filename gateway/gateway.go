@@ -97,10 +97,10 @@ type Request struct {
 	// Internal marks the gateway's own calls (reading the hub's API for
 	// the OpenAPI document): never recorded as the user's jobs.
 	Internal bool
-	// Arena: a fan-out's answers go into a reused arena, which the
-	// caller hands to its edge with HoldAnswers (answers.go). Without
-	// it each answer has a buffer of its own, which suits callers that
-	// keep answers or fan out to few servers with small answers.
+	// Arena: the answers go into reused memory (an arena, or for one
+	// server a pooled buffer), which the caller hands to its edge with
+	// HoldAnswers (answers.go). Without it each answer has a buffer of
+	// its own, which suits callers that keep answers.
 	Arena bool
 
 	// onResult, when set, is told each target's result as it arrives (job
@@ -282,8 +282,8 @@ func (g *Gateway) send(ctx context.Context, req Request) (Outcome, error) {
 	withKey := req.Session != nil && !req.NoSession
 	shared := sharedArgs(req, withKey)
 	var answers *fanout.Answers
-	if req.Arena && len(req.Targets) > 1 { // a unicast's one answer gains nothing from an arena
-		answers = g.answers.New()
+	if req.Arena {
+		answers = g.answers.New(len(req.Targets))
 	}
 	results := fanout.Spread(ctx, len(req.Targets), func(ctx context.Context, i int) fanout.Result {
 		t := req.Targets[i]

@@ -215,10 +215,11 @@ func (d *Dialect) unicast(ctx context.Context, method string, params []any) (any
 	if err != nil {
 		return nil, err
 	}
-	out, err := d.gw.Do(ctx, gateway.Request{Session: s, Targets: ts, Method: method, Args: func(int, target.Target) []any { return params[2:] }})
+	out, err := d.gw.Do(ctx, gateway.Request{Session: s, Targets: ts, Method: method, Arena: true, Args: func(int, target.Target) []any { return params[2:] }})
 	if err != nil {
 		return nil, err
 	}
+	gateway.HoldAnswers(ctx, out) // the answer is the peripheral's, written by the edge
 	if r := out.Results[0]; !r.OK() {
 		return nil, attachHint(gateway.Fault(r))
 	}
@@ -314,10 +315,12 @@ func (d *Dialect) passthrough(ctx context.Context, method string, params []any) 
 			return nil, err
 		}
 	}
+	req.Arena = true
 	out, err := d.gw.Do(ctx, req)
 	if err != nil {
 		return nil, err
 	}
+	gateway.HoldAnswers(ctx, out) // the answer is the hub's, written by the edge
 	if r := out.Results[0]; !r.OK() {
 		return nil, gateway.Fault(r)
 	}

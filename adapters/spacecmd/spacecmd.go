@@ -76,11 +76,11 @@ func (d *Dialect) Handle(ctx context.Context, spec, method string, params []any)
 	}
 	hub := []target.Target{d.gw.Hub()}
 	if !d.gw.API().TakesSession(method, params) {
-		out, err := d.gw.Do(ctx, gateway.Request{Targets: hub, Method: method, NoSession: true, Args: func(int, target.Target) []any { return params }})
+		out, err := d.gw.Do(ctx, gateway.Request{Targets: hub, Method: method, NoSession: true, Arena: true, Args: func(int, target.Target) []any { return params }})
 		if err != nil {
 			return nil, err
 		}
-		return one(out)
+		return one(ctx, out)
 	}
 	if len(params) == 0 {
 		return nil, gateway.BadParams("%s takes a session key first", method)
@@ -93,12 +93,14 @@ func (d *Dialect) Handle(ctx context.Context, spec, method string, params []any)
 	if err != nil {
 		return nil, err
 	}
-	out, err := d.gw.Do(ctx, gateway.Request{Session: s, Targets: targets, Method: method, Many: many, Args: func(int, target.Target) []any { return params[1:] }})
+	// One server's answer goes to the client as it came (one), from
+	// reused memory; merged answers are built from several.
+	out, err := d.gw.Do(ctx, gateway.Request{Session: s, Targets: targets, Method: method, Many: many, Arena: !many, Args: func(int, target.Target) []any { return params[1:] }})
 	if err != nil {
 		return nil, hint(method, err)
 	}
 	if !many {
-		return one(out)
+		return one(ctx, out)
 	}
 	v, err := d.gw.Merge(ctx, method, out)
 	if err != nil {
@@ -107,8 +109,10 @@ func (d *Dialect) Handle(ctx context.Context, spec, method string, params []any)
 	return v, nil
 }
 
-// one is a single server's answer, unchanged.
-func one(out gateway.Outcome) (any, error) {
+// one is a single server's answer, unchanged; its memory is the edge's
+// to give back once written (gateway.HoldAnswers).
+func one(ctx context.Context, out gateway.Outcome) (any, error) {
+	gateway.HoldAnswers(ctx, out)
 	if r := out.Results[0]; !r.OK() {
 		return nil, gateway.Fault(r)
 	}
