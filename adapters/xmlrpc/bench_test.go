@@ -1,6 +1,7 @@
 package xmlrpc
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"strconv"
@@ -91,6 +92,55 @@ func BenchmarkDecodeResponseRaw(b *testing.B) {
 	}
 }
 
+// BenchmarkDecodeResponseRawIndented is the same answer pretty-printed, one
+// element a line: white space between tags is the scanner's other hot path.
+func BenchmarkDecodeResponseRawIndented(b *testing.B) {
+	body := listSystemsIndented()
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := DecodeResponseRaw(body, Limits{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+var listSystemsIndented = sync.OnceValue(func() []byte {
+	return indentXML(buildListSystems(1000))
+})
+
+// indentXML puts each element on its own line, indented two spaces a level.
+// Only the gap between two tags gets white space, so text is left alone;
+// it relies on the document having no empty text elements.
+func indentXML(doc []byte) []byte {
+	var out []byte
+	depth := 0
+	for i := 0; i < len(doc); i++ {
+		c := doc[i]
+		if c == '<' && i > 0 && doc[i-1] == '>' {
+			d := depth
+			if i+1 < len(doc) && doc[i+1] == '/' {
+				d--
+			}
+			out = append(out, '\n')
+			out = append(out, strings.Repeat("  ", max(d, 0))...)
+		}
+		out = append(out, c)
+		if c == '<' && i+1 < len(doc) {
+			switch doc[i+1] {
+			case '/':
+				depth--
+			case '?':
+			default:
+				if end := bytes.IndexByte(doc[i:], '>'); end > 0 && doc[i+end-1] != '/' {
+					depth++
+				}
+			}
+		}
+	}
+	return out
+}
+
 // BenchmarkKoloUnmarshal decodes the same bytes with kolo/xmlrpc, the
 // baseline our decoder is measured against.
 func BenchmarkKoloUnmarshal(b *testing.B) {
@@ -137,6 +187,12 @@ func TestListSystemsFixture(t *testing.T) {
 		{Name: "outdated_pkg_count", Value: int64(0)},
 		{Name: "extra_pkg_count", Value: int64(0)},
 	}, first)
+
+	// The indented copy holds the same values.
+	indented, err := DecodeResponse(indentXML(body), Limits{})
+	require.NoError(t, err)
+	require.Equal(t, v, indented)
+	require.Contains(t, string(indentXML(body)), "\n                <member>\n                  <name>id</name>\n                  <value>\n                    <i4>")
 
 	var kv any
 	require.NoError(t, kolo.Response(body).Unmarshal(&kv))
