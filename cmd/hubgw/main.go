@@ -17,7 +17,6 @@ import (
 	"os"
 	"os/signal"
 	"reflect"
-	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -230,7 +229,7 @@ func serve(ctx context.Context, cfg server.Config) error {
 	}
 	log := slog.New(httpapi.LogHandler{Handler: slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level})})
 	cache.LogTo(log)
-	tuneGC(cfg)
+	tuneGC(ctx, cfg)
 	srv, err := server.New(cfg, log)
 	if err != nil {
 		return err
@@ -248,15 +247,4 @@ func serve(ctx context.Context, cfg server.Config) error {
 	<-watching
 	log.Info("hubgw stopped")
 	return err
-}
-
-// tuneGC applies gc-percent and the memory limit derived from the
-// in-flight budget, unless GOGC or GOMEMLIMIT say otherwise.
-func tuneGC(cfg server.Config) {
-	if _, set := os.LookupEnv("GOGC"); !set && cfg.GCPercent > 0 {
-		debug.SetGCPercent(cfg.GCPercent)
-	}
-	if _, set := os.LookupEnv("GOMEMLIMIT"); !set && cfg.MemoryLimit() > 0 {
-		debug.SetMemoryLimit(cfg.MemoryLimit())
-	}
 }
