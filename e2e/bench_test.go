@@ -237,7 +237,8 @@ func BenchmarkUnicast(b *testing.B) {
 // each case runs on it too (build=base) right before this tree's
 // (build=this), against the same peripherals. build=relay is the floor:
 // e2e/internal/benchrelay moves the same bytes through net/http and does
-// nothing else (no validation, sessions, jobs, metrics).
+// nothing else (no validation, sessions, jobs, metrics); at 500
+// peripherals, build=this-nojobs is this tree's with --jobs=false.
 func BenchmarkMulticast(b *testing.B) {
 	lat := 20 * time.Millisecond
 	builds := hubgwBuilds(b)
@@ -251,14 +252,21 @@ func BenchmarkMulticast(b *testing.B) {
 			b.Fatal(err)
 		}
 		one := responseSize(b, sim)
-		for _, bld := range append(builds, hubgwBuild{"relay", relayBin}) {
+		runs := builds
+		if n == 500 {
+			// The fan-out's own memory: job records (kept within
+			// --job-max-bytes) grow with every run in the others.
+			this := builds[len(builds)-1]
+			runs = append(runs, hubgwBuild{name: "this-nojobs", bin: this.bin, flags: []string{"--jobs=false"}})
+		}
+		for _, bld := range append(runs, hubgwBuild{name: "relay", bin: relayBin}) {
 			relay := bld.name == "relay"
 			var proc *hubgwProcess
 			var key string
 			if relay {
 				proc = startRelayProcess(b, bld.bin, sim)
 			} else {
-				proc = startHubgwProcess(b, bld.bin, sim)
+				proc = startHubgwProcess(b, bld.bin, sim, bld.flags...)
 			}
 			c := newBenchClient(proc.url)
 			if !relay {
@@ -306,14 +314,17 @@ func BenchmarkMulticast(b *testing.B) {
 }
 
 // hubgwBuild is a hubgw binary a process benchmark runs.
-type hubgwBuild struct{ name, bin string }
+type hubgwBuild struct {
+	name, bin string
+	flags     []string // added to hubgw serve's
+}
 
 // hubgwBuilds is this tree's hubgw, after the one BENCH_BASE_HUBGW names
 // when it is set (not HUBGW_: the gateway reads those as settings).
 func hubgwBuilds(b *testing.B) []hubgwBuild {
-	bs := []hubgwBuild{{"this", buildHubgw(b)}}
+	bs := []hubgwBuild{{name: "this", bin: buildHubgw(b)}}
 	if base := os.Getenv("BENCH_BASE_HUBGW"); base != "" {
-		bs = append([]hubgwBuild{{"base", base}}, bs...)
+		bs = append([]hubgwBuild{{name: "base", bin: base}}, bs...)
 	}
 	return bs
 }

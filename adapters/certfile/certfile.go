@@ -2,6 +2,7 @@
 // and reloads them when the files change or on demand (SIGHUP), so a
 // renewed certificate is used without a restart: connections already open
 // keep the certificate they were made with, new ones get the new one.
+// Client does the same for the certificate the gateway shows the servers.
 package certfile
 
 import (
@@ -13,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -20,20 +22,93 @@ import (
 	"github.com/hubgw/hubgw/auth"
 )
 
-// LoadClient reads a client certificate and its key, for mutual TLS to
-// Uyuni servers (client-cert, client-key). The key must not be readable
-// or writable by every user on the machine, as for secret-key-file: a
-// key anyone can read identifies anyone as the gateway. setting names the
-// configuration keys in errors.
-func LoadClient(certFile, keyFile, setting string) (*tls.Certificate, error) {
-	if err := auth.CheckPrivate(keyFile, setting+"-key"); err != nil {
+// Client is a client certificate for mutual TLS to Uyuni servers
+// (client-cert, client-key), read from its files and read again when they
+// change: a renewed certificate is shown from the next new connection on,
+// without a restart, and connections already open keep theirs. The files
+// are looked at (their size, time and inode) when a TLS handshake asks for
+// a certificate: connections are kept alive, so handshakes are few, and
+// no watcher runs; a renewal written in place, renamed into place or
+// swapped by symlink is seen alike. A renewal that cannot be read, or
+// whose key every user may read, is logged and the certificate in use
+// stays.
+type Client struct {
+	certFile, keyFile, setting string
+	log                        *slog.Logger
+	mu                         sync.Mutex
+	cert                       *tls.Certificate
+	stamp                      [2]fileStamp // of the files cert was read from
+}
+
+// LoadClient reads a client certificate and its key. The key must not be
+// readable or writable by every user on the machine, as for
+// secret-key-file: a key anyone can read identifies anyone as the
+// gateway. setting names the configuration keys in errors and logs.
+func LoadClient(certFile, keyFile, setting string, log *slog.Logger) (*Client, error) {
+	c := &Client{certFile: certFile, keyFile: keyFile, setting: setting, log: log}
+	st, err := c.stat()
+	if err == nil {
+		err = c.load(st, "start")
+	}
+	if err != nil {
 		return nil, err
 	}
-	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
-	if err != nil {
-		return nil, fmt.Errorf("%s-cert %s, %s-key %s: %w", setting, certFile, setting, keyFile, err)
+	return c, nil
+}
+
+// GetClientCertificate is tls.Config.GetClientCertificate.
+func (c *Client) GetClientCertificate(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st, err := c.stat()
+	if err == nil && st == c.stamp {
+		return c.cert, nil
 	}
-	return &cert, nil
+	if err == nil {
+		err = c.load(st, "file change")
+	}
+	if err != nil {
+		c.log.Error("client certificate not reloaded; the one in use stays", "setting", c.setting+"-cert", "err", err)
+	}
+	return c.cert, nil
+}
+
+// load reads the pair, whose files had stamps st; c.mu is held (or c is
+// not shared yet).
+func (c *Client) load(st [2]fileStamp, why string) error {
+	if err := auth.CheckPrivate(c.keyFile, c.setting+"-key"); err != nil {
+		return err
+	}
+	cert, err := tls.LoadX509KeyPair(c.certFile, c.keyFile)
+	if err != nil {
+		return fmt.Errorf("%s-cert %s, %s-key %s: %w", c.setting, c.certFile, c.setting, c.keyFile, err)
+	}
+	c.cert, c.stamp = &cert, st
+	leaf := cert.Leaf
+	c.log.Info("client certificate loaded", "why", why, "setting", c.setting+"-cert", "file", c.certFile, "subject", leaf.Subject.String(), "serial", leaf.SerialNumber.String(), "not_after", leaf.NotAfter.UTC().Format(time.RFC3339))
+	return nil
+}
+
+// fileStamp tells whether a file changed: a rename or symlink swap gives
+// another inode, a rewrite in place another size or time.
+type fileStamp struct {
+	size, modNanos int64
+	dev, ino       uint64
+}
+
+func (c *Client) stat() ([2]fileStamp, error) {
+	var st [2]fileStamp
+	for i, name := range []string{c.certFile, c.keyFile} {
+		fi, err := os.Stat(name)
+		if err != nil {
+			return st, fmt.Errorf("%s: %w", c.setting, err)
+		}
+		st[i] = fileStamp{size: fi.Size(), modNanos: fi.ModTime().UnixNano()}
+		if sys, ok := fi.Sys().(*syscall.Stat_t); ok {
+			st[i].dev, st[i].ino = uint64(sys.Dev), uint64(sys.Ino) //nolint:unconvert // int32 on some systems
+		}
+	}
+	return st, nil
 }
 
 // Reloader holds the current certificate.

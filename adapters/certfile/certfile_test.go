@@ -1,6 +1,7 @@
 package certfile_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -12,6 +13,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -99,4 +101,68 @@ func TestWatch(t *testing.T) {
 
 	cancel()
 	require.NoError(t, <-done)
+}
+
+// A client certificate is read again when its files change, whether
+// written in place or renamed into place; a renewal that cannot be read,
+// or whose key every user may read, leaves the one in use.
+func TestClientCertificateFollowsItsFiles(t *testing.T) {
+	dir := t.TempDir()
+	c, k := writePair(t, dir, 1)
+	var logs syncBuffer
+	cc, err := certfile.LoadClient(c, k, "client", slog.New(slog.NewTextHandler(&logs, nil)))
+	require.NoError(t, err)
+	serial := func() int64 {
+		t.Helper()
+		got, err := cc.GetClientCertificate(nil)
+		require.NoError(t, err)
+		return got.Leaf.SerialNumber.Int64()
+	}
+	require.Equal(t, int64(1), serial())
+	require.Equal(t, int64(1), serial(), "unchanged files: the same certificate")
+
+	writePair(t, dir, 2) // in place
+	require.Equal(t, int64(2), serial())
+
+	next := t.TempDir() // renamed into place, as certbot does
+	nc, nk := writePair(t, next, 3)
+	require.NoError(t, os.Rename(nk, k))
+	require.NoError(t, os.Rename(nc, c))
+	require.Equal(t, int64(3), serial())
+
+	require.NoError(t, os.WriteFile(c, []byte("-----BEGIN CERTIFICATE-----\nMII"), 0o600))
+	require.Equal(t, int64(3), serial(), "a broken renewal is not used")
+	require.Contains(t, logs.String(), "client certificate not reloaded")
+
+	writePair(t, dir, 4)
+	require.NoError(t, os.Chmod(k, 0o644))
+	require.Equal(t, int64(3), serial(), "a key every user may read is not used")
+	require.Contains(t, logs.String(), "client-key")
+
+	require.NoError(t, os.Chmod(k, 0o600))
+	require.Equal(t, int64(4), serial(), "once mended, the renewal is used")
+
+	_, err = certfile.LoadClient(c, filepath.Join(dir, "none.pem"), "client", slog.New(slog.DiscardHandler))
+	require.ErrorContains(t, err, "none.pem")
+	require.NoError(t, os.Chmod(k, 0o644))
+	_, err = certfile.LoadClient(c, k, "peripherals.p1.client", slog.New(slog.DiscardHandler))
+	require.ErrorContains(t, err, "peripherals.p1.client-key")
+}
+
+// syncBuffer is a log destination tests can read while it is written.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

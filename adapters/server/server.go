@@ -231,6 +231,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		MaxIdlePerHost: max(cfg.MaxPerServer, 1),
 		DefaultTLS:     uyuni.TLS{CAFile: cfg.CAFile, Insecure: cfg.Insecure, ClientCert: cfg.ClientCert, ClientKey: cfg.ClientKey, Setting: "client"},
 		Hosts:          peripheralTLS(cfg.Peripherals),
+		Log:            log,
 	})
 	if err != nil {
 		return nil, err

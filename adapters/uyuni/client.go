@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -35,8 +36,9 @@ type TLS struct {
 	Insecure   bool   // skip verification (tests, and admins who insist)
 	ServerName string // expected name when it differs from the URL's host
 	// ClientCert and ClientKey, PEM files, authenticate the gateway to
-	// servers that require client certificates (certfile.LoadClient's
-	// rules); Setting names their configuration keys in errors.
+	// servers that require client certificates (certfile.Client: read
+	// again when they change); Setting names their configuration keys in
+	// errors and logs.
 	ClientCert, ClientKey, Setting string
 }
 
@@ -48,6 +50,7 @@ type Options struct {
 	UserAgent        string         // default "hubgw"
 	DefaultTLS       TLS            // for servers without an entry in Hosts
 	Hosts            map[string]TLS // per server, keyed by host[:port] of its URL
+	Log              *slog.Logger   // client certificate reloads; default none
 }
 
 // Client calls Uyuni servers. It is safe for concurrent use.
@@ -71,6 +74,9 @@ func New(opts Options) (*Client, error) {
 	}
 	if opts.UserAgent == "" {
 		opts.UserAgent = "hubgw"
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
 	}
 	c := &Client{opts: opts, transports: map[string]*http.Transport{}, clients: map[string]*http.Client{}}
 	add := func(host string, t TLS) error {
@@ -111,11 +117,11 @@ func (c *Client) newTransport(t TLS) (*http.Transport, error) {
 		cfg.RootCAs = pool
 	}
 	if t.ClientCert != "" {
-		cert, err := certfile.LoadClient(t.ClientCert, t.ClientKey, t.Setting)
+		cert, err := certfile.LoadClient(t.ClientCert, t.ClientKey, t.Setting, c.opts.Log)
 		if err != nil {
 			return nil, err
 		}
-		cfg.Certificates = []tls.Certificate{*cert}
+		cfg.GetClientCertificate = cert.GetClientCertificate
 	}
 	d := &net.Dialer{Timeout: c.opts.ConnectTimeout, KeepAlive: 30 * time.Second}
 	return &http.Transport{
