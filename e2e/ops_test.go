@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -199,7 +200,15 @@ func TestPeripheralMutualTLS(t *testing.T) {
 	upstream, err := url.Parse(p.URL())
 	require.NoError(t, err)
 	ca := newCA(t)
-	front := httptest.NewUnstartedServer(httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: upstream.Host}))
+	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: upstream.Host})
+	var shownMu sync.Mutex
+	var shown []int64 // the serials of the client certificates, by request
+	front := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		shownMu.Lock()
+		shown = append(shown, r.TLS.PeerCertificates[0].SerialNumber.Int64())
+		shownMu.Unlock()
+		proxy.ServeHTTP(w, r)
+	}))
 	front.TLS = &tls.Config{ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: ca.pool(), MinVersion: tls.VersionTLS12}
 	front.StartTLS()
 	t.Cleanup(front.Close)
@@ -229,6 +238,32 @@ func TestPeripheralMutualTLS(t *testing.T) {
 			requireTLSOutcome(t, c, key, p, sim.Peripherals()[1], tt.wantOK, tt.wantString)
 		})
 	}
+
+	t.Run("a renewed certificate is shown on new connections", func(t *testing.T) {
+		renewed := t.TempDir()
+		cert, key := ca.issue(t, renewed, 8)
+		g := startGateway(t, sim, with(cert, key))
+		c := kolo(t, g.URL)
+		gwKey := member(mustCall(t, c, "hub.loginWithAutoconnectMode", "admin", "admin"), "SessionKey").(string)
+		last := func() int64 {
+			t.Helper()
+			// A call may pick a kept-alive connection the front has just
+			// closed, before the gateway's transport has read its EOF: a
+			// transport fault (4103) the client calls again after, once.
+			if _, f := call(t, c, "unicast.system.listSystems", gwKey, p.ID()); f != nil {
+				require.Equal(t, gateway.CodeUnreachable, f.Code, "%v", f)
+				mustCall(t, c, "unicast.system.listSystems", gwKey, p.ID())
+			}
+			shownMu.Lock()
+			defer shownMu.Unlock()
+			return shown[len(shown)-1]
+		}
+		require.Equal(t, int64(8), last())
+		ca.issue(t, renewed, 9) // the same files, rewritten
+		require.Equal(t, int64(8), last(), "an open connection keeps its certificate")
+		front.CloseClientConnections() // the next call makes a new one
+		require.Equal(t, int64(9), last())
+	})
 
 	t.Run("a world-readable key is refused at start", func(t *testing.T) {
 		require.NoError(t, os.Chmod(clientKey, 0o644))
