@@ -48,7 +48,7 @@ test-short:
 # case by case (build=base, build=this). BENCH_BASE= skips it. Multicast
 # also runs the floor (build=relay: a bare net/http relay that validates
 # nothing, e2e/internal/benchrelay).
-# The whole run takes about 25 minutes on 2 shared cores; the e2e runs are
+# The whole run takes about 15 minutes on 2 shared cores; the e2e runs are
 # sized (-benchtime) to keep it there.
 BENCH_BASE ?= 4dc7137
 bench:
