@@ -334,7 +334,7 @@ func mustURL(t *testing.T, s string) *url.URL {
 // the password.
 func TestFailedLoginsThrottled(t *testing.T) {
 	sim := startSim(t, uyunisim.Config{Peripherals: 1})
-	var logs syncBuffer
+	var logs lockedBuffer
 	g := startGatewayLog(t, sim, func(c *server.Config) { c.LoginFailures = 5; c.LoginRefill = time.Hour },
 		slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	sim.Hub().ResetCalls()
@@ -361,24 +361,6 @@ func TestFailedLoginsThrottled(t *testing.T) {
 	require.Contains(t, out, `"level":"WARN","msg":"login failed","user":"admin","client":"127.0.0.1","fault":`)
 	require.Contains(t, out, `"msg":"login refused","user":"admin","client":"127.0.0.1","fault":"hubgw: too many failed logins`)
 	require.NotContains(t, out, "guess-")
-}
-
-// syncBuffer is a bytes.Buffer for a logger written from many goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // rawPost posts body to path as written, unchecked by net/url (which

@@ -13,7 +13,6 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -109,7 +108,7 @@ func TestWatch(t *testing.T) {
 func TestClientCertificateFollowsItsFiles(t *testing.T) {
 	dir := t.TempDir()
 	c, k := writePair(t, dir, 1)
-	var logs syncBuffer
+	var logs bytes.Buffer // written by the calls below, on this goroutine
 	cc, err := certfile.LoadClient(c, k, "client", slog.New(slog.NewTextHandler(&logs, nil)))
 	require.NoError(t, err)
 	serial := func() int64 {
@@ -147,22 +146,4 @@ func TestClientCertificateFollowsItsFiles(t *testing.T) {
 	require.NoError(t, os.Chmod(k, 0o644))
 	_, err = certfile.LoadClient(c, k, "peripherals.p1.client", slog.New(slog.DiscardHandler))
 	require.ErrorContains(t, err, "peripherals.p1.client-key")
-}
-
-// syncBuffer is a log destination tests can read while it is written.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
