@@ -126,9 +126,18 @@ func (r *relay) call(req *http.Request, u string, body []byte) ([]byte, error) {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	b := make([]byte, max(resp.ContentLength, 0))
-	if _, err := io.ReadFull(resp.Body, b); err != nil {
-		return nil, err
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s: HTTP %s", u, resp.Status)
+	}
+	var b []byte
+	if resp.ContentLength >= 0 {
+		b = make([]byte, resp.ContentLength)
+		_, err = io.ReadFull(resp.Body, b)
+	} else {
+		b, err = io.ReadAll(resp.Body)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", u, err)
 	}
 	start, end := bytes.Index(b, []byte("<param>")), bytes.LastIndex(b, []byte("</param>"))
 	if start < 0 || end < start {
