@@ -7,9 +7,10 @@ import (
 	"github.com/hubgw/hubgw/gateway/fanout"
 )
 
-// A fan-out that asks for it (Request.Arena: hub-xmlrpc-api's broadcast and
-// multicast) reads its answers into an arena (fanout.Answers) whose
-// memory the next fan-out reuses once the client's answer is written.
+// A request that asks for it (Request.Arena: hub-xmlrpc-api's broadcast,
+// multicast, unicast and passthrough, spacecmd at one server) reads its
+// answers into an arena (fanout.Answers; for one server, a pooled buffer)
+// whose memory the next request reuses once the client's answer is written.
 // Who may give it back is narrow on purpose: the edge that writes the
 // answer (WithReleases, Release), and only the arenas a handler hands it,
 // on the request's own goroutine, for an answer built from that outcome

@@ -6,9 +6,10 @@ import (
 )
 
 // Answers is an arena a transport reads one fan-out's answers into: a few
-// large chunks instead of one buffer per server, given back whole once the
-// client's answer built from them is written (Release), so the next
-// fan-out reads into the same memory. Without it every fan-out grew the
+// large chunks instead of one buffer per server (for a single server, one
+// buffer of its size class), given back whole once the client's answer
+// built from them is written (Release), so the next fan-out reads into
+// the same memory. Without it every fan-out grew the
 // heap by all its answers again until the collector ran, and the heap
 // goal doubled that: peak RSS was 5-7× the answers in flight (issue 19).
 //
