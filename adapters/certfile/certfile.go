@@ -84,8 +84,7 @@ func (c *Client) load(st [2]fileStamp, why string) error {
 		return fmt.Errorf("%s-cert %s, %s-key %s: %w", c.setting, c.certFile, c.setting, c.keyFile, err)
 	}
 	c.cert, c.stamp = &cert, st
-	leaf := cert.Leaf
-	c.log.Info("client certificate loaded", "why", why, "setting", c.setting+"-cert", "file", c.certFile, "subject", leaf.Subject.String(), "serial", leaf.SerialNumber.String(), "not_after", leaf.NotAfter.UTC().Format(time.RFC3339))
+	c.log.Info("client certificate loaded", append([]any{"why", why, "setting", c.setting + "-cert", "file", c.certFile}, leafAttrs(&cert)...)...)
 	return nil
 }
 
@@ -141,9 +140,15 @@ func (r *Reloader) load(why string) error {
 	r.mu.Lock()
 	r.cert = &cert
 	r.mu.Unlock()
-	leaf := cert.Leaf // set by LoadX509KeyPair since Go 1.23
-	r.log.Info("tls certificate loaded", "why", why, "file", r.certFile, "subject", leaf.Subject.String(), "serial", leaf.SerialNumber.String(), "not_after", leaf.NotAfter.UTC().Format(time.RFC3339))
+	r.log.Info("tls certificate loaded", append([]any{"why", why, "file", r.certFile}, leafAttrs(&cert)...)...)
 	return nil
+}
+
+// leafAttrs are what the logs say of a certificate loaded: whose, which
+// and until when.
+func leafAttrs(cert *tls.Certificate) []any {
+	leaf := cert.Leaf // set by LoadX509KeyPair since Go 1.23
+	return []any{"subject", leaf.Subject.String(), "serial", leaf.SerialNumber.String(), "not_after", leaf.NotAfter.UTC().Format(time.RFC3339)}
 }
 
 // GetCertificate is tls.Config.GetCertificate.
