@@ -57,7 +57,7 @@ func (g *Gateway) RecordJobs() Wrapper {
 			}
 			prev := req.onResult
 			req.onResult = func(i int, r fanout.Result) {
-				run.Finished(r) // as each target answers, so a running job shows progress
+				run.Finished(i, r) // as each target answers, so a running job shows progress
 				if prev != nil {
 					prev(i, r)
 				}

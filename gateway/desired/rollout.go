@@ -324,7 +324,7 @@ func (r *Rollouts) Apply(ctx context.Context, s *auth.Session, documents []any, 
 			if sv.Started != nil && sv.Finished != nil {
 				results[i].Duration = sv.Finished.Sub(*sv.Started)
 			}
-			run.Finished(results[i])
+			run.Finished(i, results[i])
 		}
 	}
 	spec.Targets, spec.Canary, spec.Concurrency = ts, len(ts), min(len(ts), r.e.parallel)

@@ -8,13 +8,16 @@
 // so a cluster keeps them on one slot. "job:{id}" is small:
 //
 //	job          the header: id, method, user, args, targets, start (JSON)
-//	s:<i>        target i's status, written when it answers
+//	b:<n>        the statuses of the targets that answered since the
+//	             write before, by index: {"3":"ok","7":"fault"}
 //	end          written by the owner when the fan-out is over
 //	interrupted  written by a reader who found the owner's lease gone
 //
-// "job:{id}:targets" holds t:<i>, target i's whole outcome (JSON, with
-// its answer), read only when one job is asked for, so listing jobs does
-// not move their results. A lease, "job:{id}:lease", that the owning
+// "job:{id}:targets" holds b:<n> too, the same targets' whole outcomes
+// (JSON, with their answers): {"3":{...},"7":{...}}, read only when one
+// job is asked for, so listing jobs does not move their results. One
+// field per write, not per target: 500 targets were 1,000 fields, each
+// a store entry to make, hold and collect. A lease, "job:{id}:lease", that the owning
 // replica renews while the fan-out runs and until its record has landed.
 // A replica that dies mid-fan-out stops renewing; the first reader after
 // the lease expires marks the job interrupted, keeping every target
@@ -39,6 +42,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -140,6 +144,12 @@ type Options struct {
 	// Lease is how long a job stays "running" without its replica
 	// renewing it (every Lease/3); default 30s.
 	Lease time.Duration
+	// WriteEvery is how often, at most, a running job's record is
+	// written: the answers that come in between are written together.
+	// The end is written at once. Default 25ms: progress a person
+	// watching cannot tell from instant, and the answers a crash in
+	// between loses read "interrupted", as unknown ones must.
+	WriteEvery time.Duration
 	// MaxResultBytes caps one target's recorded result; default 4 KiB.
 	// A job records what was changed where: write results are small, and
 	// keeping every answer of a 500-peripheral listSystems (20 KiB each as
@@ -237,6 +247,9 @@ func New(st cache.Store, o Options) (*Recorder, error) {
 	if o.Lease <= 0 {
 		o.Lease = 30 * time.Second
 	}
+	if o.WriteEvery <= 0 {
+		o.WriteEvery = 25 * time.Millisecond
+	}
 	if o.SizeHint == nil {
 		o.SizeHint = func(any) int { return 0 }
 	}
@@ -301,13 +314,15 @@ func userIndex(u string) string   { return "jobs:user:" + u }
 
 const allIndex = "jobs"
 
-// What a store spends on a job (its keys, lease and index entries) and
-// on each hash field besides the bytes recorded: the budget counts it.
-// Measured with Redis 7 (used_memory over 10,000 jobs, BenchmarkJobStoreBytes);
-// the memory store spends about as much.
+// What a store spends on a job (its keys, lease and index entries), on
+// each hash field, and on each target in a batch (its index and quotes)
+// besides the bytes recorded: the budget counts it. Measured with
+// Redis 7 (used_memory over 10,000 jobs, BenchmarkJobStoreBytes); the
+// memory store spends about as much.
 const (
-	perJob   = 1100
-	perField = 24
+	perJob    = 1100
+	perField  = 24
+	perTarget = 16
 )
 
 // header is the "job" field.
@@ -347,17 +362,15 @@ func (r *Recorder) Start(ctx context.Context, spec Spec) (_ *Run, err error) {
 		}
 	}()
 	now := r.o.Now().UTC()
-	h := header{ID: newID(), Method: spec.Method, User: spec.User, Replica: r.o.Replica, Started: now, Targets: make([]Target, len(spec.Targets))}
+	h := header{ID: newID(), Method: spec.Method, User: spec.User, Replica: r.o.Replica, Started: now}
 	run := &Run{
-		rec: r, id: h.ID, user: spec.User, started: now, idx: map[string][]int{}, args: map[int]json.RawMessage{},
+		rec: r, id: h.ID, user: spec.User, started: now, args: map[int]json.RawMessage{},
 		readOnly: !r.o.KeepReadAnswers && r.o.ReadOnly != nil && r.o.ReadOnly(spec.Method),
-		outcomes: map[int]outcome{}, pending: map[int]bool{}, done: make([]bool, len(spec.Targets)), unindexed: true,
+		outcomes: make([]outcome, len(spec.Targets)), unindexed: true,
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), ended: make(chan struct{}),
 	}
 	var first []byte
-	for i, t := range spec.Targets {
-		h.Targets[i] = Target{ServerID: t.ID, ServerName: t.String(), Hub: t.Hub, Outcome: TargetRunning}
-		run.idx[t.Key()] = append(run.idx[t.Key()], i)
+	for i := range spec.Targets {
 		var a []any
 		if i < len(spec.Args) {
 			a = spec.Args[i]
@@ -372,10 +385,7 @@ func (r *Recorder) Start(ctx context.Context, spec Spec) (_ *Run, err error) {
 	if r.o.Seal != nil && h.Args != nil {
 		h.Sealed, h.Args = r.o.Seal.Seal(h.Args, aad(h.ID, "job")), nil
 	}
-	b, err := json.Marshal(h)
-	if err != nil {
-		return nil, err
-	}
+	b := appendHeader(make([]byte, 0, 256+len(h.Args)+len(h.Sealed)*4/3+128*len(spec.Targets)), &h, spec.Targets)
 	run.header = b
 	// Only the job's own keys decide whether the fan-out is sent: they
 	// share one cluster slot, a random one per job. The indexes are one
@@ -395,7 +405,8 @@ func (r *Recorder) Start(ctx context.Context, spec Spec) (_ *Run, err error) {
 	return run, nil
 }
 
-// outcome is one target's record: its status and its whole JSON.
+// outcome is one target's record: its status and its whole JSON; a
+// zero outcome is one not recorded yet.
 type outcome struct {
 	status string
 	json   []byte
@@ -410,20 +421,21 @@ type Run struct {
 	started  time.Time
 	readOnly bool                    // answers are described, not recorded
 	spent    atomic.Int64            // bytes of answers recorded
-	idx      map[string][]int        // target key → indexes, in order
 	args     map[int]json.RawMessage // of targets whose arguments differ from the first's
 
 	header []byte // the "job" field
 
 	mu       sync.Mutex
-	outcomes map[int]outcome // by target index, every one recorded
-	pending  map[int]bool    // of outcomes, those not written yet
-	done     []bool
+	outcomes []outcome // by target index
+	pending  []int     // indexes of outcomes not written yet
 
 	// The writer's own: whether the job is in the listing indexes yet,
-	// and how many writes in a row failed.
-	unindexed bool
-	failures  int
+	// how many writes in a row failed, and the writes' count, which
+	// names the next one's fields.
+	unindexed  bool
+	failures   int
+	batches    int
+	wholeBytes int64 // of the last whole write's batch ("b:all")
 
 	wake  chan struct{}
 	stop  chan struct{} // End was called
@@ -439,33 +451,30 @@ func (run *Run) ID() string {
 	return run.id
 }
 
-// Finished records one target's result; it returns at once, the write
-// happening in the background, batched with whatever else finished
-// meanwhile. r.Target says which target it is.
-func (run *Run) Finished(r fanout.Result) {
-	if run == nil {
+// Finished records the result of target i (its index in Spec.Targets);
+// it returns at once, the write happening in the background, batched
+// with whatever else finished meanwhile. A target's first result is the
+// one recorded.
+func (run *Run) Finished(i int, r fanout.Result) {
+	if run == nil || i < 0 || i >= len(run.outcomes) {
 		return
 	}
-	b := run.targetJSON(r)
-	status := fanout.Kind(r)
 	run.mu.Lock()
-	i := -1
-	for _, j := range run.idx[r.Target.Key()] {
-		if !run.done[j] {
-			i = j
-			run.done[j] = true
-			break
-		}
-	}
+	recorded := run.outcomes[i].status != ""
 	run.mu.Unlock()
-	if i < 0 {
+	if recorded {
 		return
 	}
-	o := outcome{status, b(i)} // outside the lock: 500 targets encode in parallel
-	run.rec.budget.grow(run.id, int64(len(o.json)+len(o.status))+2*perField)
+	o := outcome{fanout.Kind(r), run.targetJSON(i, r)} // outside the lock: 500 targets encode in parallel
 	run.mu.Lock()
-	run.outcomes[i], run.pending[i] = o, true
+	if run.outcomes[i].status != "" { // another result for i came meanwhile
+		run.mu.Unlock()
+		return
+	}
+	run.outcomes[i] = o
+	run.pending = append(run.pending, i)
 	run.mu.Unlock()
+	run.rec.budget.grow(run.id, int64(len(o.json)+len(o.status))+perTarget)
 	select {
 	case run.wake <- struct{}{}:
 	default:
@@ -480,16 +489,8 @@ func (run *Run) End(results fanout.Results) {
 	if run == nil {
 		return
 	}
-	run.mu.Lock()
-	missing := []fanout.Result{}
 	for i, r := range results {
-		if i < len(run.done) && !run.done[i] {
-			missing = append(missing, r)
-		}
-	}
-	run.mu.Unlock()
-	for _, r := range missing {
-		run.Finished(r)
+		run.Finished(i, r) // those not reported yet
 	}
 	run.endAt = run.rec.o.Now().UTC()
 	run.rec.o.Observe.JobEnded(endStatus(results))
@@ -506,6 +507,12 @@ func (run *Run) write() {
 	defer r.writers.Done()
 	tick := time.NewTicker(r.o.Lease / 3)
 	defer tick.Stop()
+	// The gap after each write, when what finishes meanwhile waits to be
+	// written with the rest: a write per answer was 380 writes for a
+	// 500-server fan-out whose answers came within 20 ms (a round trip
+	// each with Redis), and most of the recorder's CPU.
+	gap := time.NewTimer(time.Hour)
+	gap.Stop()
 	for {
 		select {
 		case <-run.wake:
@@ -514,18 +521,32 @@ func (run *Run) write() {
 			run.mu.Lock()
 			pending := len(run.pending) > 0
 			run.mu.Unlock()
-			if pending || run.failures > 0 {
-				run.flush(false)
+			if !pending && run.failures == 0 {
+				continue
+			}
+			run.flush(false)
+			gap.Reset(r.o.WriteEvery)
+			select {
+			case <-gap.C:
+			case <-run.stop:
+				run.end()
+				return
 			}
 		case <-tick.C:
 			run.flush(false) // renews the lease, and retries failed writes
 		case <-run.stop:
-			run.finish()
-			r.budget.end(run.id)
-			r.evict(run.user)
+			run.end()
 			return
 		}
 	}
+}
+
+// end is the writer's last work once End was called: the final write,
+// then the budget.
+func (run *Run) end() {
+	run.finish()
+	run.rec.budget.end(run.id)
+	run.rec.evict(run.user)
 }
 
 // Backoff of the final write's retries: short, so that the record lands
@@ -626,28 +647,42 @@ func (run *Run) failed(msg string, err error) {
 func (run *Run) flushJob(final bool) bool {
 	r := run.rec
 	whole := run.failures > 0
+	fields := make(map[string][]byte, 3)  // of job:{id}
+	targets := make(map[string][]byte, 1) // of job:{id}:targets
 	run.mu.Lock()
-	fields := make(map[string][]byte, len(run.pending)+2) // of job:{id}
-	targets := make(map[string][]byte, len(run.pending))  // of job:{id}:targets
-	put := func(i int) {
-		o := run.outcomes[i]
-		fields["s:"+strconv.Itoa(i)] = []byte(o.status)
-		targets["t:"+strconv.Itoa(i)] = o.json
-	}
+	batch := run.pending
 	if whole {
-		for i := range run.outcomes {
-			put(i)
-		}
-	} else {
-		// Only what finished since the last flush: the writer flushes at
-		// every wake, and a scan of all 500 targets per flush was 40% of
-		// its CPU (e2e BenchmarkJobRecording's profile).
-		for i := range run.pending {
-			put(i)
+		batch = batch[:0]
+		for i, o := range run.outcomes {
+			if o.status != "" {
+				batch = append(batch, i)
+			}
 		}
 	}
-	clear(run.pending) // a failure makes the next flush whole
+	// Only what finished since the last flush, unless whole: a scan of
+	// all 500 targets per flush was 40% of the writer's CPU (e2e
+	// BenchmarkJobRecording's profile). A failure makes the next flush
+	// whole, so what this one takes is not lost.
+	var grow int64
+	if len(batch) > 0 {
+		statuses, outcomes := run.appendBatch(batch)
+		name := "b:" + strconv.Itoa(run.batches)
+		grow = 2 * perField
+		if whole {
+			// One name for every whole write, each replacing the one
+			// before: the batches that did land stay, and the store
+			// holds each outcome at most twice, not once per failure.
+			name = "b:all"
+			grow = int64(len(statuses)+len(outcomes)) - run.wholeBytes
+			run.wholeBytes += grow
+		} else {
+			run.batches++
+		}
+		fields[name], targets[name] = statuses, outcomes
+	}
+	run.pending = batch[:0]
 	run.mu.Unlock()
+	run.rec.budget.grow(run.id, grow)
 	if whole {
 		fields["job"] = run.header
 	}
@@ -679,9 +714,9 @@ func (run *Run) flushJob(final bool) bool {
 	return true
 }
 
-// targetJSON encodes a result now (the value may be a pooled buffer the
-// caller reuses) and returns a function that completes it with its index.
-func (run *Run) targetJSON(res fanout.Result) func(int) []byte {
+// targetJSON encodes target i's result (at once: the value may be a
+// pooled buffer the caller reuses).
+func (run *Run) targetJSON(i int, res fanout.Result) []byte {
 	r := run.rec
 	t := Target{
 		ServerID: res.Target.ID, ServerName: res.Target.String(), Hub: res.Target.Hub,
@@ -728,22 +763,42 @@ func (run *Run) targetJSON(res fanout.Result) func(int) []byte {
 		result = nil
 		t.ValueOmitted = fmt.Sprintf("the job's answers are over its %d byte budget", r.o.MaxJobBytes)
 	}
-	return func(i int) []byte {
-		t.Args = run.args[i]
-		if r.o.Seal != nil && (t.Args != nil || result != nil) {
-			return run.sealTarget(i, t, result)
-		}
-		b, _ := json.Marshal(t) // plain data: cannot fail
-		if result == nil {
-			return b
-		}
-		// The result is spliced in rather than marshalled: encoding/json
-		// would scan and compact it again, which is a fifth of the cost
-		// of recording a 500-server fan-out.
-		b = append(b[:len(b)-1], `,"value":`...)
-		b = append(b, result...)
-		return append(b, '}')
+	t.Args = run.args[i]
+	if r.o.Seal != nil && (t.Args != nil || result != nil) {
+		return run.sealTarget(i, t, result)
 	}
+	t.Value = result
+	n := 192 + len(t.ServerName) + len(t.ValueOmitted) + len(t.FaultString) + len(t.Error) + len(t.Args) + len(result)
+	return appendTarget(make([]byte, 0, n), &t)
+}
+
+// appendBatch encodes the outcomes of targets idx as a write's two
+// fields: their statuses and their whole records, each an object by
+// index. run.mu is held.
+func (run *Run) appendBatch(idx []int) (statuses, outcomes []byte) {
+	n := 0
+	for _, i := range idx {
+		n += len(run.outcomes[i].json) + perTarget
+	}
+	statuses = make([]byte, 0, len(idx)*perTarget+2)
+	outcomes = make([]byte, 0, n+2)
+	for k, i := range idx {
+		sep := byte('{')
+		if k > 0 {
+			sep = ','
+		}
+		statuses = appendIndex(append(statuses, sep), i)
+		statuses = appendString(statuses, run.outcomes[i].status)
+		outcomes = appendIndex(append(outcomes, sep), i)
+		outcomes = append(outcomes, run.outcomes[i].json...)
+	}
+	return append(statuses, '}'), append(outcomes, '}')
+}
+
+// appendIndex appends a target's index as a member name and its colon.
+func appendIndex(b []byte, i int) []byte {
+	b = strconv.AppendInt(append(b, '"'), int64(i), 10)
+	return append(b, '"', ':')
 }
 
 // Get reads a job with every target. A job whose owner's lease has
@@ -758,16 +813,40 @@ func (r *Recorder) Get(ctx context.Context, id string) (*Job, error) {
 	if err != nil && !errors.Is(err, cache.ErrNotFound) {
 		return nil, err
 	}
-	for i := range j.Targets {
-		b, ok := ts["t:"+strconv.Itoa(i)]
-		if !ok {
-			continue
+	eachTarget(ts, "t:", func(i int, b []byte) {
+		if i >= len(j.Targets) {
+			return
 		}
 		if t, err := r.unsealedTarget(id, i, b); err == nil {
 			j.Targets[i] = t
 		}
-	}
+	})
 	return j, nil
+}
+
+// eachTarget calls fn with every target's field of a job's hash, by
+// index: those in the batches (b:<n>, an object by index), and those of
+// records written one field per target (legacy + index), as replicas
+// before batches wrote them. A field that cannot be read is skipped: its
+// target reads as not answered.
+func eachTarget(h map[string][]byte, legacy string, fn func(i int, v []byte)) {
+	for name, v := range h {
+		if rest, ok := strings.CutPrefix(name, "b:"); ok && rest != "" {
+			var batch map[string]json.RawMessage
+			if json.Unmarshal(v, &batch) != nil {
+				continue
+			}
+			for k, raw := range batch {
+				if i, err := strconv.Atoi(k); err == nil && i >= 0 {
+					fn(i, raw)
+				}
+			}
+		} else if rest, ok := strings.CutPrefix(name, legacy); ok {
+			if i, err := strconv.Atoi(rest); err == nil && i >= 0 {
+				fn(i, v)
+			}
+		}
+	}
 }
 
 // summary reads a job's small hash: header, statuses and end, with
@@ -804,13 +883,25 @@ func (r *Recorder) summary(ctx context.Context, id string) (*Job, error) {
 			return nil, err
 		}
 	}
-	for i := range j.Targets {
-		st, ok := h["s:"+strconv.Itoa(i)]
+	statuses := make([]string, len(j.Targets))
+	eachTarget(h, "s:", func(i int, v []byte) {
+		if i >= len(statuses) {
+			return
+		}
+		if len(v) > 0 && v[0] == '"' { // a batch's, quoted
+			if json.Unmarshal(v, &statuses[i]) != nil {
+				statuses[i] = ""
+			}
+			return
+		}
+		statuses[i] = string(v)
+	})
+	for i, st := range statuses {
 		switch {
-		case ok:
-			j.Targets[i].setOutcome(string(st))
+		case st != "":
+			j.Targets[i].setOutcome(st)
 			j.Finished++
-			if string(st) == "ok" {
+			if st == "ok" {
 				j.Succeeded++
 			} else {
 				j.Failed++

@@ -105,8 +105,8 @@ func TestJobRecordsEveryTarget(t *testing.T) {
 				{Target: ts[2], Err: fmt.Errorf("%w: no answer within 2s", fanout.ErrTimeout), Attempts: 1},
 				{Target: ts[3], Value: "1", Attempts: 1},
 			}
-			for _, r := range res[:2] {
-				run.Finished(r)
+			for i, r := range res[:2] {
+				run.Finished(i, r)
 			}
 			// Progress is visible while the job runs.
 			require.Eventually(t, func() bool {
@@ -247,7 +247,7 @@ func interruptedJob(t *testing.T, dying *killable, st cache.Store, o jobs.Option
 	ts := targets(3)
 	run, err := a.Start(ctx, jobs.Spec{Method: "system.scheduleReboot", User: "admin", Targets: ts})
 	require.NoError(t, err)
-	run.Finished(fanout.Result{Target: ts[0], Value: int64(1)})
+	run.Finished(0, fanout.Result{Target: ts[0], Value: int64(1)})
 	require.Eventually(t, func() bool {
 		j, err := b.Get(ctx, run.ID())
 		return err == nil && j.Finished == 1
@@ -315,22 +315,25 @@ func TestStartFailsWhenTheStoreIsDown(t *testing.T) {
 func TestNilRunIsANoOp(t *testing.T) {
 	var run *jobs.Run
 	require.Empty(t, run.ID())
-	run.Finished(fanout.Result{})
+	run.Finished(0, fanout.Result{})
 	run.End(nil)
 }
 
 // Many targets finishing at once: every one is recorded, in far fewer
-// writes than targets, under the race detector.
+// writes than targets (at most one per WriteEvery while it runs), each
+// write one field of each hash, under the race detector.
 func TestConcurrentFinishes(t *testing.T) {
 	ctx := context.Background()
 	st := &killable{Store: cache.NewMemory(cache.MemoryOptions{})}
-	rec := newRecorder(t, st, jobs.Options{})
+	const every = 25 * time.Millisecond
+	rec := newRecorder(t, st, jobs.Options{WriteEvery: every})
 	ts := targets(500)
+	start := time.Now()
 	run, err := rec.Start(ctx, jobs.Spec{Method: "system.listSystems", Targets: ts})
 	require.NoError(t, err)
 	results := fanout.Run(ctx, func(_ context.Context, c fanout.Call) fanout.Result {
 		r := fanout.Result{Target: c.Target, Value: []any{c.Target.Name}}
-		run.Finished(r)
+		run.Finished(int(c.Target.ID-ts[0].ID), r)
 		return r
 	}, func() []fanout.Call {
 		cs := make([]fanout.Call, len(ts))
@@ -346,9 +349,47 @@ func TestConcurrentFinishes(t *testing.T) {
 	for i, tg := range j.Targets {
 		require.JSONEq(t, fmt.Sprintf(`[%q]`, ts[i].Name), string(tg.Value))
 	}
-	// At most one write per answer, plus the start, the first listing, the
-	// end and the end's listing again (a lost index entry is restored).
-	require.LessOrEqual(t, st.batches.Load(), int64(500+4))
+	// At most one write per WriteEvery, plus the start, the first
+	// listing, the end and the end's listing again (a lost index entry is
+	// restored).
+	writes := st.batches.Load()
+	require.LessOrEqual(t, writes, int64(time.Since(start)/every)+1+4)
+	for _, key := range []string{"job:{" + run.ID() + "}", "job:{" + run.ID() + "}:targets"} {
+		h, err := st.HGetAll(ctx, key)
+		require.NoError(t, err)
+		require.LessOrEqual(t, len(h), int(writes), "one field per write in %s, not one per target", key)
+	}
+}
+
+// A record written one field per target, as replicas did before batches
+// (s:<i> statuses, t:<i> outcomes), still reads whole.
+func TestRecordWrittenPerTargetReads(t *testing.T) {
+	ctx := context.Background()
+	st := cache.NewMemory(cache.MemoryOptions{})
+	rec := newRecorder(t, st, jobs.Options{})
+	const id = "j0123456789abcdef0123456789abcdef"
+	require.NoError(t, st.Batch(ctx, func(b cache.Batch) {
+		b.HSet("job:{"+id+"}", time.Hour, map[string][]byte{
+			"job": []byte(`{"id":"` + id + `","method":"system.scheduleReboot","user":"admin","replica":"old","started":"2026-12-01T10:00:00Z","targets":[` +
+				`{"serverId":1,"serverName":"p1","ok":false,"outcome":"running","durationMs":0,"attempts":0},` +
+				`{"serverId":2,"serverName":"p2","ok":false,"outcome":"running","durationMs":0,"attempts":0}]}`),
+			"s:0": []byte("ok"),
+			"s:1": []byte("fault"),
+			"end": []byte(`{"at":"2026-12-01T10:00:01Z"}`),
+		})
+		b.HSet("job:{"+id+"}:targets", time.Hour, map[string][]byte{
+			"t:0": []byte(`{"serverId":1,"serverName":"p1","ok":true,"outcome":"ok","durationMs":5,"attempts":1,"value":42}`),
+			"t:1": []byte(`{"serverId":2,"serverName":"p2","ok":false,"outcome":"fault","faultCode":-210,"faultString":"no such system","durationMs":6,"attempts":1}`),
+		})
+	}))
+	j, err := rec.Get(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, jobs.Done, j.Status)
+	require.Equal(t, []int{2, 2, 1, 1}, []int{j.Total, j.Finished, j.Succeeded, j.Failed})
+	require.JSONEq(t, `42`, string(j.Targets[0].Value))
+	require.Equal(t, "ok", j.Targets[0].Outcome)
+	require.Equal(t, -210, j.Targets[1].FaultCode)
+	require.Equal(t, "fault", j.Targets[1].Outcome)
 }
 
 func TestValueRoundTrip(t *testing.T) {

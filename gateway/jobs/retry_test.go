@@ -39,7 +39,7 @@ func endDuringOutage(t *testing.T, owner, reader *jobs.Recorder, down func(), up
 	res := okResults(5)
 	run, err := owner.Start(ctx, jobs.Spec{Method: "system.scheduleReboot", User: "admin", Targets: targets(5)})
 	require.NoError(t, err)
-	run.Finished(res[0])
+	run.Finished(0, res[0])
 	require.Eventually(t, func() bool {
 		j, err := reader.Get(ctx, run.ID())
 		return err == nil && j.Finished == 1
@@ -81,6 +81,21 @@ func TestFinalWriteRetriedUntilItLands(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, jobs.Running, j.Status)
 		require.Equal(t, 1, j.Finished)
+		k.dead.Store(false)
+	})
+}
+
+// A failover that lost what the old master had acknowledged (the whole
+// record, the first answer's write included): the owner's next write
+// after the failure is whole, so the job still reads done with every
+// answer.
+func TestWritesLostInAFailoverAreWrittenAgain(t *testing.T) {
+	st := cache.NewMemory(cache.MemoryOptions{})
+	k := &killable{Store: st}
+	owner := newRecorder(t, k, jobs.Options{Replica: "A"})
+	reader := newRecorder(t, st, jobs.Options{Replica: "B"})
+	endDuringOutage(t, owner, reader, func() { k.dead.Store(true) }, func(id string) {
+		require.NoError(t, st.Delete(context.Background(), "job:{"+id+"}", "job:{"+id+"}:targets"))
 		k.dead.Store(false)
 	})
 }
@@ -164,7 +179,7 @@ func TestJobsThroughClusterFailover(t *testing.T) {
 	for range 3 {
 		run, err := owner.Start(ctx, spec)
 		require.NoError(t, err)
-		run.Finished(res[0])
+		run.Finished(0, res[0])
 		runs = append(runs, run)
 	}
 	victim := c.MasterOf(prefix + "jobs")

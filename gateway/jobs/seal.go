@@ -86,13 +86,15 @@ func (r *Recorder) open(sealed []byte, id, field string, v any) error {
 // and its encoded size when the edge knows it (hint > 0).
 func shape(v any, hint int) string {
 	var s string
+	// Concatenated, not fmt.Sprintf: every target of a 500-server read
+	// is described.
 	switch x := v.(type) {
 	case []any:
-		s = fmt.Sprintf("array of %d", len(x))
+		s = "array of " + strconv.Itoa(len(x))
 	case rpc.Struct:
-		s = fmt.Sprintf("struct of %d members", len(x))
+		s = "struct of " + strconv.Itoa(len(x)) + " members"
 	case string:
-		s = fmt.Sprintf("string of %d characters", utf8.RuneCountInString(x))
+		s = "string of " + strconv.Itoa(utf8.RuneCountInString(x)) + " characters"
 	case rpc.Raw: // an edge's raw value: not decoded for this
 	default:
 		s = typeName(v)
@@ -101,7 +103,7 @@ func shape(v any, hint int) string {
 		if s != "" {
 			s += ", "
 		}
-		s += fmt.Sprintf("about %d bytes", hint)
+		s += "about " + strconv.Itoa(hint) + " bytes"
 	}
 	if s == "" {
 		s = "(value)"

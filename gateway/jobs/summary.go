@@ -291,8 +291,3 @@ func (e encoder) member(b []byte, name string, v any, depth int) ([]byte, error)
 	}
 	return e.value(b, v, depth+1)
 }
-
-func appendString(b []byte, s string) []byte {
-	j, _ := json.Marshal(s) // strings always marshal
-	return append(b, j...)
-}
