@@ -164,9 +164,12 @@ func benchGateway(b *testing.B, sim *uyunisim.Sim) *gw {
 // of-direct, its req/s over the direct run's just before it, and
 // gw-CPU-µs/op, the gateway process's CPU time per call: what the gateway
 // adds, which unlike req/s hardly depends on what else the machine runs.
-// With BENCH_BASE_HUBGW, the base build runs each case too.
+// With BENCH_BASE_HUBGW, the base build runs each case too. The floor,
+// build=relay, is benchrelay --unicast: a net/http program that passes
+// the peripheral's answer on and does nothing else.
 func BenchmarkUnicast(b *testing.B) {
 	builds := hubgwBuilds(b)
+	relayBin := build(b, "e2e/internal/benchrelay")
 	for _, lat := range []time.Duration{0, 20 * time.Millisecond} {
 		sim, err := uyunisim.Start(context.Background(), uyunisim.Config{Peripherals: 1, Systems: 100, Faults: uyunisim.Faults{Latency: lat}, MaxCalls: 1})
 		if err != nil {
@@ -192,6 +195,8 @@ func BenchmarkUnicast(b *testing.B) {
 			c := newBenchClient(proc.url)
 			gws = append(gws, gwRun{bld.name, proc, c, benchLogin(b, c)})
 		}
+		relay := startRelayProcess(b, relayBin, sim, "--unicast")
+		gws = append(gws, gwRun{"relay", relay, newBenchClient(relay.url), ""})
 		for _, conc := range []int{1, 32} {
 			var directRPS float64
 			b.Run(fmt.Sprintf("latency=%s/conc=%d/direct", lat, conc), func(b *testing.B) {
@@ -204,9 +209,12 @@ func BenchmarkUnicast(b *testing.B) {
 					var lats latencies
 					var dials float64
 					var cpu time.Duration
+					isRelay := g.name == "relay"
 					rps := measure(b, conc, &lats, func() (any, error) { return g.c.call("unicast.system.listSystems", g.key, p.ID()) },
 						func() {
-							dials = g.proc.metric(b, "hubgw_upstream_connections_total")
+							if !isRelay {
+								dials = g.proc.metric(b, "hubgw_upstream_connections_total")
+							}
 							cpu = g.proc.cpu(b)
 						})
 					cpu = g.proc.cpu(b) - cpu
@@ -215,7 +223,9 @@ func BenchmarkUnicast(b *testing.B) {
 						b.ReportMetric(rps/directRPS, "of-direct")
 					}
 					b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "gw-CPU-µs/op")
-					b.ReportMetric((g.proc.metric(b, "hubgw_upstream_connections_total")-dials)*1000/float64(b.N), "new-conns/1000calls")
+					if !isRelay {
+						b.ReportMetric((g.proc.metric(b, "hubgw_upstream_connections_total")-dials)*1000/float64(b.N), "new-conns/1000calls")
+					}
 				})
 			}
 		}
@@ -434,13 +444,13 @@ func startHubgwProcess(b testing.TB, bin string, sim *uyunisim.Sim, flags ...str
 
 // startRelayProcess runs the floor (e2e/internal/benchrelay) in front of
 // sim's peripherals and waits until it says where it listens.
-func startRelayProcess(b testing.TB, bin string, sim *uyunisim.Sim) *hubgwProcess {
+func startRelayProcess(b testing.TB, bin string, sim *uyunisim.Sim, flags ...string) *hubgwProcess {
 	b.Helper()
 	var urls []string
 	for _, p := range sim.Peripherals() {
 		urls = append(urls, p.URL())
 	}
-	cmd := exec.Command(bin, "--peripherals", strings.Join(urls, ","))
+	cmd := exec.Command(bin, append([]string{"--peripherals", strings.Join(urls, ",")}, flags...)...)
 	p := &hubgwProcess{cmd: cmd}
 	cmd.Stderr = &p.log
 	out, err := cmd.StdoutPipe()

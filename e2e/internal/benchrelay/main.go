@@ -7,6 +7,10 @@
 // and HTTP stack as hubgw, with no validation, sessions, per-server
 // stack, jobs, metrics or logs. What hubgw spends past this process's CPU
 // per GB is its own work (e2e BenchmarkMulticast, build=relay).
+//
+// With --unicast (one peripheral) it passes that peripheral's whole
+// answer on as it came, the least a gateway can do for a unicast (e2e
+// BenchmarkUnicast, build=relay).
 package main
 
 import (
@@ -27,6 +31,7 @@ import (
 func main() {
 	listen := flag.String("listen", "127.0.0.1:0", "address to serve on")
 	peripherals := flag.String("peripherals", "", "comma-separated XML-RPC URLs")
+	unicast := flag.Bool("unicast", false, "pass the one peripheral's answer on as it came")
 	flag.Parse()
 	urls := strings.Split(*peripherals, ",")
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, MaxIdleConns: 4 * len(urls)}}
@@ -45,7 +50,10 @@ func main() {
 		log.Fatal(err)
 	}
 	fmt.Println(l.Addr().String()) // the benchmark reads where to send
-	r := &relay{hc: hc, urls: urls, calls: calls}
+	if *unicast && len(urls) != 1 {
+		log.Fatalf("--unicast relays to one peripheral, not %d", len(urls))
+	}
+	r := &relay{hc: hc, urls: urls, calls: calls, unicast: *unicast}
 	log.Fatal(http.Serve(l, r))
 }
 
@@ -75,9 +83,10 @@ func login(hc *http.Client, u string) (string, error) {
 }
 
 type relay struct {
-	hc    *http.Client
-	urls  []string
-	calls [][]byte
+	hc      *http.Client
+	urls    []string
+	calls   [][]byte
+	unicast bool
 }
 
 const (
@@ -87,11 +96,22 @@ const (
 
 func (r *relay) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	_, _ = io.Copy(io.Discard, req.Body)
+	if r.unicast {
+		b, err := r.call(req, r.urls[0], r.calls[0])
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		w.Header().Set("Content-Type", "text/xml")
+		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+		_, _ = w.Write(b)
+		return
+	}
 	answers := make([][]byte, len(r.urls))
 	errs := make([]error, len(r.urls))
 	var wg sync.WaitGroup
 	for i, u := range r.urls {
-		wg.Go(func() { answers[i], errs[i] = r.call(req, u, r.calls[i]) })
+		wg.Go(func() { answers[i], errs[i] = r.value(req, u, r.calls[i]) })
 	}
 	wg.Wait()
 	n := len(head) + len(tail)
@@ -113,8 +133,21 @@ func (r *relay) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	_, _ = io.WriteString(w, tail)
 }
 
-// call returns the <value> of one peripheral's answer, found by position,
-// not validated.
+// value returns the <value> of one peripheral's answer, found by
+// position, not validated.
+func (r *relay) value(req *http.Request, u string, body []byte) ([]byte, error) {
+	b, err := r.call(req, u, body)
+	if err != nil {
+		return nil, err
+	}
+	start, end := bytes.Index(b, []byte("<param>")), bytes.LastIndex(b, []byte("</param>"))
+	if start < 0 || end < start {
+		return nil, fmt.Errorf("%s: no param in %d bytes", u, len(b))
+	}
+	return b[start+len("<param>") : end], nil
+}
+
+// call returns one peripheral's whole answer.
 func (r *relay) call(req *http.Request, u string, body []byte) ([]byte, error) {
 	out, err := http.NewRequestWithContext(req.Context(), http.MethodPost, u, bytes.NewReader(body))
 	if err != nil {
@@ -139,9 +172,5 @@ func (r *relay) call(req *http.Request, u string, body []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", u, err)
 	}
-	start, end := bytes.Index(b, []byte("<param>")), bytes.LastIndex(b, []byte("</param>"))
-	if start < 0 || end < start {
-		return nil, fmt.Errorf("%s: no param in %d bytes", u, len(b))
-	}
-	return b[start+len("<param>") : end], nil
+	return b, nil
 }
