@@ -17,8 +17,9 @@
 // (JSON, with their answers): {"3":{...},"7":{...}}, read only when one
 // job is asked for, so listing jobs does not move their results. One
 // field per write, not per target: 500 targets were 1,000 fields, each
-// a store entry to make, hold and collect. A lease, "job:{id}:lease", that the owning
-// replica renews while the fan-out runs and until its record has landed.
+// a store entry to make, hold and collect. A lease, "job:{id}:lease",
+// that the owning replica renews while the fan-out runs and until its
+// record has landed.
 // A replica that dies mid-fan-out stops renewing; the first reader after
 // the lease expires marks the job interrupted, keeping every target
 // already recorded. One whose store blinks keeps retrying (the end wins
@@ -366,7 +367,7 @@ func (r *Recorder) Start(ctx context.Context, spec Spec) (_ *Run, err error) {
 	run := &Run{
 		rec: r, id: h.ID, user: spec.User, started: now, args: map[int]json.RawMessage{},
 		readOnly: !r.o.KeepReadAnswers && r.o.ReadOnly != nil && r.o.ReadOnly(spec.Method),
-		outcomes: make([]outcome, len(spec.Targets)), unindexed: true,
+		claimed:  make([]bool, len(spec.Targets)), outcomes: make([]outcome, len(spec.Targets)), unindexed: true,
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), ended: make(chan struct{}),
 	}
 	var first []byte
@@ -426,6 +427,7 @@ type Run struct {
 	header []byte // the "job" field
 
 	mu       sync.Mutex
+	claimed  []bool    // by target index: its result is being recorded
 	outcomes []outcome // by target index
 	pending  []int     // indexes of outcomes not written yet
 
@@ -460,17 +462,14 @@ func (run *Run) Finished(i int, r fanout.Result) {
 		return
 	}
 	run.mu.Lock()
-	recorded := run.outcomes[i].status != ""
+	claimed := run.claimed[i]
+	run.claimed[i] = true
 	run.mu.Unlock()
-	if recorded {
+	if claimed {
 		return
 	}
 	o := outcome{fanout.Kind(r), run.targetJSON(i, r)} // outside the lock: 500 targets encode in parallel
 	run.mu.Lock()
-	if run.outcomes[i].status != "" { // another result for i came meanwhile
-		run.mu.Unlock()
-		return
-	}
 	run.outcomes[i] = o
 	run.pending = append(run.pending, i)
 	run.mu.Unlock()
