@@ -38,6 +38,9 @@ type Client struct {
 	mu                         sync.Mutex
 	cert                       *tls.Certificate
 	stamp                      [2]fileStamp // of the files cert was read from
+	// failed is the stamp of the last renewal that could not be used:
+	// it is logged once, not at every handshake, until the files change.
+	failed [2]fileStamp
 }
 
 // LoadClient reads a client certificate and its key. The key must not be
@@ -61,11 +64,13 @@ func (c *Client) GetClientCertificate(*tls.CertificateRequestInfo) (*tls.Certifi
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	st, err := c.stat()
-	if err == nil && st == c.stamp {
+	if err == nil && (st == c.stamp || st == c.failed) {
 		return c.cert, nil
 	}
 	if err == nil {
-		err = c.load(st, "file change")
+		if err = c.load(st, "file change"); err != nil {
+			c.failed = st
+		}
 	}
 	if err != nil {
 		c.log.Error("client certificate not reloaded; the one in use stays", "setting", c.setting+"-cert", "err", err)
@@ -89,9 +94,11 @@ func (c *Client) load(st [2]fileStamp, why string) error {
 }
 
 // fileStamp tells whether a file changed: a rename or symlink swap gives
-// another inode, a rewrite in place another size or time.
+// another inode, a rewrite in place another size or time, a chmod (a key
+// made private again) another mode.
 type fileStamp struct {
 	size, modNanos int64
+	mode           os.FileMode
 	dev, ino       uint64
 }
 
@@ -102,7 +109,7 @@ func (c *Client) stat() ([2]fileStamp, error) {
 		if err != nil {
 			return st, fmt.Errorf("%s: %w", c.setting, err)
 		}
-		st[i] = fileStamp{size: fi.Size(), modNanos: fi.ModTime().UnixNano()}
+		st[i] = fileStamp{size: fi.Size(), modNanos: fi.ModTime().UnixNano(), mode: fi.Mode()}
 		if sys, ok := fi.Sys().(*syscall.Stat_t); ok {
 			st[i].dev, st[i].ino = uint64(sys.Dev), uint64(sys.Ino) //nolint:unconvert // int32 on some systems
 		}

@@ -132,6 +132,9 @@ func TestClientCertificateFollowsItsFiles(t *testing.T) {
 	require.NoError(t, os.WriteFile(c, []byte("-----BEGIN CERTIFICATE-----\nMII"), 0o600))
 	require.Equal(t, int64(3), serial(), "a broken renewal is not used")
 	require.Contains(t, logs.String(), "client certificate not reloaded")
+	logged := logs.Len()
+	require.Equal(t, int64(3), serial())
+	require.Equal(t, logged, logs.Len(), "a broken renewal is logged once, not at every handshake")
 
 	writePair(t, dir, 4)
 	require.NoError(t, os.Chmod(k, 0o644))
