@@ -315,11 +315,11 @@ func userIndex(u string) string   { return "jobs:user:" + u }
 
 const allIndex = "jobs"
 
-// What a store spends on a job (its keys, lease and index entries), on
-// each hash field, and on each target in a batch (its index and quotes)
-// besides the bytes recorded: the budget counts it. Measured with
-// Redis 7 (used_memory over 10,000 jobs, BenchmarkJobStoreBytes); the
-// memory store spends about as much.
+// What a store spends on a job (its keys, lease and index entries) and
+// on each hash field besides the bytes recorded: the budget counts it.
+// Measured with Redis 7 (used_memory over 10,000 jobs,
+// BenchmarkJobStoreBytes); the memory store spends about as much.
+// perTarget is about what a batch spends on a target's index, to size it.
 const (
 	perJob    = 1100
 	perField  = 24
@@ -473,7 +473,6 @@ func (run *Run) Finished(i int, r fanout.Result) {
 	run.outcomes[i] = o
 	run.pending = append(run.pending, i)
 	run.mu.Unlock()
-	run.rec.budget.grow(run.id, int64(len(o.json)+len(o.status))+perTarget)
 	select {
 	case run.wake <- struct{}{}:
 	default:
@@ -662,11 +661,13 @@ func (run *Run) flushJob(final bool) bool {
 	// all 500 targets per flush was 40% of the writer's CPU (e2e
 	// BenchmarkJobRecording's profile). A failure makes the next flush
 	// whole, so what this one takes is not lost.
+	// The budget counts what is written, when it is: a batch's fields,
+	// or what a whole write adds over the one before.
 	var grow int64
 	if len(batch) > 0 {
 		statuses, outcomes := run.appendBatch(batch)
 		name := "b:" + strconv.Itoa(run.batches)
-		grow = 2 * perField
+		grow = int64(len(statuses)+len(outcomes)) + 2*perField
 		if whole {
 			// One name for every whole write, each replacing the one
 			// before: the batches that did land stay, and the store
